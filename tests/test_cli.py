@@ -1,0 +1,123 @@
+"""The command line, run as a user runs it: in a subprocess, checking exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.paths import SCENARIOS
+
+
+def virtsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "virtsim.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def assert_input_error(proc: subprocess.CompletedProcess[str], *parts: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for part in parts:
+        assert part in proc.stderr
+
+
+def test_help_lists_commands() -> None:
+    proc = virtsim("--help")
+    assert proc.returncode == 0
+    for command in ("run", "graph", "catalog"):
+        assert command in proc.stdout
+
+
+def test_run_json_prints_one_object() -> None:
+    proc = virtsim("run", str(SCENARIOS / "mixed-stack.toml"), "--json", "--seed", "5")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)
+    assert metrics["seed"] == 5
+    assert metrics["nodes"]["machine"] == 1
+
+
+def test_run_out_writes_tables_and_effective_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "result"
+    proc = virtsim("run", str(SCENARIOS / "alpine-warm.toml"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "nodes.csv").read_text().startswith("node,kind,")
+    assert "seed = 1" in (out / "scenario.toml").read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".virtsim-")]
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert virtsim("run", str(SCENARIOS / "mixed-stack.toml"), "--out",
+                       str(tmp_path / name)).returncode == 0
+    for csv in (tmp_path / "a").glob("*.csv"):
+        assert csv.read_bytes() == (tmp_path / "b" / csv.name).read_bytes()
+
+
+def test_graph_draws_png_from_another_folder(tmp_path: Path) -> None:
+    proc = virtsim("graph", str(SCENARIOS / "mixed-stack.toml"), "--out", "stack.png",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "stack.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_graph_draws_svg(tmp_path: Path) -> None:
+    proc = virtsim("graph", str(SCENARIOS / "ubuntu-vm-kvm.toml"), "--out",
+                   str(tmp_path / "s.svg"))
+    assert proc.returncode == 0, proc.stderr
+    assert "<svg" in (tmp_path / "s.svg").read_text()
+
+
+def test_catalog_lists_kinds_and_sources() -> None:
+    proc = virtsim("catalog")
+    assert proc.returncode == 0
+    assert "hosts:" in proc.stdout and "felter-server" in proc.stdout
+    proc = virtsim("catalog", "vmms")
+    assert "firecracker" in proc.stdout and "SPECIFICATION" in proc.stdout
+
+
+def test_user_profile_folder_adds_a_host(tmp_path: Path,
+                                         write_scenario: Callable[[str], Path]) -> None:
+    (tmp_path / "models" / "hosts").mkdir(parents=True)
+    base = (SCENARIOS.parent.parent / "models" / "hosts" / "laptop.toml").read_text()
+    (tmp_path / "models" / "hosts" / "my-box.toml").write_text(base)
+    scenario = write_scenario("[[hosts]]\nname = 'h'\nprofile = 'my-box'\n")
+    proc = virtsim("--models", str(tmp_path / "models"), "run", str(scenario), "--json")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(("args", "parts"), [
+    (["run", "missing.toml"], ["missing.toml", "no such file"]),
+    (["run", str(SCENARIOS / "alpine-warm.toml"), "--seed", "abc"], ["--seed", "'abc'"]),
+    (["run", str(SCENARIOS / "alpine-warm.toml"), "--seed", "-3"], ["--seed"]),
+    (["run"], ["scenario"]),
+    (["frobnicate"], ["frobnicate"]),
+    (["catalog", "planets"], ["KIND", "'planets'"]),
+    (["graph", str(SCENARIOS / "alpine-warm.toml"), "--out", "x.gif"], ["--out", ".png"]),
+    (["graph", str(SCENARIOS / "alpine-warm.toml"), "--out", "/no/such/dir/x.png"],
+     ["--out", "existing folder"]),
+    (["--models", "/no/such/models", "catalog"], ["/no/such/models", "no such folder"]),
+])
+def test_bad_flags_exit_2_with_one_message(args: list[str], parts: list[str]) -> None:
+    assert_input_error(virtsim(*args), *parts)
+
+
+def test_bad_scenario_exits_2(write_scenario: Callable[[str], Path]) -> None:
+    path = write_scenario("[[hosts]]\nname = 'h'\nprofile = 'laptop'\ncount = -1\n")
+    assert_input_error(virtsim("run", str(path)), "scenario.toml", "hosts[0].count", "-1")
+
+
+def test_out_is_a_file_exits_2(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert_input_error(virtsim("run", str(SCENARIOS / "alpine-warm.toml"), "--out", str(target)),
+                       "--out", "folder")
+
+
+def test_bad_user_profile_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "hosts").mkdir()
+    (tmp_path / "hosts" / "bad.toml").write_text("cores = 'many'\n")
+    assert_input_error(virtsim("--models", str(tmp_path), "catalog"), "bad.toml", "cores")

@@ -1,0 +1,33 @@
+"""virtsim: discrete-event simulation of hypervisors and containers.
+
+The public Python API::
+
+    import virtsim
+    catalog = virtsim.load_catalog()
+    scenario = virtsim.load_scenario("experiments/scenarios/alpine-warm.toml", catalog)
+    graph = virtsim.build_graph(scenario, catalog)
+    result = virtsim.run_scenario(scenario, catalog, seed=1)
+    result.table("nodes")
+"""
+
+from virtsim.catalog import Catalog, load_catalog
+from virtsim.errors import InputError
+from virtsim.graph import ResourceGraph, build_graph
+from virtsim.result import Result
+from virtsim.run import run_scenario
+from virtsim.scenario import Scenario, load_scenario, parse_scenario
+
+__all__ = [
+    "Catalog",
+    "InputError",
+    "ResourceGraph",
+    "Result",
+    "Scenario",
+    "build_graph",
+    "load_catalog",
+    "load_scenario",
+    "parse_scenario",
+    "run_scenario",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,211 @@
+"""The ``virtsim`` command line: a thin layer over the Python API.
+
+Exit status: 0 on success; 2 on bad input (a malformed scenario, profile or
+flag), with one message naming the file, the key, what was expected and
+what was found; 1 on an internal error. No input prints a traceback (set
+``VIRTSIM_DEBUG=1`` to see one for an internal error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from virtsim import __version__
+from virtsim.catalog import Catalog, load_catalog
+from virtsim.errors import InputError, display_path
+from virtsim.result import Result, write_outputs
+from virtsim.scenario import Scenario, load_scenario
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(message: str) -> int:
+    print(f"virtsim: error: {message}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to 2**63-1, found '{text}'") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to 2**63-1, found {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subcommand per task."""
+    parser = _Parser(prog="virtsim", description=(
+        "Simulate hypervisors and containers: footprint, start time, performance, "
+        "density and blast radius, from calibrated, sourced profiles."))
+    parser.add_argument("--version", action="version", version=f"virtsim {__version__}")
+    parser.add_argument("--models", action="append", default=[], metavar="DIR",
+                        help="an extra folder of catalogue profiles (repeatable)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="run one scenario and print its metrics")
+    run.add_argument("scenario", type=Path, help="scenario TOML file")
+    run.add_argument("--seed", type=_seed, help="override the scenario's seed")
+    run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    run.add_argument("--out", type=Path, metavar="DIR",
+                     help="write result tables (CSV) and the effective scenario here")
+    run.set_defaults(handler=_cmd_run)
+
+    graph = sub.add_parser("graph", help="draw a scenario's stack as a layered diagram")
+    graph.add_argument("scenario", type=Path, help="scenario TOML file")
+    graph.add_argument("--out", type=Path, default=Path("stack.png"), metavar="FILE",
+                       help="output image, .png or .svg (default: stack.png)")
+    graph.set_defaults(handler=_cmd_graph)
+
+    catalog = sub.add_parser("catalog", help="list catalogue profiles and their sources")
+    catalog.add_argument("kind", nargs="?", help="one kind (hosts, kernels, ...); all if omitted")
+    catalog.add_argument("--json", action="store_true", help="print profiles as JSON")
+    catalog.set_defaults(handler=_cmd_catalog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``virtsim`` command."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except InputError as exc:
+        return _fail(str(exc))
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_INPUT
+    except KeyboardInterrupt:
+        print("virtsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so, without a traceback
+        if os.environ.get("VIRTSIM_DEBUG"):
+            raise
+        print(f"virtsim: internal error: {type(exc).__name__}: {exc} "
+              "(set VIRTSIM_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    return load_catalog(args.models)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from virtsim.run import run_scenario
+
+    catalog = _catalog(args)
+    scenario = load_scenario(args.scenario, catalog)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    result = run_scenario(scenario, catalog)
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+        write_outputs(args.out, result.tables,
+                      {"scenario.toml": effective_scenario(scenario),
+                       "metrics.json": result.to_json() + "\n"})
+    if args.json:
+        print(result.to_json())
+    else:
+        print(summary(scenario, result))
+        if args.out is not None:
+            print(f"results written to {display_path(args.out)}")
+    return EXIT_OK
+
+
+def _check_out_dir(path: Path, flag: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError(flag, "", "a folder (existing or new)", f"the file {display_path(path)}")
+
+
+def effective_scenario(scenario: Scenario) -> str:
+    """The scenario as run (defaults filled in, seed applied), as TOML."""
+    return tomli_w.dumps(_drop_none(scenario.model_dump(mode="json")))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def summary(scenario: Scenario, result: Result) -> str:
+    """A few human-readable lines about a finished run."""
+    lines = [f"scenario {scenario.name!r}: seed {result.metrics.get('seed')}, "
+             f"{scenario.duration_s:g} s simulated"]
+    for key, value in result.metrics.items():
+        if key in {"scenario", "seed", "duration_s"}:
+            continue
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v not in (0, None))
+            lines.append(f"  {key}: {shown}")
+        else:
+            lines.append(f"  {key}: {_fmt(value)}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from virtsim.drawing import draw_stack
+    from virtsim.graph import build_graph
+
+    if args.out.suffix.lower() not in {".png", ".svg", ".pdf"}:
+        raise InputError("--out", "", "a file name ending in .png, .svg or .pdf",
+                         f"'{args.out}'")
+    if not args.out.parent.is_dir():
+        raise InputError("--out", "", "a file in an existing folder",
+                         f"'{args.out}' (no folder {display_path(args.out.parent)})")
+    catalog = _catalog(args)
+    scenario = load_scenario(args.scenario, catalog)
+    graph = build_graph(scenario, catalog)
+    draw_stack(graph, args.out, title=f"{scenario.name}: the stack")
+    print(f"stack of {len(graph)} nodes drawn to {display_path(args.out)}")
+    return EXIT_OK
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    kinds = catalog.kinds()
+    if args.kind is not None and args.kind not in kinds:
+        raise InputError("catalog", "KIND", f"one of {', '.join(kinds)}", f"'{args.kind}'")
+    chosen = [args.kind] if args.kind else kinds
+    if args.json:
+        print(json.dumps({k: [p.model_dump(mode="json") for p in
+                              (catalog.profiles[k][n] for n in catalog.names(k))]
+                          for k in chosen}, sort_keys=True))
+        return EXIT_OK
+    for kind in chosen:
+        print(f"{kind}:")
+        for name in catalog.names(kind):
+            profile = catalog.profiles[kind][name]
+            print(f"  {name:28s} {profile.description}")
+            if args.kind:
+                for key, source in sorted(profile.sources.items()):
+                    print(f"      {key}: {source}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Stack diagrams: the resource graph drawn as layers, for a slide.
+
+Identical siblings (the 10 containers of one group) are drawn once and
+labelled ``x10`` so a diagram of a thousand containers stays readable.
+Machines are at the bottom, workloads at the top, as in textbook figures.
+Each node kind has one colour, shared with every other figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch, Rectangle
+
+from virtsim.graph import ResourceGraph
+
+KIND_COLOURS: dict[str, str] = {
+    "machine": "#4d4d4d",
+    "kernel": "#1f77b4",
+    "hypervisor": "#d62728",
+    "vmm": "#ff7f0e",
+    "vm": "#9467bd",
+    "runtime": "#2ca02c",
+    "container": "#17becf",
+    "process": "#bcbd22",
+}
+
+
+@dataclass
+class _Box:
+    node: str
+    label: str
+    kind: str
+    count: int
+    children: list[_Box] = field(default_factory=list)
+    x: float = 0.0
+    depth: int = 0
+
+
+def _condense(graph: ResourceGraph, node: str, count: int, depth: int) -> _Box:
+    data = graph.graph.nodes[node]
+    profile = getattr(data.get("profile"), "name", "")
+    label = str(data["name"]) if profile in ("", data["name"]) else f"{data['name']}\n{profile}"
+    if "engine" in data:
+        label = f"{data['engine'].name}\n{label}"
+    box = _Box(node, label, str(data["kind"]), count, depth=depth)
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for child in graph.graph.successors(node):
+        cd = graph.graph.nodes[child]
+        key = (str(cd["kind"]), str(cd["name"]), getattr(cd.get("profile"), "name", ""))
+        groups.setdefault(key, []).append(child)
+    for members in groups.values():
+        box.children.append(_condense(graph, members[0], len(members), depth + 1))
+    return box
+
+
+def _place(box: _Box, next_x: list[float]) -> None:
+    if not box.children:
+        box.x = next_x[0]
+        next_x[0] += 1.0
+        return
+    for child in box.children:
+        _place(child, next_x)
+    box.x = (box.children[0].x + box.children[-1].x) / 2
+
+
+def _walk(box: _Box) -> list[_Box]:
+    out = [box]
+    for child in box.children:
+        out.extend(_walk(child))
+    return out
+
+
+def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
+    """Draw the stack as a layered diagram and save it (PNG or SVG by suffix)."""
+    roots: list[_Box] = []
+    machine_groups: dict[str, list[str]] = {}
+    for machine in graph.machines():
+        machine_groups.setdefault(str(graph.graph.nodes[machine]["name"]), []).append(machine)
+    for members in machine_groups.values():
+        roots.append(_condense(graph, members[0], len(members), 0))
+    next_x = [0.0]
+    for root in roots:
+        _place(root, next_x)
+        next_x[0] += 0.5
+    boxes = [b for root in roots for b in _walk(root)]
+    width = max(next_x[0], 3.0)
+    depth = max(b.depth for b in boxes) + 1
+    fig = Figure(figsize=(min(2.3 * width + 1.5, 30), 1.25 * depth + 1.6))
+    ax = fig.subplots()
+    for box in boxes:
+        for child in box.children:
+            ax.plot([box.x, child.x], [box.depth + 0.3, child.depth - 0.3], color="#999999",
+                    lw=1.2, zorder=1)
+    for box in boxes:
+        _draw_box(ax, box)
+    ax.set_xlim(-0.7, width - 0.3)
+    ax.set_ylim(-0.7, depth - 0.3)
+    ax.axis("off")
+    kinds = [k for k in KIND_COLOURS if any(b.kind == k for b in boxes)]
+    handles = [Rectangle((0, 0), 1, 1, color=KIND_COLOURS[k]) for k in kinds]
+    ax.legend(handles, kinds, loc="upper center", bbox_to_anchor=(0.5, -0.01),
+              ncol=len(kinds), frameon=False, fontsize=11)
+    ax.set_title(title or "Stack: each box runs on the box below it", fontsize=15)
+    fig.tight_layout()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text
+        fig.savefig(out, dpi=150)
+
+
+def _draw_box(ax: Axes, box: _Box) -> None:
+    colour = KIND_COLOURS[box.kind]
+    patch = FancyBboxPatch((box.x - 0.44, box.depth - 0.3), 0.88, 0.6,
+                           boxstyle="round,pad=0.02,rounding_size=0.08", fc=colour,
+                           ec="black", lw=0.8, alpha=0.9, zorder=2)
+    ax.add_patch(patch)
+    label = box.label + (f"  x{box.count}" if box.count > 1 else "")
+    ax.text(box.x, box.depth, label, ha="center", va="center", fontsize=9.5, color="white",
+            fontweight="bold", zorder=3, wrap=True)

@@ -1,0 +1,264 @@
+"""Catalogue profiles: the typed shape of every calibrated parameter.
+
+Each file in ``models/<kind>/<name>.toml`` is validated on load into one of
+the frozen classes below. A profile's name is its file name. Every profile
+carries ``sources``: for each numeric key, the paper, table or document it
+came from, or the words ``assumption: ...``. Units are in the key names.
+
+Stages (:class:`Stage`) are the steps of a start procedure: each has an
+uncontended duration drawn from a distribution, the share of that time that
+is work on the host (CPU-seconds, MiB read from disk, MiB fetched over the
+network) and optionally the name of a lock it holds.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from virtsim.distributions import Distribution
+
+Arch = Literal["amd64", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
+OsFamily = Literal["linux", "windows", "darwin"]
+KernelFamily = Literal["linux", "windows", "darwin", "gvisor"]
+
+
+class Model(BaseModel):
+    """Base for every typed piece of input: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Stage(Model):
+    """One step of a start procedure.
+
+    Attributes:
+        name: Stage name as shown in timelines (``"firmware"``, ``"kernel"``).
+        wall_s: Uncontended duration of the stage.
+        cpu_s: CPU-seconds of work on the host within that time.
+        read_mib: MiB read from the host's disk within that time.
+        fetch_mib: MiB fetched over the host's network within that time.
+        lock: Name of a per-host lock held for the whole stage ("" for none).
+        source: Where the figures come from, or ``"assumption: ..."``.
+    """
+
+    name: str
+    wall_s: Distribution
+    cpu_s: float = Field(default=0.0, ge=0)
+    read_mib: float = Field(default=0.0, ge=0)
+    fetch_mib: float = Field(default=0.0, ge=0)
+    lock: str = ""
+    source: str
+
+
+class Profile(Model):
+    """Fields common to every catalogue profile."""
+
+    kind: ClassVar[str] = ""
+    name: str
+    description: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class HostProfile(Profile):
+    """A physical machine: cores, memory, disk, network, firmware and power."""
+
+    kind: ClassVar[str] = "hosts"
+    arch: Arch = "amd64"
+    sockets: int = Field(default=1, ge=1, le=16)
+    cores: int = Field(ge=1, le=4096, description="physical cores in all sockets")
+    threads_per_core: int = Field(default=1, ge=1, le=8)
+    memory_gib: float = Field(gt=0, le=65536)
+    memory_bandwidth_gbs: float = Field(gt=0)
+    l3_mib_per_socket: float = Field(default=0.0, ge=0)
+    disk_gib: float = Field(gt=0)
+    disk_read_mbs: float = Field(gt=0)
+    disk_write_mbs: float = Field(gt=0)
+    disk_read_iops: float = Field(gt=0)
+    disk_write_iops: float = Field(gt=0)
+    nic_gbps: float = Field(gt=0)
+    firmware: Literal["bios", "uefi"] = "uefi"
+    kernel: str = Field(description="default host kernel profile")
+    power_idle_w: float = Field(default=0.0, ge=0)
+    power_max_w: float = Field(default=0.0, ge=0)
+    boot: tuple[Stage, ...] = Field(default=(), description="firmware POST and loader")
+
+
+class KernelProfile(Profile):
+    """An operating-system kernel with the user space that boots with it on a host.
+
+    A guest kernel's user space comes from the VM's disk image instead.
+    """
+
+    kind: ClassVar[str] = "kernels"
+    family: KernelFamily
+    version: str = Field(pattern=r"^\d+(\.\d+){0,2}$")
+    arch: Arch = "amd64"
+    features: tuple[str, ...] = ()
+    vsyscall: Literal["emulate", "xonly", "none"] = "xonly"
+    compressed: bool = True
+    minimal: bool = False
+    serial_console: bool = False
+    memory_mib: float = Field(ge=0, description="resident kernel memory")
+    boot: tuple[Stage, ...] = ()
+    userspace: tuple[Stage, ...] = Field(default=(), description="host OS services")
+    userspace_memory_mib: float = Field(default=0.0, ge=0)
+
+
+class HypervisorProfile(Profile):
+    """A hypervisor: bare metal (type 1), in the host kernel (KVM) or hosted (type 2)."""
+
+    kind: ClassVar[str] = "hypervisors"
+    placement: Literal["bare-metal", "in-kernel", "hosted"]
+    host_families: tuple[OsFamily, ...] = Field(
+        default=(), description="kernel families it runs on; empty for bare metal"
+    )
+    management_kernel: str = Field(
+        default="", description="for bare metal: the management OS kernel (dom0, parent)"
+    )
+    hardware_assisted: bool = True
+    guest_arches: tuple[Arch, ...] = ("amd64",)
+    vmms: tuple[str, ...] = Field(min_length=1, description="VMM profiles it can drive")
+    memory_mib: float = Field(default=0.0, ge=0)
+    boot: tuple[Stage, ...] = ()
+
+    @property
+    def type(self) -> int:
+        """1 for a bare-metal or in-kernel hypervisor, 2 for a hosted one."""
+        return 2 if self.placement == "hosted" else 1
+
+
+class VmmProfile(Profile):
+    """A virtual machine monitor: the per-VM process that emulates the machine."""
+
+    kind: ClassVar[str] = "vmms"
+    microvm: bool = False
+    firmware: Literal["bios", "uefi", "none"] = "bios"
+    devices: Literal["virtio", "emulated", "paravirtual"] = "virtio"
+    memory_mib: float = Field(ge=0, description="fixed VMM overhead per VM")
+    memory_per_vcpu_mib: float = Field(default=0.0, ge=0)
+    max_vcpus: int = Field(default=512, ge=1)
+    start: tuple[Stage, ...] = Field(default=(), description="process start and guest firmware")
+
+
+class EngineProfile(Profile):
+    """A container engine (dockerd, containerd, podman): API, images, shims."""
+
+    kind: ClassVar[str] = "engines"
+    os_families: tuple[OsFamily, ...] = ("linux",)
+    daemon: bool = True
+    memory_mib: float = Field(ge=0, description="resident daemon memory")
+    shim_memory_mib: float = Field(default=0.0, ge=0, description="per running container")
+    max_concurrent_downloads: int = Field(default=3, ge=1)
+    decompress_mibs_per_core: float = Field(gt=0)
+    api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
+
+
+class RuntimeProfile(Profile):
+    """A low-level container runtime (runc, crun, runsc, kata) and its isolation."""
+
+    kind: ClassVar[str] = "runtimes"
+    os_families: tuple[OsFamily, ...] = ("linux",)
+    isolation: Literal["namespaces", "user-kernel", "microvm", "hyperv"]
+    sandbox_kernel: str = Field(default="", description="gVisor sentry or Kata guest kernel")
+    sandbox_vmm: str = Field(default="", description="VMM of a microVM sandbox")
+    sandbox_hypervisor: str = ""
+    sandbox_vcpus: int = Field(default=1, ge=1)
+    sandbox_memory_mib: float = Field(default=0.0, ge=0)
+    memory_mib: float = Field(ge=0, description="per container, empty process")
+    create: tuple[Stage, ...] = ()
+
+
+class Layer(Model):
+    """One image layer, stored once per host by digest."""
+
+    digest: str = Field(min_length=1)
+    compressed_mib: float = Field(ge=0)
+    size_mib: float = Field(ge=0)
+
+
+class ImageProfile(Profile):
+    """A container image: layers, target OS and architectures, contents, ABI needs."""
+
+    kind: ClassVar[str] = "images"
+    os: OsFamily = "linux"
+    arches: tuple[Arch, ...] = ("amd64",)
+    distribution: str = "none"
+    libc: Literal["none", "musl", "glibc", "windows"] = "none"
+    libc_version: str = ""
+    min_kernel: str = Field(default="0", pattern=r"^\d+(\.\d+){0,2}$")
+    required_features: tuple[str, ...] = ()
+    uses_vsyscall: bool = False
+    layers: tuple[Layer, ...] = Field(min_length=1)
+    executables: tuple[str, ...] = ()
+    packages: int = Field(default=0, ge=0)
+    entrypoint: str = ""
+    process_memory_mib: float = Field(default=1.0, ge=0)
+
+    @property
+    def compressed_mib(self) -> float:
+        """Download size of all layers."""
+        return sum(layer.compressed_mib for layer in self.layers)
+
+    @property
+    def size_mib(self) -> float:
+        """Unpacked size of all layers."""
+        return sum(layer.size_mib for layer in self.layers)
+
+
+class DiskImageProfile(Profile):
+    """A VM disk image: guest OS, file and virtual sizes, boot and idle memory."""
+
+    kind: ClassVar[str] = "disk_images"
+    os: OsFamily = "linux"
+    arch: Arch = "amd64"
+    distribution: str
+    format: Literal["qcow2", "raw", "vhd", "vhdx", "vmdk"] = "qcow2"
+    file_mib: float = Field(gt=0)
+    virtual_gib: float = Field(gt=0)
+    kernel: str = Field(description="guest kernel profile the image boots")
+    min_memory_mib: float = Field(ge=0)
+    idle_memory_mib: float = Field(ge=0, description="guest user space resident at idle")
+    boot: tuple[Stage, ...] = Field(default=(), description="bootloader and user space")
+
+
+class WorkloadProfile(Profile):
+    """What a process asks of the machine, as a demand vector per job or request.
+
+    A ``batch`` workload runs ``jobs`` units of the demand and reports its
+    completion time; a ``service`` receives requests at ``arrival_rate_per_s``
+    and reports throughput and latency.
+    """
+
+    kind: ClassVar[str] = "workloads"
+    mode: Literal["batch", "service"] = "batch"
+    threads: int = Field(default=1, ge=1)
+    memory_mib: float = Field(default=16.0, ge=0)
+    cpu_core_s: float = Field(default=0.0, ge=0)
+    memory_gb: float = Field(default=0.0, ge=0, description="streamed memory traffic")
+    random_access_mupdates: float = Field(default=0.0, ge=0)
+    disk_seq_mib: float = Field(default=0.0, ge=0)
+    disk_random_ops: float = Field(default=0.0, ge=0)
+    net_stream_mib: float = Field(default=0.0, ge=0)
+    net_round_trips: float = Field(default=0.0, ge=0)
+    syscalls: float = Field(default=0.0, ge=0)
+    arrival_rate_per_s: float = Field(default=0.0, ge=0)
+    start: tuple[Stage, ...] = Field(default=(), description="application start")
+
+
+PROFILE_KINDS: dict[str, type[Profile]] = {
+    cls.kind: cls
+    for cls in (
+        HostProfile,
+        KernelProfile,
+        HypervisorProfile,
+        VmmProfile,
+        EngineProfile,
+        RuntimeProfile,
+        ImageProfile,
+        DiskImageProfile,
+        WorkloadProfile,
+    )
+}
+"""Catalogue folder name -> the profile class its files are validated into."""

@@ -1,0 +1,65 @@
+"""Running a scenario: build the stack, attach the models, advance the clock, report.
+
+A model is anything with ``attach(sim)`` (register SimPy processes and
+state before the clock starts) and ``report(sim)`` (turn state into records
+and metrics after it stops). :data:`MODELS` lists them in the order they
+attach; later capabilities (lifecycle, performance, faults) add theirs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+from virtsim.catalog import Catalog
+from virtsim.graph import NODE_KINDS, build_graph
+from virtsim.result import Result
+from virtsim.scenario import Scenario
+from virtsim.simulation import Simulation
+
+
+class Model(Protocol):
+    """The two hooks every simulation model provides."""
+
+    def attach(self, sim: Simulation) -> None:
+        """Register processes and state before the clock starts."""
+
+    def report(self, sim: Simulation) -> None:
+        """Record results after the clock stops."""
+
+
+class StackInventory:
+    """Reports the stack itself: one record per node, counts per kind."""
+
+    def attach(self, sim: Simulation) -> None:
+        """Nothing to run: the stack is built before the clock starts."""
+
+    def report(self, sim: Simulation) -> None:
+        """One ``nodes`` record per node; node counts per kind in the metrics."""
+        graph = sim.graph
+        counts: Counter[str] = Counter()
+        for node, data in graph.graph.nodes(data=True):
+            counts[data["kind"]] += 1
+            profile = data.get("profile")
+            sim.result.add("nodes", node=node, kind=data["kind"], name=data["name"],
+                           machine=data["machine"], host=graph.host(node) or "",
+                           profile=getattr(profile, "name", ""))
+        sim.result.metrics["nodes"] = {kind: counts[kind] for kind in NODE_KINDS}
+        sim.result.metrics["instances"] = sum(1 for _ in graph.instances())
+
+
+MODELS: tuple[Model, ...] = (StackInventory(),)
+
+
+def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
+    """Build the scenario's stack, run every model for its duration and collect the result."""
+    seed = scenario.seed if seed is None else seed
+    sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
+    for model in MODELS:
+        model.attach(sim)
+    sim.env.run(until=scenario.duration_s)
+    for model in MODELS:
+        model.report(sim)
+    sim.result.metrics.update(scenario=scenario.name, seed=seed,
+                              duration_s=scenario.duration_s)
+    return sim.result

@@ -1,0 +1,216 @@
+"""Fluid sharing: max-min fair rates of concurrent activities over a host's resources.
+
+An *activity* needs a fixed amount of work on each of a host's resources
+(CPU core-seconds, MiB from disk, MiB over the network, ...) and progresses
+on all of them in proportion, like a SimGrid parallel task: at progress rate
+``r`` (fraction of its work per second) it uses ``r * work[j]`` of resource
+``j`` per second. Rates are weighted max-min fair (progressive filling):
+every activity's rate rises with its weight until a resource it uses is
+saturated or it reaches its own cap (a single thread, a cgroup limit).
+
+:class:`FluidPool` drives this inside SimPy. Rates are recomputed only when
+the set of activities changes (never per unit of work), all changes at one
+instant are coalesced into one recomputation, and one timeout is scheduled
+for the next completion. Work in flight is a numpy array per host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+_EPS = 1e-12
+
+
+def max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
+                  caps: np.ndarray) -> np.ndarray:
+    """Weighted max-min fair progress rates.
+
+    Args:
+        work: ``(n, m)`` work of each activity on each resource (>= 0).
+        capacity: ``(m,)`` capacity of each resource per second (> 0).
+        weights: ``(n,)`` share weights (> 0).
+        caps: ``(n,)`` upper bound on each activity's rate (``inf`` for none).
+
+    Returns:
+        ``(n,)`` rates such that no resource is used beyond its capacity, no
+        activity exceeds its cap, and every activity is either at its cap or
+        uses a saturated resource.
+
+    Fairness is on the *dominant share* (the largest fraction of any one
+    resource an activity uses), so two jobs on one CPU each get half of it
+    whatever their sizes, as a fair scheduler gives them.
+    """
+    n = work.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    # Work below a billionth of an activity's largest is numerical dust, not a bottleneck.
+    work = np.where(work > 1e-9 * work.max(axis=1, keepdims=True), work, 0.0)
+    size = (work / capacity).max(axis=1)  # dominant resource-seconds per unit of progress
+    scale = np.where(size > _EPS, size, 1.0)
+    shares = _progressive_fill(work / scale[:, None], capacity, weights, caps * scale)
+    return np.asarray(shares / scale)
+
+
+def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
+                      caps: np.ndarray) -> np.ndarray:
+    n = work.shape[0]
+    rates = np.zeros(n)
+    active = np.ones(n, dtype=bool)
+    # An activity with no work anywhere is limited only by its cap.
+    idle = work.sum(axis=1) <= _EPS
+    rates[idle] = np.where(np.isfinite(caps[idle]), caps[idle], 0.0)
+    active &= ~idle
+    remaining = capacity.astype(float).copy()
+    while active.any():
+        demand = weights[active] @ work[active]  # per resource, per unit of level
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            level_res = np.where(demand > _EPS, remaining / demand, np.inf)
+        level_cap = (caps[active] - rates[active]) / weights[active]
+        step = min(level_res.min(initial=np.inf), level_cap.min(initial=np.inf))
+        if not np.isfinite(step):
+            break  # pragma: no cover - an active activity always has work or a cap
+        step = max(step, 0.0)
+        rates[active] += weights[active] * step
+        remaining -= demand * step
+        saturated = level_res <= step * (1 + 1e-9) + _EPS
+        frozen = (level_cap <= step * (1 + 1e-9) + _EPS)
+        if saturated.any():
+            frozen |= (work[active][:, saturated] > 0).any(axis=1)
+        if not frozen.any():  # numerical dust: stop rather than spin
+            break
+        idx = np.flatnonzero(active)
+        active[idx[frozen]] = False
+        remaining = np.maximum(remaining, 0.0)
+    return rates
+
+
+@dataclass(eq=False)
+class Activity:
+    """Work in flight on one :class:`FluidPool`.
+
+    Attributes:
+        work: Work on each of the pool's resources, in the pool's order.
+        weight: Share weight.
+        cap: Maximum progress rate (fraction of the work per second).
+        done: SimPy event that succeeds when the work is complete.
+        progress: Fraction of the work completed so far.
+        rate: Current progress rate.
+    """
+
+    work: np.ndarray
+    weight: float
+    cap: float
+    done: simpy.Event
+    progress: float = 0.0
+    rate: float = 0.0
+
+
+class FluidPool:
+    """A host's resources shared by concurrent activities at max-min fair rates."""
+
+    def __init__(self, env: simpy.Environment, resources: Sequence[str],
+                 capacity: Sequence[float]) -> None:
+        if len(resources) != len(capacity):
+            raise ValueError('"resources" and "capacity" must have the same length')
+        if any(c <= 0 for c in capacity):
+            raise ValueError(f'"capacity" must be > 0, got {list(capacity)}')
+        self.env = env
+        self.resources = tuple(resources)
+        self.capacity = np.asarray(capacity, dtype=float)
+        self.activities: list[Activity] = []
+        self._last = float(env.now)
+        self._pending = False
+        self._generation = 0
+        self.recomputations = 0
+        self.busy_integral = np.zeros(len(self.resources))
+
+    def index(self, resource: str) -> int:
+        """Position of a named resource in the work vectors."""
+        return self.resources.index(resource)
+
+    def start(self, work: Sequence[float] | np.ndarray, weight: float = 1.0,
+              cap: float = np.inf) -> Activity:
+        """Start an activity; its ``done`` event fires when all its work is complete."""
+        vector = np.asarray(work, dtype=float)
+        if vector.shape != self.capacity.shape or (vector < 0).any():
+            raise ValueError(f'"work" must be {len(self.resources)} values >= 0, got {work}')
+        if weight <= 0:
+            raise ValueError(f'"weight" must be > 0, got {weight}')
+        self._advance()
+        activity = Activity(vector, float(weight), float(cap), self.env.event())
+        self.activities.append(activity)
+        self._schedule_recompute()
+        return activity
+
+    def cancel(self, activity: Activity) -> None:
+        """Withdraw an unfinished activity (its event never fires)."""
+        if activity in self.activities:
+            self._advance()
+            self.activities.remove(activity)
+            self._schedule_recompute()
+
+    def usage(self) -> np.ndarray:
+        """Current use of each resource (same units as capacity)."""
+        if not self.activities:
+            return np.zeros_like(self.capacity)
+        rates = np.array([a.rate for a in self.activities])
+        work = np.stack([a.work for a in self.activities])
+        return np.asarray(rates @ work)
+
+    def _advance(self) -> None:
+        now = float(self.env.now)
+        elapsed = now - self._last
+        if elapsed > 0:
+            self.busy_integral += self.usage() * elapsed
+            for activity in self.activities:
+                activity.progress = min(1.0, activity.progress + activity.rate * elapsed)
+        self._last = now
+
+    def _schedule_recompute(self) -> None:
+        # Coalesce every change made at this instant into one recomputation.
+        if not self._pending:
+            self._pending = True
+            self.env.timeout(0).callbacks.append(self._recompute_now)
+
+    def _recompute_now(self, _event: simpy.Event) -> None:
+        self._pending = False
+        self._advance()
+        self._complete_finished()
+        self._recompute()
+
+    def _complete_finished(self) -> None:
+        finished = [a for a in self.activities if a.progress >= 1.0 - 1e-9]
+        if finished:
+            self.activities = [a for a in self.activities if a.progress < 1.0 - 1e-9]
+            for activity in finished:
+                activity.rate = 0.0
+                activity.done.succeed()
+
+    def _recompute(self) -> None:
+        self.recomputations += 1
+        self._generation += 1
+        if not self.activities:
+            return
+        work = np.stack([a.work for a in self.activities])
+        weights = np.array([a.weight for a in self.activities])
+        caps = np.array([a.cap for a in self.activities])
+        rates = max_min_rates(work, self.capacity, weights, caps)
+        for activity, rate in zip(self.activities, rates, strict=True):
+            activity.rate = float(rate)
+        with np.errstate(divide="ignore"):
+            left = np.array([1.0 - a.progress for a in self.activities])
+            eta = np.where(rates > _EPS, left / np.maximum(rates, _EPS), np.inf)
+        soonest = float(eta.min())
+        if np.isfinite(soonest):
+            generation = self._generation
+            self.env.timeout(soonest).callbacks.append(lambda _e: self._wake(generation))
+
+    def _wake(self, generation: int) -> None:
+        if generation == self._generation:  # else a later change already rescheduled
+            self._advance()
+            self._complete_finished()
+            self._recompute()
