@@ -40,6 +40,7 @@ class Stage(Model):
         read_mib: MiB read from the host's disk within that time.
         fetch_mib: MiB fetched over the host's network within that time.
         lock: Name of a per-host lock held for the whole stage ("" for none).
+        phase: ``start`` stages count toward readiness; ``stop`` stages are teardown.
         source: Where the figures come from, or ``"assumption: ..."``.
     """
 
@@ -49,6 +50,9 @@ class Stage(Model):
     read_mib: float = Field(default=0.0, ge=0)
     fetch_mib: float = Field(default=0.0, ge=0)
     lock: str = ""
+    phase: Literal["start", "stop"] = Field(
+        default="start", description="'stop' stages run after the process exits (teardown)"
+    )
     source: str
 
 

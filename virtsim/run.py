@@ -2,7 +2,7 @@
 
 A model is anything with ``attach(sim)`` (register SimPy processes and
 state before the clock starts) and ``report(sim)`` (turn state into records
-and metrics after it stops). :data:`MODELS` lists them in the order they
+and metrics after it stops). :func:`models` lists them in the order they
 attach; later capabilities (lifecycle, performance, faults) add theirs.
 """
 
@@ -13,6 +13,7 @@ from typing import Protocol
 
 from virtsim.catalog import Catalog
 from virtsim.graph import NODE_KINDS, build_graph
+from virtsim.lifecycle import Lifecycle
 from virtsim.result import Result
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
@@ -48,17 +49,20 @@ class StackInventory:
         sim.result.metrics["instances"] = sum(1 for _ in graph.instances())
 
 
-MODELS: tuple[Model, ...] = (StackInventory(),)
+def models() -> tuple[Model, ...]:
+    """Fresh model instances for one run, in attach order."""
+    return (StackInventory(), Lifecycle())
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
     """Build the scenario's stack, run every model for its duration and collect the result."""
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
-    for model in MODELS:
+    active = models()
+    for model in active:
         model.attach(sim)
     sim.env.run(until=scenario.duration_s)
-    for model in MODELS:
+    for model in active:
         model.report(sim)
     sim.result.metrics.update(scenario=scenario.name, seed=seed,
                               duration_s=scenario.duration_s)

@@ -1,0 +1,280 @@
+"""Lifecycle: how long until each instance is up, stage by stage, under contention.
+
+Every instance starts through the stages of the profiles on its path:
+
+- VM: VMM process start and guest firmware (VMM profile), bootloader (disk
+  image), guest kernel (kernel profile), user space (disk image), the
+  application (workload);
+- container: the engine's API path (holding the engine's lock where the
+  real daemon serialises), an image pull of the layers not yet on that
+  kernel (fetched in parallel up to the engine's limit, then decompressed),
+  the runtime's create, a sandbox boot where the runtime has one (gVisor's
+  Sentry, Kata's microVM), the application;
+- native process: the application.
+
+A stage's uncontended duration is drawn from its distribution. The part of
+it that is work on the host (CPU-seconds, MiB read, MiB fetched) runs as an
+activity on the machine's :class:`~virtsim.sharing.FluidPool`, so starts
+that overlap share CPU, disk and network fairly and a boot storm stretches
+every start; the rest is latency that does not contend. Containers inside a
+VM start once the VM is ready. Machines are up when the run starts.
+
+Simplification: all start work, including work inside a VM, is charged to
+the machine's pool (a guest's vCPUs are host threads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from virtsim.graph import ResourceGraph
+from virtsim.profiles import (
+    DiskImageProfile,
+    EngineProfile,
+    HostProfile,
+    ImageProfile,
+    KernelProfile,
+    Layer,
+    RuntimeProfile,
+    Stage,
+    VmmProfile,
+    WorkloadProfile,
+)
+from virtsim.sharing import FluidPool
+from virtsim.simulation import Simulation
+
+RESOURCES = ("cpu", "disk", "net")
+MIB_PER_GBIT = 1000**3 / 8 / 2**20
+
+
+def host_capacity(host: HostProfile) -> list[float]:
+    """CPU cores, disk MiB/s and network MiB/s of a machine."""
+    return [float(host.cores * host.threads_per_core), host.disk_read_mbs * 1e6 / 2**20,
+            host.nic_gbps * MIB_PER_GBIT]
+
+
+@dataclass
+class MachineState:
+    """Per-machine lifecycle state: shared resources, locks, layers on each kernel."""
+
+    pool: FluidPool
+    locks: dict[str, simpy.Resource] = field(default_factory=dict)
+    layers: dict[str, set[str]] = field(default_factory=dict)
+    pulls: dict[tuple[str, str], simpy.Event] = field(default_factory=dict)
+
+
+class Lifecycle:
+    """The start model: attaches one SimPy process per instance."""
+
+    def __init__(self) -> None:
+        self.machines: dict[str, MachineState] = {}
+        self.ready: dict[str, simpy.Event] = {}
+        self.rng: np.random.Generator = np.random.default_rng(0)
+
+    # -- model hooks -------------------------------------------------------
+    def attach(self, sim: Simulation) -> None:
+        """Start every instance of the scenario at its ``start_at_s``."""
+        self.machines.clear()
+        self.ready.clear()
+        self.rng = sim.rng("lifecycle")
+        graph = sim.graph
+        for machine in graph.machines():
+            host: HostProfile = graph.graph.nodes[machine]["profile"]
+            state = MachineState(FluidPool(sim.env, RESOURCES, host_capacity(host)))
+            spec = graph.graph.nodes[machine]["spec"]
+            state.layers[f"{machine}/kernel"] = {
+                layer.digest for name in spec.cached_images
+                for layer in sim.catalog.require(ImageProfile, name).layers}
+            self.machines[machine] = state
+        for node in graph.nodes():
+            kind = graph.kind(node)
+            if kind in ("vm", "container", "process") and graph.graph.nodes[node].get(
+                    "instance", True):
+                self.ready[node] = sim.env.event()
+                sim.env.process(self.start(sim, node))
+
+    def report(self, sim: Simulation) -> None:
+        """Readiness percentiles and host utilisation during start."""
+        ready = [r for r in sim.result.table("instances") if r.get("ready_s") is not None]
+        times = np.array([float(r["ready_s"]) - float(r["requested_s"])  # type: ignore[arg-type]
+                          for r in ready])
+        if times.size:
+            sim.result.metrics["time_to_ready_s"] = {
+                "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
+                "p99": float(np.percentile(times, 99)), "max": float(times.max()),
+                "count": int(times.size)}
+        makespan = max((float(r["ready_s"]) for r in ready), default=0.0)  # type: ignore[arg-type]
+        for machine, state in self.machines.items():
+            state.pool._advance()
+            for i, resource in enumerate(RESOURCES):
+                busy = float(state.pool.busy_integral[i])
+                util = busy / (state.pool.capacity[i] * makespan) if makespan > 0 else 0.0
+                sim.result.add("host_utilisation", machine=machine, resource=resource,
+                               window_s=makespan, busy=busy, utilisation=util)
+
+    # -- procedures --------------------------------------------------------
+    def start(self, sim: Simulation, node: str) -> Generator[simpy.Event, Any, None]:
+        """Run one instance's start procedure and record its timeline."""
+        graph = sim.graph
+        data = graph.graph.nodes[node]
+        spec = data.get("spec")
+        requested = float(getattr(spec, "start_at_s", 0.0))
+        if requested > 0:
+            yield sim.env.timeout(requested)
+        parent = _enclosing_vm(graph, node)
+        if parent is not None:
+            yield self.ready[parent]
+        kind = data["kind"]
+        stages: list[tuple[str, Stage]]
+        if kind == "vm":
+            stages = self.vm_stages(graph, node)
+        elif kind == "container":
+            yield from self.container_prelude(sim, node)
+            stages = self.container_stages(graph, node)
+        else:
+            stages = [("app", s) for s in data["profile"].start]
+        stops = [(o, s) for o, s in stages if s.phase == "stop"]
+        for owner, stage in (x for x in stages if x[1].phase == "start"):
+            yield from self.run_stage(sim, node, owner, stage)
+        sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
+                       group=data["name"], requested_s=requested, ready_s=sim.now)
+        self.ready[node].succeed()
+        for owner, stage in stops:
+            yield from self.run_stage(sim, node, owner, stage)
+
+    def vm_stages(self, graph: ResourceGraph, vm: str) -> list[tuple[str, Stage]]:
+        """VMM start, firmware, bootloader, guest kernel, user space, application."""
+        vmm: VmmProfile = graph.graph.nodes[graph.host(vm)]["profile"]
+        image: DiskImageProfile = graph.graph.nodes[vm]["profile"]
+        kernel: KernelProfile = graph.graph.nodes[f"{vm}/kernel"]["profile"]
+        loader = [s for s in image.boot if s.name == "bootloader"]
+        rest = [s for s in image.boot if s.name != "bootloader"]
+        stages = [("vmm", s) for s in vmm.start] + [("disk-image", s) for s in loader]
+        stages += [("kernel", s) for s in kernel.boot] + [("disk-image", s) for s in rest]
+        workload = graph.graph.nodes[vm]["spec"].workload
+        if workload:
+            profile: WorkloadProfile = graph.graph.nodes[f"{vm}/{workload}"]["profile"]
+            stages += [("app", s) for s in profile.start]
+        return stages
+
+    def container_stages(self, graph: ResourceGraph, node: str) -> list[tuple[str, Stage]]:
+        """Runtime create, sandbox boot, application (after the API path and pull)."""
+        runtime_node = _runtime_of(graph, node)
+        runtime: RuntimeProfile = graph.graph.nodes[runtime_node]["profile"]
+        stages = [("runtime", s) for s in runtime.create]
+        for below in reversed(graph.path_to_machine(node)[1:]):
+            role = graph.graph.nodes[below].get("role")
+            if role != "sandbox":
+                continue
+            profile = graph.graph.nodes[below].get("profile")
+            if isinstance(profile, VmmProfile):
+                stages += [("sandbox-vmm", s) for s in profile.start]
+            elif isinstance(profile, KernelProfile):
+                stages += [("sandbox-kernel", s) for s in profile.boot]
+        workload = graph.graph.nodes[node]["spec"].workload
+        if workload:
+            profile = graph.graph.nodes[f"{node}/{workload}"]["profile"]
+            stages += [("app", s) for s in profile.start]
+        engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
+        return stages + [("engine", s) for s in engine.api if s.phase == "stop"]
+
+    def container_prelude(self, sim: Simulation,
+                          node: str) -> Generator[simpy.Event, Any, None]:
+        """The engine's API stages, with the image pull where the pull happens."""
+        graph = sim.graph
+        runtime_node = _runtime_of(graph, node)
+        engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
+        api = [s for s in engine.api if s.phase == "start"]
+        if api:  # the first API call reaches the daemon, which then pulls
+            yield from self.run_stage(sim, node, "engine", api[0])
+        yield from self.pull(sim, node, engine)
+        for stage in api[1:]:
+            yield from self.run_stage(sim, node, "engine", stage)
+
+    def pull(self, sim: Simulation, node: str,
+             engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
+        """Fetch and unpack the image layers not yet on this container's kernel."""
+        graph = sim.graph
+        machine = graph.machine(node)
+        state = self.machines[machine]
+        store = _layer_store(graph, node)
+        present = state.layers.setdefault(store, set())
+        image: ImageProfile = graph.graph.nodes[node]["profile"]
+        missing = [layer for layer in image.layers if layer.digest not in present]
+        if not missing:
+            return
+        began = sim.now
+        slots = simpy.Resource(sim.env, capacity=engine.max_concurrent_downloads)
+        waits = [self._layer(sim, state, store, layer, engine, slots) for layer in missing]
+        yield sim.env.all_of(waits)
+        sim.result.add("stages", instance=node, owner="engine", stage="image-pull",
+                       start_s=began, end_s=sim.now)
+
+    def _layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
+               engine: EngineProfile, slots: simpy.Resource) -> simpy.Event:
+        key = (store, layer.digest)
+        if key not in state.pulls:  # a layer another start is already pulling is shared
+            state.pulls[key] = sim.env.process(
+                self._fetch_layer(sim, state, store, layer, engine, slots))
+        return state.pulls[key]
+
+    def _fetch_layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
+                     engine: EngineProfile,
+                     slots: simpy.Resource) -> Generator[simpy.Event, Any, None]:
+        with slots.request() as slot:
+            yield slot
+            yield state.pool.start([0.0, 0.0, layer.compressed_mib]).done
+        cpu = layer.compressed_mib / engine.decompress_mibs_per_core
+        yield state.pool.start([cpu, 0.0, 0.0], cap=1.0 / cpu if cpu > 0 else np.inf).done
+        state.layers[store].add(layer.digest)
+
+    def run_stage(self, sim: Simulation, node: str, owner: str,
+                  stage: Stage) -> Generator[simpy.Event, Any, None]:
+        """Hold the stage's lock, wait its latency, then do its work on the host."""
+        state = self.machines[sim.graph.machine(node)]
+        lock = None
+        if stage.lock:
+            lock = state.locks.setdefault(stage.lock, simpy.Resource(sim.env, capacity=1))
+            request = lock.request()
+            yield request
+        began = sim.now
+        wall = stage.wall_s.sample(self.rng)
+        work = np.array([stage.cpu_s, stage.read_mib, stage.fetch_mib])
+        capacity = state.pool.capacity
+        alone = max(stage.cpu_s, stage.read_mib / capacity[1], stage.fetch_mib / capacity[2])
+        latency = max(0.0, wall - alone)
+        if latency > 0:
+            yield sim.env.timeout(latency)
+        if work.any():
+            cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
+            yield state.pool.start(work, cap=cap).done
+        if lock is not None:
+            lock.release(request)
+        sim.result.add("stages", instance=node, owner=owner, stage=stage.name,
+                       start_s=began, end_s=sim.now)
+
+
+def _enclosing_vm(graph: ResourceGraph, node: str) -> str | None:
+    for below in graph.ancestors(node):
+        data = graph.graph.nodes[below]
+        if data["kind"] == "vm" and data.get("instance", True):
+            return below
+    return None
+
+
+def _runtime_of(graph: ResourceGraph, node: str) -> str:
+    for below in graph.ancestors(node):
+        if graph.kind(below) == "runtime":
+            return below
+    raise ValueError(f"{node!r} has no runtime")
+
+
+def _layer_store(graph: ResourceGraph, node: str) -> str:
+    """Layers are stored per engine host: the kernel under the container's runtime."""
+    return graph.kernel_of(_runtime_of(graph, node))
+
