@@ -237,6 +237,7 @@ class Lifecycle:
                   stage: Stage) -> Generator[simpy.Event, Any, None]:
         """Hold the stage's lock, wait its latency, then do its work on the host."""
         state = self.machines[sim.graph.machine(node)]
+        asked = sim.now
         lock = None
         if stage.lock:
             lock = state.locks.setdefault(stage.lock, simpy.Resource(sim.env, capacity=1))
@@ -256,7 +257,8 @@ class Lifecycle:
         if lock is not None:
             lock.release(request)
         sim.result.add("stages", instance=node, owner=owner, stage=stage.name,
-                       start_s=began, end_s=sim.now)
+                       start_s=began, end_s=sim.now, queued_s=began - asked,
+                       uncontended_s=max(wall, alone))
 
 
 def _enclosing_vm(graph: ResourceGraph, node: str) -> str | None:

@@ -1,0 +1,110 @@
+"""Lifecycle: seeded golden timelines, contention, pulls and locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import virtsim
+from virtsim.catalog import Catalog
+from virtsim.result import Result
+from tests.paths import SCENARIOS
+
+
+def run_file(catalog: Catalog, name: str) -> Result:
+    return virtsim.run_scenario(virtsim.load_scenario(SCENARIOS / f"{name}.toml", catalog),
+                                catalog)
+
+
+def timeline(result: Result) -> list[tuple[str, float, float]]:
+    return [(str(r["stage"]), float(r["start_s"]), float(r["end_s"]))  # type: ignore[arg-type]
+            for r in result.table("stages")]
+
+
+GOLDEN: dict[str, list[tuple[str, float, float]]] = {
+    "ubuntu-vm-kvm": [
+        ("qemu-process", 0.0, 0.1201), ("seabios", 0.1201, 0.5378),
+        ("bootloader", 0.5378, 2.1632), ("decompress", 2.1632, 2.2224),
+        ("kernel-core", 2.2224, 2.3024), ("stock-drivers", 2.3024, 2.8557),
+        ("serial-console", 2.8557, 2.9257), ("initramfs", 2.9257, 3.0927),
+        ("userspace", 3.0927, 16.3771)],
+    "firecracker-microvm": [
+        ("vmm-process", 0.0, 0.0158), ("configure-and-load-kernel", 0.0158, 0.0289),
+        ("kernel", 0.0289, 0.1548), ("init", 0.1548, 0.1787)],
+    "container-cold": [
+        ("cli-and-api", 0.0, 0.0961), ("image-pull", 0.0961, 1.4414),
+        ("container-create", 1.4414, 1.6085), ("network-attach", 1.6085, 2.0707),
+        ("containerd-task", 2.0707, 2.4233), ("runc-run", 2.4233, 2.4483),
+        ("exit-and-cleanup", 2.4483, 2.6985)],
+    "alpine-warm": [
+        ("cli-and-api", 0.0, 0.0961), ("container-create", 0.0961, 0.2631),
+        ("network-attach", 0.2631, 0.7253), ("containerd-task", 0.7253, 1.0779),
+        ("runc-run", 1.0779, 1.1029), ("exit-and-cleanup", 1.1029, 1.3531)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_timeline(name: str, catalog: Catalog) -> None:
+    got = timeline(run_file(catalog, name))
+    assert [s for s, _, _ in got] == [s for s, _, _ in GOLDEN[name]]
+    for (_, start, end), (_, g_start, g_end) in zip(got, GOLDEN[name], strict=True):
+        assert (start, end) == (pytest.approx(g_start, abs=1e-4), pytest.approx(g_end, abs=1e-4))
+
+
+def test_headline_magnitudes(catalog: Catalog) -> None:
+    vm = run_file(catalog, "ubuntu-vm-kvm").metrics["time_to_ready_s"]["max"]
+    micro = run_file(catalog, "firecracker-microvm")
+    warm = run_file(catalog, "alpine-warm").metrics["time_to_ready_s"]["max"]
+    assert 10 < vm < 60  # tens of seconds
+    kernel_done = [r for r in micro.table("stages") if r["stage"] == "kernel"][0]["end_s"]
+    assert 0.08 < float(kernel_done) < 0.2  # type: ignore[arg-type]  # init at ~125 ms
+    assert 0.5 < warm < 2.0  # a warm docker run: about a second
+    runc = [r for r in run_file(catalog, "alpine-warm").table("stages")
+            if r["stage"] == "runc-run"][0]
+    assert float(runc["end_s"]) - float(runc["start_s"]) < 0.1  # type: ignore[arg-type]
+
+
+def test_cold_start_is_dominated_by_the_pull(catalog: Catalog) -> None:
+    stages = run_file(catalog, "container-cold").table("stages")
+    durations = {str(r["stage"]): float(r["end_s"]) - float(r["start_s"])  # type: ignore[arg-type]
+                 for r in stages}
+    assert max(durations, key=lambda k: durations[k]) == "image-pull"
+
+
+def containers(catalog: Catalog, count: int, cached: bool = True, seed: int = 0) -> Result:
+    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal",
+                            "containers": [{"name": "c", "count": count, "image": "nginx-alpine"}]}
+    if cached:
+        host["cached_images"] = ["nginx-alpine"]
+    scenario = virtsim.parse_scenario({"hosts": [host], "duration_s": 3600, "seed": seed},
+                                      catalog)
+    return virtsim.run_scenario(scenario, catalog)
+
+
+def test_a_storm_is_slower_per_container_than_a_few(catalog: Catalog) -> None:
+    few = containers(catalog, 10).metrics["time_to_ready_s"]["p50"]
+    many = containers(catalog, 300).metrics["time_to_ready_s"]["p50"]
+    assert many > 2 * few
+
+
+def test_a_layer_is_pulled_once_for_many_containers(catalog: Catalog) -> None:
+    result = containers(catalog, 5, cached=False)
+    pulls = [r for r in result.table("stages") if r["stage"] == "image-pull"]
+    assert len(pulls) == 5  # each waits for the pull, but the bytes come once
+    ends = {round(float(r["end_s"]), 9) for r in pulls}  # type: ignore[arg-type]
+    assert len(ends) <= 2
+
+
+@settings(max_examples=15, deadline=None)
+@given(count=st.integers(1, 40), seed=st.integers(0, 1000))
+def test_concurrent_starts_are_never_faster_than_alone(count: int, seed: int,
+                                                       catalog: Catalog) -> None:
+    result = containers(catalog, count, seed=seed)
+    for row in result.table("stages"):
+        if row["stage"] == "image-pull":
+            continue
+        took = float(row["end_s"]) - float(row["start_s"])  # type: ignore[arg-type]
+        assert took >= float(row["uncontended_s"]) - 1e-9  # type: ignore[arg-type]
