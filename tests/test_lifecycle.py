@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import virtsim
+from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
 from virtsim.result import Result
-from tests.paths import SCENARIOS
 
 
 def run_file(catalog: Catalog, name: str) -> Result:
@@ -59,11 +59,11 @@ def test_headline_magnitudes(catalog: Catalog) -> None:
     micro = run_file(catalog, "firecracker-microvm")
     warm = run_file(catalog, "alpine-warm").metrics["time_to_ready_s"]["max"]
     assert 10 < vm < 60  # tens of seconds
-    kernel_done = [r for r in micro.table("stages") if r["stage"] == "kernel"][0]["end_s"]
+    kernel_done = next(r for r in micro.table("stages") if r["stage"] == "kernel")["end_s"]
     assert 0.08 < float(kernel_done) < 0.2  # type: ignore[arg-type]  # init at ~125 ms
     assert 0.5 < warm < 2.0  # a warm docker run: about a second
-    runc = [r for r in run_file(catalog, "alpine-warm").table("stages")
-            if r["stage"] == "runc-run"][0]
+    runc = next(r for r in run_file(catalog, "alpine-warm").table("stages")
+            if r["stage"] == "runc-run")
     assert float(runc["end_s"]) - float(runc["start_s"]) < 0.1  # type: ignore[arg-type]
 
 
