@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Protocol
 
 from virtsim.catalog import Catalog
+from virtsim.footprint import FootprintModel
 from virtsim.graph import NODE_KINDS, build_graph
 from virtsim.lifecycle import Lifecycle
 from virtsim.result import Result
@@ -51,7 +52,7 @@ class StackInventory:
 
 def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
-    return (StackInventory(), Lifecycle())
+    return (StackInventory(), Lifecycle(), FootprintModel())
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:

@@ -1,0 +1,204 @@
+"""Tests for virtsim.footprint: attribution, sharing, monotonicity and density."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from virtsim.catalog import Catalog
+from virtsim.footprint import LINKED_OVERLAY_MIB, Footprint, density, footprint
+from virtsim.graph import build_graph
+from virtsim.profiles import HostProfile, ImageProfile
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def fp_of(data: dict[str, Any], catalog: Catalog, **kw: Any) -> Footprint:
+    from virtsim.scenario import parse_scenario
+
+    return footprint(build_graph(parse_scenario(data, catalog), catalog), **kw)
+
+
+def host(**kw: Any) -> dict[str, Any]:
+    return {"hosts": [{"name": "h", "profile": "m5d-metal", **kw}]}
+
+
+def containers(n: int, image: str = "alpine", runtime: str = "runc",
+               writable: float = 0.0) -> dict[str, Any]:
+    return {"name": f"c{runtime}{image}", "image": image, "count": n, "runtime": runtime,
+            "writable_mib": writable}
+
+
+def vm(n: int = 1, **kw: Any) -> dict[str, Any]:
+    return {"name": kw.pop("name", "v"), "count": n, "hypervisor": "kvm",
+            "disk_image": "ubuntu-24.04-cloud", "memory_mib": 2048, **kw}
+
+
+def check_invariants(fp: Footprint) -> None:
+    for machine, totals in fp.per_host.items():
+        mine = [r for r in fp.records if r["machine"] == machine]
+        assert totals["memory_mib"] == pytest.approx(sum(r["memory_mib"] for r in mine))
+        assert totals["disk_mib"] == pytest.approx(sum(r["disk_mib"] for r in mine))
+        assert totals["memory_mib"] >= 0 and totals["disk_mib"] >= 0
+    for totals in fp.per_instance.values():
+        assert totals["memory_mib"] >= -1e-9 and totals["disk_mib"] >= -1e-9
+    for r in fp.records:
+        assert r["disk_mib"] >= 0
+        assert set(r) >= {"machine", "node", "kind", "item", "memory_mib", "disk_mib",
+                          "shared", "instance"}
+
+
+def test_alpine_container_is_mb_scale_and_ubuntu_vm_gb_scale(catalog: Catalog) -> None:
+    fp = fp_of(host(containers=[containers(1)], vms=[vm(memory_mib=4096)]), catalog)
+    check_invariants(fp)
+    c = fp.per_instance["h/cruncalpine"]
+    assert 1 <= c["memory_mib"] < 50 and c["disk_mib"] < 50
+    v = fp.per_instance["h/v"]
+    assert 1024 <= v["memory_mib"] <= 8192
+    assert v["disk_mib"] >= 100
+
+
+def test_shared_items_counted_once_and_not_per_instance(catalog: Catalog) -> None:
+    fp = fp_of(host(containers=[containers(3)]), catalog)
+    items = [r["item"] for r in fp.records]
+    assert items.count("host kernel") == 1
+    assert items.count("engine daemon") == 1
+    assert items.count("layer sha256:alpine-3.22-base") == 1
+    shared = [r for r in fp.records if r["shared"]]
+    assert all(r["instance"] == "" for r in shared)
+    total_instances = sum(v["memory_mib"] for v in fp.per_instance.values())
+    assert total_instances < fp.per_host["h"]["memory_mib"]
+
+
+def test_nginx_alpine_shares_alpine_base_layer(catalog: Catalog) -> None:
+    fp = fp_of(host(containers=[containers(1), containers(1, image="nginx-alpine")]), catalog)
+    layers = [r for r in fp.records if r["item"].startswith("layer ")]
+    assert len(layers) == 2
+
+
+def test_gvisor_memory_is_runtime_plus_sentry(catalog: Catalog) -> None:
+    fp = fp_of(host(containers=[containers(2, runtime="runsc")]), catalog)
+    sentries = [r for r in fp.records if r["item"] == "sandbox kernel"]
+    assert len(sentries) == 2
+    inst = fp.per_instance["h/crunscalpine-0"]["memory_mib"]
+    assert inst == pytest.approx(3.9 + 18.7 + 1.0)
+
+
+def test_kata_runtime_memory_is_on_host(catalog: Catalog) -> None:
+    fp = fp_of(host(containers=[{"name": "k", "image": "alpine", "runtime": "kata",
+                                 "engine": "containerd"}]), catalog)
+    check_invariants(fp)
+    runtime = next(r for r in fp.records if r["item"] == "runtime per container")
+    assert runtime["guest"] == ""
+    assert fp.guests["h/k/sandbox"]["allocated_mib"] == 2048
+
+
+def test_balloon_and_touched_fraction(catalog: Catalog) -> None:
+    full = fp_of(host(vms=[vm(memory_mib=8192)]), catalog)
+    ballooned = fp_of(host(vms=[vm(memory_mib=8192, balloon=True)]), catalog)
+    fresh = fp_of(host(vms=[vm(memory_mib=8192)]), catalog, touched_fraction=0.0)
+    assert full.guests["h/v"]["resident_mib"] == 8192
+    vmm = next(r["memory_mib"] for r in full.records if r["item"] == "VMM overhead")
+    assert full.per_instance["h/v"]["memory_mib"] == pytest.approx(vmm + 8192)
+    assert ballooned.guests["h/v"]["resident_mib"] < 1024
+    assert fresh.per_host["h"]["memory_mib"] == pytest.approx(
+        ballooned.per_host["h"]["memory_mib"])
+    with pytest.raises(ValueError):
+        fp_of(host(vms=[vm()]), catalog, touched_fraction=1.5)
+
+
+def test_ksm_merges_guest_kernel_and_idle(catalog: Catalog) -> None:
+    plain = fp_of(host(vms=[vm(4)]), catalog)
+    ksm = fp_of(host(ksm=True, vms=[vm(4)]), catalog)
+    check_invariants(ksm)
+    merged = [r for r in ksm.records if "KSM" in r["item"]]
+    assert len(merged) == 2
+    saved = plain.per_host["h"]["memory_mib"] - ksm.per_host["h"]["memory_mib"]
+    base = sum(r["memory_mib"] for r in merged)
+    assert saved == pytest.approx(3 * base)
+
+
+def test_linked_clone_shares_backing_file(catalog: Catalog) -> None:
+    full = fp_of(host(vms=[vm(3)]), catalog)
+    linked = fp_of(host(vms=[vm(3, clone="linked")]), catalog)
+    file_mib = 583.0
+    assert full.per_host["h"]["disk_mib"] == pytest.approx(3 * file_mib)
+    assert linked.per_host["h"]["disk_mib"] == pytest.approx(file_mib + 3 * LINKED_OVERLAY_MIB)
+
+
+def test_guest_clamp_when_inside_exceeds_allocation(catalog: Catalog) -> None:
+    fp = fp_of(host(vms=[vm(memory_mib=256, containers=[containers(50)])]), catalog)
+    check_invariants(fp)
+    assert fp.guests["h/v"]["resident_mib"] == 256
+
+
+@SETTINGS
+@given(n=st.integers(1, 12), writable=st.floats(0, 100))
+def test_layer_stored_once_per_host(catalog: Catalog, n: int, writable: float) -> None:
+    fp = fp_of(host(containers=[containers(n, writable=writable)]), catalog)
+    layer = catalog.require(ImageProfile, "alpine").size_mib
+    assert fp.per_host["h"]["disk_mib"] == pytest.approx(layer + n * writable)
+    assert sum(r["item"] == "host kernel" for r in fp.records) == 1
+
+
+scenario_parts = st.fixed_dictionaries({
+    "runc": st.integers(0, 4),
+    "runsc": st.integers(0, 3),
+    "vms": st.integers(0, 3),
+    "in_vm": st.integers(0, 3),
+    "memory": st.sampled_from([256, 1024, 4096]),
+    "ksm": st.booleans(),
+    "balloon": st.booleans(),
+    "clone": st.sampled_from(["full", "linked"]),
+    "writable": st.floats(0, 50),
+})
+
+
+def build(p: dict[str, Any]) -> dict[str, Any]:
+    cs = [containers(p[r], runtime=r, writable=p["writable"]) for r in ("runc", "runsc") if p[r]]
+    vms = []
+    if p["vms"]:
+        inner = [containers(p["in_vm"])] if p["in_vm"] else []
+        vms = [vm(p["vms"], memory_mib=p["memory"], balloon=p["balloon"], clone=p["clone"],
+                  containers=inner)]
+    return host(ksm=p["ksm"], containers=cs, vms=vms)
+
+
+@SETTINGS
+@given(p=scenario_parts, frac=st.floats(0, 1))
+def test_never_negative_and_host_equals_records(catalog: Catalog, p: dict[str, Any],
+                                                frac: float) -> None:
+    check_invariants(fp_of(build(p), catalog, touched_fraction=frac))
+
+
+@SETTINGS
+@given(p=scenario_parts, which=st.sampled_from(["runc", "runsc", "vms", "in_vm"]))
+def test_adding_an_instance_never_shrinks_host(catalog: Catalog, p: dict[str, Any],
+                                               which: str) -> None:
+    before = fp_of(build(p), catalog).per_host["h"]
+    p2 = {**p, which: p[which] + 1}
+    after = fp_of(build(p2), catalog).per_host["h"]
+    assert after["memory_mib"] >= before["memory_mib"] - 1e-6
+    assert after["disk_mib"] >= before["disk_mib"] - 1e-6
+
+
+def test_density_names_binding_limit(catalog: Catalog) -> None:
+    h = catalog.require(HostProfile, "m5d-metal")
+    threads = h.cores * h.threads_per_core
+    d = density(h, per_instance_memory_mib=h.memory_gib * 1024, per_instance_vcpus=1,
+                per_instance_disk_mib=1)
+    assert d.count == 1 and d.binding == "memory"
+    d = density(h, 1, 1, 0)
+    assert d.count == threads and d.binding == "cpu"
+    d = density(h, 1, 1, 0, cpu_overcommit=4.0)
+    assert d.count == 4 * threads
+    d = density(h, 0, 0, h.disk_gib * 1024 / 2, shared_disk_mib=1)
+    assert d.count == 1 and d.binding == "disk"
+    d = density(h, 100, 0, 0, shared_memory_mib=h.memory_gib * 1024 + 1)
+    assert d.count == 0
+    with pytest.raises(ValueError):
+        density(h, 0, 0, 0)

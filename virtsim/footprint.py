@@ -1,0 +1,466 @@
+"""Memory and disk footprint: what a scenario's stack costs its hosts at rest.
+
+The footprint walks a :class:`~virtsim.graph.ResourceGraph` and turns every
+node into flat *attribution records*, one per (host machine, node, item):
+"host kernel", "VMM overhead", "guest kernel", "engine daemon", "runtime per
+container", "layer sha256:...", and so on. Each record carries resident
+memory (MiB) and disk (MiB), whether it is ``shared`` by several instances,
+and the ``instance`` (VM, container or process) it belongs to, or ``""`` for
+bytes shared at host level. A host's totals are exactly the sum of its
+records, so every byte can be traced to the node that costs it.
+
+Rules (assumptions are marked as such):
+
+* **Shared once.** A host kernel and its user space, a hypervisor, an
+  engine daemon (once per kernel and engine) and each container image layer
+  (once per digest per store) are counted once however many instances use
+  them.
+* **Guest RAM.** Everything inside a VM (guest kernel, the disk image's idle
+  user space, engines, containers, processes) lives in the VM's guest RAM.
+  ``touched`` is the sum of those; ``allocated`` is the VM's ``memory_mib``.
+  Resident guest RAM is ``min(allocated, touched)`` for a ballooned VM and
+  ``min(allocated, touched + touched_fraction * (allocated - touched))``
+  otherwise. Assumption: a guest touches its memory lazily (page cache,
+  allocator churn) and, without a balloon, the host never gets freed pages
+  back; ``touched_fraction=1.0`` (the default) models a long-running guest
+  that has touched all of it, ``0.0`` a guest just booted. The difference
+  between resident guest RAM and the records inside the guest is one
+  balancing record per VM ("guest RAM untouched", or a negative "guest RAM
+  clamp" when what runs inside exceeds the allocation and the guest would
+  swap or OOM). Kata sandbox VMs (no spec) follow the same rule, unballooned.
+* **KSM.** On a host with ``ksm = true``, identical guest pages are merged:
+  the guest kernel and disk-image idle memory of top-level VMs that share a
+  (kernel, disk image) pair are counted once as a shared record; each VM's
+  resident guest RAM is reduced by that merged amount. Assumption: only
+  those pages are identical across guests (application data is not).
+* **Disk.** Image layers are stored unpacked (``size_mib``) once per digest
+  per store, where the store is the host, or the VM whose guest disk holds
+  them (assumption: writes inside a guest grow its disk file one for one).
+  Each container adds its writable layer (``writable_mib``). A VM's disk image
+  costs ``file_mib`` per VM for a full clone; a linked clone shares one
+  backing file per host and image plus a per-VM overlay of
+  :data:`LINKED_OVERLAY_MIB` (assumption).
+* **Per instance.** An instance's total is the sum of records owned by it or
+  by instances running inside it (a VM includes its containers); shared
+  records (``instance == ""``) are counted only at host level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from virtsim.graph import ResourceGraph
+from virtsim.profiles import (
+    DiskImageProfile,
+    EngineProfile,
+    HostProfile,
+    HypervisorProfile,
+    ImageProfile,
+    KernelProfile,
+    RuntimeProfile,
+    VmmProfile,
+    WorkloadProfile,
+)
+from virtsim.simulation import Simulation
+
+LINKED_OVERLAY_MIB = 16.0
+"""Assumption: a linked clone's copy-on-write overlay (qcow2 header, metadata, first writes)."""
+
+Record = dict[str, Any]
+"""One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
+instance and guest (the VM whose guest RAM holds the bytes, or "")."""
+
+Binding = Literal["memory", "cpu", "disk"]
+
+
+@dataclass
+class Footprint:
+    """A graph's footprint.
+
+    Attributes:
+        records: Flat attribution records (see :data:`Record`).
+        per_host: Machine id -> ``{"memory_mib", "disk_mib"}``, the sum of its records.
+        per_instance: Instance node -> ``{"memory_mib", "disk_mib"}``, its own bytes
+            and those of instances inside it, shared bytes excluded.
+        guests: VM node -> ``{"allocated_mib", "touched_mib", "resident_mib"}``.
+    """
+
+    records: list[Record] = field(default_factory=list)
+    per_host: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_instance: dict[str, dict[str, float]] = field(default_factory=dict)
+    guests: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Density:
+    """How many instances of one type fit a host, and which resource runs out first.
+
+    Attributes:
+        count: Largest number of instances that fits every limit.
+        binding: The resource that limits the count ("memory", "cpu" or "disk").
+    """
+
+    count: int
+    binding: Binding
+
+
+class _Walker:
+    """Builds the attribution records of one graph."""
+
+    def __init__(self, graph: ResourceGraph, touched_fraction: float) -> None:
+        self.g = graph
+        self.touched_fraction = touched_fraction
+        self.instances = set(graph.instances())
+        self.records: list[Record] = []
+        self.seen: set[tuple[str, ...]] = set()
+        self.guests: dict[str, dict[str, float]] = {}
+
+    # -- helpers -----------------------------------------------------------
+    def enclosing_vm(self, node: str) -> str:
+        """The nearest VM strictly below the node, or ""."""
+        for below in self.g.ancestors(node):
+            if self.g.kind(below) == "vm":
+                return below
+        return ""
+
+    def store(self, node: str) -> str:
+        """Where the node's files live: nearest non-sandbox VM below it, or its machine."""
+        for below in self.g.ancestors(node):
+            if self.g.kind(below) == "vm" and self.g.attrs(below).get("role") != "sandbox":
+                return below
+        return self.g.machine(node)
+
+    def owner(self, node: str) -> str:
+        """The instance whose bytes the node's own cost is."""
+        attrs = self.g.attrs(node)
+        kind = attrs["kind"]
+        if node in self.instances:
+            return node
+        if attrs.get("role") == "sandbox":
+            for above in sorted(self.g.descendants(node), key=lambda n: len(self.g.ancestors(n))):
+                if above in self.instances:
+                    return above
+        if kind == "vmm":
+            for vm in self.g.graph.successors(node):
+                return self.owner(str(vm))
+        for below in self.g.ancestors(node):
+            if below in self.instances:
+                return below
+        return ""
+
+    def ksm(self, machine: str) -> bool:
+        spec = self.g.attrs(machine).get("spec")
+        return bool(getattr(spec, "ksm", False))
+
+    def add(self, node: str, item: str, *, memory_mib: float = 0.0, disk_mib: float = 0.0,
+            shared: bool = False, instance: str | None = None, guest: str | None = None,
+            once: tuple[str, ...] | None = None) -> None:
+        """Append a record (skipped if zero, or if ``once`` was already seen)."""
+        if memory_mib == 0.0 and disk_mib == 0.0:
+            return
+        if once is not None:
+            if once in self.seen:
+                return
+            self.seen.add(once)
+        self.records.append({
+            "machine": self.g.machine(node),
+            "node": node,
+            "kind": self.g.kind(node),
+            "item": item,
+            "memory_mib": float(memory_mib),
+            "disk_mib": float(disk_mib),
+            "shared": shared,
+            "instance": self.owner(node) if instance is None else instance,
+            "guest": self.enclosing_vm(node) if guest is None else guest,
+        })
+
+    def guest_base(self, vm: str) -> tuple[float, str]:
+        """Guest kernel plus disk-image idle memory of a VM, and a key for KSM merging."""
+        kernel_mib = 0.0
+        kernel_name = ""
+        for above in self.g.graph.successors(vm):
+            if self.g.kind(above) == "kernel":
+                profile: KernelProfile = self.g.attrs(above)["profile"]
+                kernel_mib += profile.memory_mib
+                kernel_name = profile.name
+        image = self.g.attrs(vm).get("profile")
+        idle = image.idle_memory_mib if isinstance(image, DiskImageProfile) else 0.0
+        image_name = image.name if isinstance(image, DiskImageProfile) else "sandbox"
+        return kernel_mib + idle, f"{kernel_name}|{image_name}"
+
+    def merged(self, vm: str) -> bool:
+        """Whether the VM's guest base is KSM-merged (top-level VM on a KSM host)."""
+        return self.ksm(self.g.machine(vm)) and self.enclosing_vm(vm) == ""
+
+    # -- per-node records --------------------------------------------------
+    def walk(self) -> None:
+        for node in list(self.g.nodes()):
+            getattr(self, f"_{self.g.kind(node)}")(node)
+        vms = sorted(self.g.nodes("vm"), key=lambda n: -len(self.g.ancestors(n)))
+        for vm in vms:
+            self._balance(vm)
+
+    def _machine(self, node: str) -> None:
+        return None
+
+    def _hypervisor(self, node: str) -> None:
+        profile: HypervisorProfile = self.g.attrs(node)["profile"]
+        self.add(node, "hypervisor", memory_mib=profile.memory_mib, shared=True, instance="")
+
+    def _kernel(self, node: str) -> None:
+        attrs = self.g.attrs(node)
+        profile: KernelProfile = attrs["profile"]
+        role = attrs.get("role")
+        if role == "host":
+            self.add(node, "host kernel", memory_mib=profile.memory_mib, shared=True,
+                     instance="")
+            self.add(node, "host user space", memory_mib=profile.userspace_memory_mib,
+                     shared=True, instance="")
+            return
+        below = self.g.host(node)
+        in_vm = below is not None and self.g.kind(below) == "vm"
+        item = "guest kernel" if role == "guest" else "sandbox kernel"
+        if in_vm and below is not None and self.merged(below):
+            _, key = self.guest_base(below)
+            self.add(node, f"{item} (KSM-merged)", memory_mib=profile.memory_mib, shared=True,
+                     instance="", guest="", once=("ksm-kernel", self.g.machine(node), key))
+        else:
+            self.add(node, item, memory_mib=profile.memory_mib)
+
+    def _vmm(self, node: str) -> None:
+        profile: VmmProfile = self.g.attrs(node)["profile"]
+        vcpus = sum(int(self.g.attrs(str(vm)).get("vcpus", 1))
+                    for vm in self.g.graph.successors(node))
+        self.add(node, "VMM overhead",
+                 memory_mib=profile.memory_mib + profile.memory_per_vcpu_mib * vcpus)
+
+    def _vm(self, node: str) -> None:
+        attrs = self.g.attrs(node)
+        image = attrs.get("profile")
+        if not isinstance(image, DiskImageProfile):
+            return
+        if self.merged(node):
+            _, key = self.guest_base(node)
+            self.add(node, "guest user space (KSM-merged)", memory_mib=image.idle_memory_mib,
+                     shared=True, instance="", guest="",
+                     once=("ksm-idle", self.g.machine(node), key))
+        else:
+            self.add(node, "guest user space", memory_mib=image.idle_memory_mib, guest=node)
+        store = self.store(node)
+        clone = getattr(attrs.get("spec"), "clone", "full")
+        if clone == "linked":
+            self.add(node, f"disk image {image.name} (linked-clone backing)",
+                     disk_mib=image.file_mib, shared=True,
+                     instance="" if store == self.g.machine(node) else store,
+                     once=("backing", store, image.name))
+            self.add(node, "disk image overlay (linked clone)", disk_mib=LINKED_OVERLAY_MIB)
+        else:
+            self.add(node, f"disk image {image.name} (full clone)", disk_mib=image.file_mib)
+
+    def _runtime(self, node: str) -> None:
+        engine: EngineProfile = self.g.attrs(node)["engine"]
+        kernel = self.g.kernel_of(node)
+        self.add(node, "engine daemon", memory_mib=engine.memory_mib, shared=True,
+                 once=("engine", kernel, engine.name))
+
+    def _container(self, node: str) -> None:
+        attrs = self.g.attrs(node)
+        image: ImageProfile = attrs["profile"]
+        spec = attrs.get("spec")
+        runtime_node = next(n for n in self.g.ancestors(node) if self.g.kind(n) == "runtime")
+        runtime: RuntimeProfile = self.g.attrs(runtime_node)["profile"]
+        engine: EngineProfile = self.g.attrs(runtime_node)["engine"]
+        # The runtime and shim run beside the runtime node (on the host for Kata), not
+        # inside a sandbox VM.
+        outside = self.enclosing_vm(runtime_node)
+        self.add(node, "runtime per container", memory_mib=runtime.memory_mib, guest=outside)
+        self.add(node, "engine shim", memory_mib=engine.shim_memory_mib, guest=outside)
+        if not getattr(spec, "workload", None):
+            self.add(node, "container process", memory_mib=image.process_memory_mib)
+        store = self.store(node)
+        for layer in image.layers:
+            self.add(node, f"layer {layer.digest}", disk_mib=layer.size_mib, shared=True,
+                     instance="" if store == self.g.machine(node) else store,
+                     once=("layer", store, layer.digest))
+        self.add(node, "writable layer", disk_mib=float(getattr(spec, "writable_mib", 0.0)))
+
+    def _process(self, node: str) -> None:
+        profile: WorkloadProfile = self.g.attrs(node)["profile"]
+        self.add(node, "process", memory_mib=profile.memory_mib)
+
+    def _balance(self, vm: str) -> None:
+        """Add the VM's balancing record so its records sum to its resident guest RAM."""
+        allocated = float(self.g.attrs(vm).get("memory_mib", 0.0))
+        inner = sum(r["memory_mib"] for r in self.records if r["guest"] == vm)
+        base, _ = self.guest_base(vm)
+        merged = self.merged(vm)
+        touched = inner + (base if merged else 0.0)
+        spec = self.g.attrs(vm).get("spec")
+        untouched = max(0.0, allocated - touched)
+        extra = 0.0 if getattr(spec, "balloon", False) else self.touched_fraction * untouched
+        resident = min(allocated, touched + extra)
+        host_part = resident - (min(base, resident) if merged else 0.0)
+        balance = host_part - inner
+        item = "guest RAM untouched" if balance >= 0 else "guest RAM clamp (exceeds allocation)"
+        self.add(vm, item, memory_mib=balance, instance=self.owner(vm))
+        self.guests[vm] = {"allocated_mib": allocated, "touched_mib": min(touched, allocated),
+                           "resident_mib": resident}
+
+
+def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
+    """Resident memory and disk of a scenario's stack, attributed node by node.
+
+    Args:
+        graph: The scenario's resource graph.
+        touched_fraction: Share (0 to 1) of a non-ballooned guest's untouched RAM
+            that is resident on the host: 1.0 for a long-running guest, 0.0 for
+            one just booted. Ballooned guests hold only what they touch.
+
+    Returns:
+        The attribution records with per-host, per-instance and per-guest totals.
+
+    Raises:
+        ValueError: ``touched_fraction`` is outside [0, 1].
+    """
+    if not 0.0 <= touched_fraction <= 1.0:
+        raise ValueError(f"touched_fraction must be within [0, 1], got {touched_fraction}")
+    walker = _Walker(graph, touched_fraction)
+    walker.walk()
+    per_host: dict[str, dict[str, float]] = {
+        m: {"memory_mib": 0.0, "disk_mib": 0.0} for m in graph.machines()
+    }
+    per_instance: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"memory_mib": 0.0, "disk_mib": 0.0})
+    for inst in graph.instances():  # graph order, not set order: same bytes every run
+        per_instance[inst] = {"memory_mib": 0.0, "disk_mib": 0.0}
+    for record in walker.records:
+        host = per_host[record["machine"]]
+        host["memory_mib"] += record["memory_mib"]
+        host["disk_mib"] += record["disk_mib"]
+        owner = record["instance"]
+        if not owner:
+            continue
+        for inst in graph.path_to_machine(owner):
+            if inst in walker.instances:
+                per_instance[inst]["memory_mib"] += record["memory_mib"]
+                per_instance[inst]["disk_mib"] += record["disk_mib"]
+    return Footprint(records=walker.records, per_host=per_host,
+                     per_instance=dict(per_instance), guests=walker.guests)
+
+
+def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpus: float,
+            per_instance_disk_mib: float, shared_memory_mib: float = 0.0,
+            shared_disk_mib: float = 0.0, cpu_overcommit: float = 1.0) -> Density:
+    """The largest number of identical instances that fits one host.
+
+    Memory and disk capacity is the host's less what is shared (host kernel,
+    daemons, layers); CPU capacity is its hardware threads
+    (``cores * threads_per_core``) times ``cpu_overcommit``. A resource an
+    instance does not use (zero per instance) does not limit the count. Ties
+    name the first of memory, cpu, disk.
+
+    Args:
+        host: The host profile.
+        per_instance_memory_mib: Resident memory each instance adds.
+        per_instance_vcpus: vCPUs (or CPU limit) each instance needs.
+        per_instance_disk_mib: Disk each instance adds.
+        shared_memory_mib: Memory paid once per host.
+        shared_disk_mib: Disk paid once per host.
+        cpu_overcommit: vCPUs allowed per hardware thread.
+
+    Returns:
+        The count and the binding limit.
+
+    Raises:
+        ValueError: A negative input, a non-positive overcommit, or no
+            per-instance demand at all (the count would be unbounded).
+    """
+    values = (per_instance_memory_mib, per_instance_vcpus, per_instance_disk_mib,
+              shared_memory_mib, shared_disk_mib)
+    if any(v < 0 for v in values) or cpu_overcommit <= 0:
+        raise ValueError("density inputs must be non-negative and cpu_overcommit positive")
+    limits: list[tuple[float, Binding]] = []
+    checks: tuple[tuple[float, float, Binding], ...] = (
+        (host.memory_gib * 1024.0 - shared_memory_mib, per_instance_memory_mib, "memory"),
+        (host.cores * host.threads_per_core * cpu_overcommit, per_instance_vcpus, "cpu"),
+        (host.disk_gib * 1024.0 - shared_disk_mib, per_instance_disk_mib, "disk"),
+    )
+    for capacity, demand, name in checks:
+        if demand > 0:
+            limits.append((max(0.0, math.floor(capacity / demand + 1e-9)), name))
+    if not limits:
+        raise ValueError("an instance with no memory, CPU or disk demand has no density limit")
+    count, binding = min(limits, key=lambda lim: lim[0])
+    return Density(count=int(count), binding=binding)
+
+
+class FootprintModel:
+    """Run hook: footprint tables, per-host totals and density per instance group."""
+
+    def attach(self, sim: Simulation) -> None:
+        """Nothing runs: the footprint is a function of the stack."""
+
+    def report(self, sim: Simulation) -> None:
+        """Attribution, per-instance and per-host tables; density of each group."""
+        graph = sim.graph
+        result = footprint(graph)
+        sim.result.extend("footprint", [dict(r) for r in result.records])
+        ordered = [n for n in graph.nodes() if n in result.per_instance]  # graph order: stable
+        for node in ordered:
+            sizes = result.per_instance[node]
+            sim.result.add("instance_footprint", instance=node, kind=graph.kind(node),
+                           machine=graph.machine(node), group=graph.graph.nodes[node]["name"],
+                           memory_mib=sizes["memory_mib"], disk_mib=sizes["disk_mib"])
+        for machine, sizes in result.per_host.items():
+            sim.result.add("host_footprint", machine=machine, memory_mib=sizes["memory_mib"],
+                           disk_mib=sizes["disk_mib"])
+        sim.result.metrics["footprint_mib"] = {
+            "memory": sum(s["memory_mib"] for s in result.per_host.values()),
+            "disk": sum(s["disk_mib"] for s in result.per_host.values())}
+        self.report_density(sim, result)
+
+    def report_density(self, sim: Simulation, result: Footprint) -> None:
+        """For each instance group on each machine: how many would fit, and what binds."""
+        graph = sim.graph
+        groups: dict[tuple[str, str], list[str]] = {}
+        for node in graph.nodes():
+            if node not in result.per_instance:
+                continue
+            if graph.kind(node) in ("vm", "container") and _top_level(graph, node):
+                key = (graph.machine(node), str(graph.graph.nodes[node]["name"]))
+                groups.setdefault(key, []).append(node)
+        densities: dict[str, Any] = {}
+        for (machine, name), members in groups.items():
+            host: HostProfile = graph.graph.nodes[machine]["profile"]
+            own = [result.per_instance[m] for m in members]
+            memory = sum(o["memory_mib"] for o in own) / len(own)
+            disk = sum(o["disk_mib"] for o in own) / len(own)
+            shared_memory = result.per_host[machine]["memory_mib"] - sum(
+                s["memory_mib"] for n, s in result.per_instance.items()
+                if graph.machine(n) == machine and graph.host(n) is not None
+                and _top_level(graph, n))
+            vcpus = _vcpus(graph, members[0])
+            if memory <= 0 and vcpus <= 0 and disk <= 0:
+                continue
+            fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0))
+            sim.result.add("density", machine=machine, group=name, count=fit.count,
+                           binding=fit.binding, memory_mib=memory, vcpus=vcpus, disk_mib=disk)
+            densities[f"{machine}/{name}"] = {"count": fit.count, "binding": fit.binding}
+        sim.result.metrics["density"] = densities
+
+
+def _top_level(graph: ResourceGraph, node: str) -> bool:
+    """An instance not inside another instance (its bytes are not already counted)."""
+    return not any(graph.kind(a) in ("vm", "container") and
+                   graph.graph.nodes[a].get("instance", True) for a in graph.ancestors(node))
+
+
+def _vcpus(graph: ResourceGraph, node: str) -> float:
+    data = graph.graph.nodes[node]
+    if data["kind"] == "vm":
+        return float(data["vcpus"])
+    cpus = getattr(data.get("spec"), "cpus", None)
+    return float(cpus) if cpus else 0.0
