@@ -108,3 +108,14 @@ def test_concurrent_starts_are_never_faster_than_alone(count: int, seed: int,
             continue
         took = float(row["end_s"]) - float(row["start_s"])  # type: ignore[arg-type]
         assert took >= float(row["uncontended_s"]) - 1e-9  # type: ignore[arg-type]
+
+
+def test_a_booting_machine_delays_everything_on_it(catalog: Catalog) -> None:
+    host = {"name": "s", "profile": "felter-server", "boot": True,
+            "containers": [{"name": "c", "image": "alpine"}], "cached_images": ["alpine"]}
+    result = virtsim.run_scenario(virtsim.parse_scenario({"hosts": [host]}, catalog), catalog)
+    boot = result.metrics["machine_boot_s"]["max"]
+    stages = [r["stage"] for r in result.table("stages") if r["instance"] == "s"]
+    assert stages[0] == "firmware" and "userspace" in stages
+    assert result.metrics["time_to_ready_s"]["count"] == 1
+    assert result.metrics["time_to_ready_s"]["max"] > boot > 5

@@ -93,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_INPUT
+    except BrokenPipeError:  # output piped into `head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("virtsim: interrupted", file=sys.stderr)
         return 130

@@ -17,7 +17,10 @@ it that is work on the host (CPU-seconds, MiB read, MiB fetched) runs as an
 activity on the machine's :class:`~virtsim.sharing.FluidPool`, so starts
 that overlap share CPU, disk and network fairly and a boot storm stretches
 every start; the rest is latency that does not contend. Containers inside a
-VM start once the VM is ready. Machines are up when the run starts.
+VM start once the VM is ready. Machines are up when the run starts unless
+their host group says ``boot = true``: then they power on (firmware POST and
+loader, a bare-metal hypervisor, host kernel, OS services) and everything on
+them waits.
 
 Simplification: all start work, including work inside a VM, is charged to
 the machine's pool (a guest's vCPUs are host threads).
@@ -91,6 +94,9 @@ class Lifecycle:
                 layer.digest for name in spec.cached_images
                 for layer in sim.catalog.require(ImageProfile, name).layers}
             self.machines[machine] = state
+            if spec.boot:
+                self.ready[machine] = sim.env.event()
+                sim.env.process(self.power_on(sim, machine))
         for node in graph.nodes():
             kind = graph.kind(node)
             if kind in ("vm", "container", "process") and graph.graph.nodes[node].get(
@@ -100,7 +106,12 @@ class Lifecycle:
 
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
-        ready = [r for r in sim.result.table("instances") if r.get("ready_s") is not None]
+        ready = [r for r in sim.result.table("instances")
+                 if r.get("ready_s") is not None and r["kind"] != "machine"]
+        boots = [float(r["ready_s"]) for r in sim.result.table("instances")  # type: ignore[arg-type]
+                 if r["kind"] == "machine"]
+        if boots:
+            sim.result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
         times = np.array([float(r["ready_s"]) - float(r["requested_s"])  # type: ignore[arg-type]
                           for r in ready])
         if times.size:
@@ -126,6 +137,9 @@ class Lifecycle:
         requested = float(getattr(spec, "start_at_s", 0.0))
         if requested > 0:
             yield sim.env.timeout(requested)
+        machine_ready = self.ready.get(data["machine"])
+        if machine_ready is not None:
+            yield machine_ready
         parent = _enclosing_vm(graph, node)
         if parent is not None:
             yield self.ready[parent]
@@ -146,6 +160,24 @@ class Lifecycle:
         self.ready[node].succeed()
         for owner, stage in stops:
             yield from self.run_stage(sim, node, owner, stage)
+
+    def power_on(self, sim: Simulation, machine: str) -> Generator[simpy.Event, Any, None]:
+        """Firmware POST and loader, a bare-metal hypervisor, the host kernel and OS."""
+        graph = sim.graph
+        host: HostProfile = graph.graph.nodes[machine]["profile"]
+        kernel: KernelProfile = graph.graph.nodes[f"{machine}/kernel"]["profile"]
+        stages = [("firmware", s) for s in host.boot]
+        for above in graph.graph.successors(machine):
+            if graph.kind(above) == "hypervisor":
+                stages += [("hypervisor", s) for s in graph.graph.nodes[above]["profile"].boot]
+        stages += [("kernel", s) for s in kernel.boot]
+        stages += [("os", s) for s in kernel.userspace]
+        for owner, stage in stages:
+            yield from self.run_stage(sim, machine, owner, stage)
+        sim.result.add("instances", instance=machine, kind="machine", machine=machine,
+                       group=graph.graph.nodes[machine]["name"], requested_s=0.0,
+                       ready_s=sim.now)
+        self.ready[machine].succeed()
 
     def vm_stages(self, graph: ResourceGraph, vm: str) -> list[tuple[str, Stage]]:
         """VMM start, firmware, bootloader, guest kernel, user space, application."""

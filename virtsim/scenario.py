@@ -125,6 +125,7 @@ class HostSpec(Model):
     profile: str
     overrides: dict[str, Any] = Field(default_factory=dict)
     kernel: str | None = Field(default=None, description="default: the host profile's kernel")
+    boot: bool = Field(default=False, description="power on at t=0; instances wait for it")
     ksm: bool = Field(default=False, description="merge identical guest pages")
     cached_images: tuple[str, ...] = Field(default=(), description="images already pulled")
     vms: tuple[VmSpec, ...] = ()
