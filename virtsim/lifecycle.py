@@ -107,9 +107,9 @@ class Lifecycle:
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
         ready = [r for r in sim.result.table("instances")
-                 if r.get("ready_s") is not None and r["kind"] != "machine"]
+                 if r["kind"] != "machine" and not r["restart"]]
         boots = [float(r["ready_s"]) for r in sim.result.table("instances")  # type: ignore[arg-type]
-                 if r["kind"] == "machine"]
+                 if r["kind"] == "machine" and not r["restart"]]
         if boots:
             sim.result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
         times = np.array([float(r["ready_s"]) - float(r["requested_s"])  # type: ignore[arg-type]
@@ -129,14 +129,18 @@ class Lifecycle:
                                window_s=makespan, busy=busy, utilisation=util)
 
     # -- procedures --------------------------------------------------------
-    def start(self, sim: Simulation, node: str) -> Generator[simpy.Event, Any, None]:
-        """Run one instance's start procedure and record its timeline."""
+    def start(self, sim: Simulation, node: str,
+              restart: bool = False) -> Generator[simpy.Event, Any, None]:
+        """Run one instance's start procedure and record its timeline.
+
+        A restart (after a fault) begins at once, ignoring ``start_at_s``.
+        """
         graph = sim.graph
         data = graph.graph.nodes[node]
         spec = data.get("spec")
-        requested = float(getattr(spec, "start_at_s", 0.0))
-        if requested > 0:
-            yield sim.env.timeout(requested)
+        requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
+        if requested > sim.now:
+            yield sim.env.timeout(requested - sim.now)
         machine_ready = self.ready.get(data["machine"])
         if machine_ready is not None:
             yield machine_ready
@@ -156,7 +160,8 @@ class Lifecycle:
         for owner, stage in (x for x in stages if x[1].phase == "start"):
             yield from self.run_stage(sim, node, owner, stage)
         sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
-                       group=data["name"], requested_s=requested, ready_s=sim.now)
+                       group=data["name"], requested_s=requested, ready_s=sim.now,
+                       restart=restart)
         self.ready[node].succeed()
         for owner, stage in stops:
             yield from self.run_stage(sim, node, owner, stage)
@@ -172,11 +177,12 @@ class Lifecycle:
                 stages += [("hypervisor", s) for s in graph.graph.nodes[above]["profile"].boot]
         stages += [("kernel", s) for s in kernel.boot]
         stages += [("os", s) for s in kernel.userspace]
+        began = sim.now
         for owner, stage in stages:
             yield from self.run_stage(sim, machine, owner, stage)
         sim.result.add("instances", instance=machine, kind="machine", machine=machine,
-                       group=graph.graph.nodes[machine]["name"], requested_s=0.0,
-                       ready_s=sim.now)
+                       group=graph.graph.nodes[machine]["name"], requested_s=began,
+                       ready_s=sim.now, restart=began > 0)
         self.ready[machine].succeed()
 
     def vm_stages(self, graph: ResourceGraph, vm: str) -> list[tuple[str, Stage]]:

@@ -155,6 +155,7 @@ class EngineProfile(Profile):
     memory_mib: float = Field(ge=0, description="resident daemon memory")
     shim_memory_mib: float = Field(default=0.0, ge=0, description="per running container")
     max_concurrent_downloads: int = Field(default=3, ge=1)
+    restart_delay_s: float = Field(default=0.0, ge=0, description="first restart back-off")
     decompress_mibs_per_core: float = Field(gt=0)
     api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
 
@@ -266,3 +267,30 @@ PROFILE_KINDS: dict[str, type[Profile]] = {
     )
 }
 """Catalogue folder name -> the profile class its files are validated into."""
+
+
+class LayerCostProfile(Profile):
+    """What one layer of a stack costs the work that runs through it.
+
+    Efficiencies are the fraction of the layer's underlying capacity that work
+    inside it gets, per demand type (1 = no loss); nested layers multiply.
+    ``round_trip_us`` and ``syscall_ns`` are latency added per network round trip
+    and per system call; nested layers add. The ``native`` profile holds the
+    bare-metal base latencies (and a random-access rate the host profile lacks).
+    """
+
+    kind: ClassVar[str] = "layer_costs"
+    cpu: float = Field(default=1.0, gt=0, le=1)
+    memory_bw: float = Field(default=1.0, gt=0, le=1)
+    random_access: float = Field(default=1.0, gt=0, le=1)
+    disk_seq: float = Field(default=1.0, gt=0, le=1)
+    disk_random: float = Field(default=1.0, gt=0, le=1)
+    net_stream: float = Field(default=1.0, gt=0, le=1)
+    round_trip_us: float = Field(default=0.0, ge=0)
+    syscall_ns: float = Field(default=0.0, ge=0)
+    random_access_mups: float = Field(
+        default=0.0, ge=0, description="native only: random updates per second (millions)"
+    )
+
+
+PROFILE_KINDS["layer_costs"] = LayerCostProfile

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Protocol
 
 from virtsim.catalog import Catalog
+from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
 from virtsim.graph import NODE_KINDS, build_graph
 from virtsim.lifecycle import Lifecycle
@@ -52,7 +53,8 @@ class StackInventory:
 
 def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
-    return (StackInventory(), Lifecycle(), FootprintModel())
+    lifecycle = Lifecycle()
+    return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel())
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
