@@ -177,3 +177,16 @@ def test_unknown_hypervisor_has_no_silent_cost() -> None:
     vm = next(n for n in graph.nodes("vm"))
     with pytest.raises(KeyError, match="xen"):
         path_costs(graph, vm, catalog)
+
+
+def test_run_reports_workload_slowdown_per_stack() -> None:
+    import virtsim
+    from tests.paths import SCENARIOS
+
+    catalog = virtsim.load_catalog()
+    scenario = virtsim.load_scenario(SCENARIOS / "felter-benchmarks.toml", catalog)
+    rows = {str(r["machine"]): r for r in virtsim.run_scenario(scenario, catalog)
+            .table("workloads")}
+    assert rows["native"]["slowdown_vs_native"] == 1.0
+    assert rows["docker"]["slowdown_vs_native"] == pytest.approx(1.0, abs=0.01)
+    assert rows["kvm"]["slowdown_vs_native"] == pytest.approx(290.8 / 284.2, rel=0.01)

@@ -77,6 +77,7 @@ class Lifecycle:
     def __init__(self) -> None:
         self.machines: dict[str, MachineState] = {}
         self.ready: dict[str, simpy.Event] = {}
+        self.first_ready: dict[str, float] = {}
         self.rng: np.random.Generator = np.random.default_rng(0)
 
     # -- model hooks -------------------------------------------------------
@@ -84,6 +85,7 @@ class Lifecycle:
         """Start every instance of the scenario at its ``start_at_s``."""
         self.machines.clear()
         self.ready.clear()
+        self.first_ready.clear()
         self.rng = sim.rng("lifecycle")
         graph = sim.graph
         for machine in graph.machines():
@@ -162,6 +164,7 @@ class Lifecycle:
         sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
                        group=data["name"], requested_s=requested, ready_s=sim.now,
                        restart=restart)
+        self.first_ready.setdefault(node, sim.now)
         self.ready[node].succeed()
         for owner, stage in stops:
             yield from self.run_stage(sim, node, owner, stage)

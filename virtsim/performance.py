@@ -11,7 +11,7 @@ share the host's resources at max-min fair rates (:func:`virtsim.sharing.max_min
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,7 @@ from virtsim.catalog import Catalog
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import HostProfile, LayerCostProfile, RuntimeProfile, WorkloadProfile
 from virtsim.sharing import max_min_rates
+from virtsim.simulation import Simulation
 
 DEMANDS: tuple[str, ...] = (
     "cpu", "memory_bw", "random_access", "disk_seq", "disk_random", "net_stream"
@@ -284,3 +285,60 @@ def _max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
     """:func:`virtsim.sharing.max_min_rates` with unused resources given a nominal capacity."""
     cap = np.where(capacity > 0, capacity, 1.0)
     return max_min_rates(work, cap, weights, caps)
+
+
+class PerformanceModel:
+    """Run hook: completion time and slowdown of every batch workload in the scenario.
+
+    Workloads on one machine share it (:func:`share_host`) from the moment
+    their instance is ready; each is also timed alone and natively, so the
+    report separates the cost of the layers from the cost of the neighbours.
+    """
+
+    def __init__(self, ready_at: Callable[[str], float | None]) -> None:
+        self.ready_at = ready_at
+
+    def attach(self, sim: Simulation) -> None:
+        """Nothing to schedule: the fluid sharing is solved when the run is reported."""
+
+    def report(self, sim: Simulation) -> None:
+        """One ``workloads`` record per batch workload; mean slowdown in the metrics."""
+        graph = sim.graph
+        native = compose(sim.catalog, ["native"])
+        by_machine: dict[str, list[tuple[str, Job]]] = {}
+        for node in graph.nodes("process"):
+            workload: WorkloadProfile = graph.graph.nodes[node]["profile"]
+            if workload.mode != "batch" or not demand(workload).any():
+                continue
+            try:
+                costs = path_costs(graph, node, sim.catalog)
+            except KeyError as missing:
+                sim.result.add("workloads", instance=node, workload=workload.name,
+                               note=f"no layer-cost profile: {missing}")
+                continue
+            owner = next((a for a in graph.path_to_machine(node)
+                          if graph.kind(a) in ("vm", "container") and
+                          graph.graph.nodes[a].get("instance", True)), node)
+            began = self.ready_at(owner)
+            if began is None:
+                continue
+            by_machine.setdefault(graph.machine(node), []).append(
+                (node, Job(workload, costs, start_s=began)))
+        slowdowns: list[float] = []
+        for machine, jobs in by_machine.items():
+            host: HostProfile = graph.graph.nodes[machine]["profile"]
+            finished = share_host([job for _, job in jobs], host)
+            for (node, job), end in zip(jobs, finished, strict=True):
+                alone = run_alone(job.workload, job.costs, host)
+                native_s = run_alone(job.workload, native, host)
+                slowdowns.append((end - job.start_s) / native_s)
+                sim.result.add("workloads", instance=node, workload=job.workload.name,
+                               machine=machine, layers="+".join(job.costs.layers),
+                               start_s=job.start_s, completion_s=end - job.start_s,
+                               alone_s=alone, native_s=native_s,
+                               slowdown_vs_native=(end - job.start_s) / native_s,
+                               note="")
+        if slowdowns:
+            sim.result.metrics["slowdown_vs_native"] = {
+                "mean": float(np.mean(slowdowns)), "max": float(np.max(slowdowns)),
+                "count": len(slowdowns)}

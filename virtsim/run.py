@@ -16,6 +16,7 @@ from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
 from virtsim.graph import NODE_KINDS, build_graph
 from virtsim.lifecycle import Lifecycle
+from virtsim.performance import PerformanceModel
 from virtsim.result import Result
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
@@ -54,7 +55,8 @@ class StackInventory:
 def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
     lifecycle = Lifecycle()
-    return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel())
+    return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel(),
+            PerformanceModel(lifecycle.first_ready.get))
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
