@@ -130,3 +130,34 @@ def test_unknown_target_is_an_input_error(catalog: Catalog) -> None:
                                                    "at_s": 1}]}, catalog)
     with pytest.raises(InputError, match="meteor"):
         virtsim.run_scenario(scenario, catalog)
+
+
+def exploit_run(catalog: Catalog, runtime: str, exploit: str, kernel: str = "linux-5.15",
+                kind: str = "container-escape", target: str = "h/c-0") -> virtsim.Result:
+    host = {"name": "h", "profile": "m5d-metal", "kernel": kernel,
+            "containers": [{"name": "c", "count": 3, "image": "alpine", "runtime": runtime}],
+            "vms": [{"name": "v", "count": 2, "hypervisor": "kvm", "vmm": "firecracker",
+                     "disk_image": "firecracker-rootfs"}]}
+    scenario = virtsim.parse_scenario({"hosts": [host], "faults": [
+        {"kind": kind, "target": target, "at_s": 30, "exploit": exploit}]}, catalog)
+    return virtsim.run_scenario(scenario, catalog)
+
+
+@pytest.mark.parametrize(("runtime", "exploit", "kernel", "crossed", "compromised"), [
+    ("runc", "cve-2019-5736", "linux-5.15", True, 5),  # runtime bug: host kernel, KVM VMs too
+    ("crun", "cve-2019-5736", "linux-5.15", False, 1),  # not runc: contained
+    ("runc", "cve-2022-0847", "linux-5.15", True, 5),  # Dirty Pipe on an affected kernel
+    ("runc", "cve-2022-0847", "linux-4.4", False, 1),   # kernel older than the bug
+    ("runsc", "cve-2022-0847", "linux-5.15", False, 1),  # the Sentry answers the syscalls
+])
+def test_exploit_success_depends_on_runtime_and_kernel(
+        runtime: str, exploit: str, kernel: str, crossed: bool, compromised: int,
+        catalog: Catalog) -> None:
+    result = exploit_run(catalog, runtime, exploit, kernel)
+    assert result.table("faults")[0]["crossed"] is crossed
+    assert result.metrics["compromised_instances"] == compromised
+
+
+def test_venom_does_not_cross_firecracker(catalog: Catalog) -> None:
+    result = exploit_run(catalog, "runc", "cve-2015-3456", kind="vm-escape", target="h/v-0")
+    assert result.table("faults")[0]["crossed"] is False

@@ -34,7 +34,7 @@ import simpy
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
-from virtsim.profiles import EngineProfile
+from virtsim.profiles import EngineProfile, ExploitProfile, KernelProfile
 from virtsim.scenario import FaultSpec
 from virtsim.simulation import Simulation
 
@@ -122,6 +122,33 @@ def _same_engine(graph: ResourceGraph, runtime: str) -> set[str]:
     return out
 
 
+def version(text: str) -> tuple[int, ...]:
+    """``"5.16.11"`` as ``(5, 16, 11)`` for numeric comparison."""
+    return tuple(int(part) for part in text.split(".") if part)
+
+
+def exploit_succeeds(graph: ResourceGraph, exploit: ExploitProfile, kind: str,
+                     target: str) -> tuple[bool, str]:
+    """Whether an exploit attempt of ``kind`` on ``target`` crosses its boundary, and why."""
+    origin = fault_origin(graph, kind, target)
+    if kind == "container-escape" and exploit.crosses == "container":
+        runtime = next(a for a in graph.ancestors(origin) if graph.kind(a) == "runtime")
+        if graph.graph.nodes[runtime]["profile"].name in exploit.runtimes:
+            return True, f"runtime {graph.graph.nodes[runtime]['profile'].name} is affected"
+        kernel: KernelProfile = graph.graph.nodes[graph.kernel_of(origin)]["profile"]
+        if exploit.kernel_min and kernel.family == "linux":
+            low, high = version(exploit.kernel_min), version(exploit.kernel_below or "999")
+            if low <= version(kernel.version) < high:
+                return True, f"shared kernel {kernel.name} is in the affected range"
+        return False, f"neither the runtime nor the shared kernel ({kernel.name}) is affected"
+    if kind == "vm-escape" and exploit.crosses == "vm":
+        vmm = graph.graph.nodes[origin]["profile"].name
+        if vmm in exploit.vmms:
+            return True, f"VMM {vmm} is affected"
+        return False, f"VMM {vmm} is not affected"
+    return False, f"a {exploit.crosses} exploit cannot serve a {kind}"
+
+
 def reach_path(graph: ResourceGraph, origin: str, node: str) -> str:
     """The chain from the fault's origin up to a reached node, as ``a > b > c``."""
     path = graph.path_to_machine(node)
@@ -137,11 +164,13 @@ class FaultModel:
         self.lifecycle = lifecycle
         self.down: dict[str, float] = {}
         self.downtime: dict[str, float] = {}
+        self.compromised: set[str] = set()
 
     def attach(self, sim: Simulation) -> None:
         """Check every fault's target, then schedule it."""
         self.down.clear()
         self.downtime.clear()
+        self.compromised.clear()
         for index, spec in enumerate(sim.scenario.faults):
             radius = self._resolve(sim, index, spec)
             sim.env.process(self.inject(sim, index, spec, radius))
@@ -155,6 +184,10 @@ class FaultModel:
             raise InputError(where, f"faults[{index}].target",
                              "a node id such as a machine ('node-0') or an instance "
                              "('node-0/web-1')", f"'{spec.target}'")
+        if spec.exploit is not None and not spec.kind.endswith("escape"):
+            raise InputError(where, f"faults[{index}].exploit",
+                             "an exploit only on container-escape or vm-escape",
+                             f"'{spec.exploit}' on {spec.kind}")
         try:
             return blast_radius(sim.graph, spec.kind, spec.target)
         except ValueError as exc:
@@ -168,10 +201,19 @@ class FaultModel:
         graph = sim.graph
         fleet = sum(1 for _ in graph.instances())
         compromise = spec.kind.endswith("escape")
+        succeeded, why = True, "injected"
+        if spec.exploit is not None:
+            exploit = sim.catalog.require(ExploitProfile, spec.exploit)
+            succeeded, why = exploit_succeeds(graph, exploit, spec.kind, spec.target)
+            if not succeeded:  # contained: the attacker keeps only the target itself
+                radius = BlastRadius(spec.target, frozenset({spec.target}), (spec.target,))
         sim.result.add("faults", fault=index, kind=spec.kind, target=spec.target,
                        at_s=sim.now, origin=radius.origin, instances=len(radius.instances),
                        fleet_share=len(radius.instances) / fleet if fleet else 0.0,
-                       effect="compromise" if compromise else "crash")
+                       effect="compromise" if compromise else "crash",
+                       exploit=spec.exploit or "", crossed=succeeded, why=why)
+        if compromise:
+            self.compromised.update(radius.instances)
         for node in radius.instances:
             sim.result.add("blast_radius", fault=index, kind=spec.kind, instance=node,
                            path=reach_path(graph, radius.origin, node))
@@ -217,6 +259,7 @@ class FaultModel:
         sim.result.metrics["blast_radius"] = {
             f"{r['fault']}:{r['kind']}": r["instances"] for r in sim.result.table("faults")}
         sim.result.metrics["unrecovered_instances"] = len(self.down)
+        sim.result.metrics["compromised_instances"] = len(self.compromised)
 
 
 def _restart_policy(graph: ResourceGraph, node: str) -> str:

@@ -294,3 +294,24 @@ class LayerCostProfile(Profile):
 
 
 PROFILE_KINDS["layer_costs"] = LayerCostProfile
+
+
+class ExploitProfile(Profile):
+    """A published exploit: which boundary it crosses and what it needs to succeed.
+
+    A container escape succeeds when the container's runtime is listed in
+    ``runtimes`` (a runtime bug) or the kernel the container shares is a
+    Linux kernel within ``[kernel_min, kernel_below)`` (a kernel bug). A VM
+    escape succeeds when the VM's VMM is listed in ``vmms``.
+    """
+
+    kind: ClassVar[str] = "exploits"
+    crosses: Literal["container", "vm"]
+    runtimes: tuple[str, ...] = ()
+    vmms: tuple[str, ...] = ()
+    kernel_min: str = Field(default="", pattern=r"^(\d+(\.\d+){0,2})?$")
+    kernel_below: str = Field(default="", pattern=r"^(\d+(\.\d+){0,2})?$")
+    cvss: float = Field(ge=0, le=10)
+
+
+PROFILE_KINDS["exploits"] = ExploitProfile

@@ -144,6 +144,7 @@ class FaultSpec(Model):
     kind: str = Field(min_length=1)
     target: str = Field(min_length=1, description="a node id such as 'node/web-0'")
     at_s: float = Field(ge=0)
+    exploit: str | None = Field(default=None, description="an exploits profile (escapes only)")
 
 
 class Scenario(Model):
@@ -227,6 +228,9 @@ class _Checker:
     def check(self, scenario: Scenario) -> None:
         for h, host in enumerate(scenario.hosts):
             self.check_host(host, ["hosts", h])
+        for f, fault in enumerate(scenario.faults):
+            if fault.exploit is not None:
+                self.profile("exploits", fault.exploit, ["faults", f, "exploit"])
 
     def check_host(self, host: HostSpec, loc: list[str | int]) -> None:
         self.profile("hosts", host.profile, [*loc, "profile"])
