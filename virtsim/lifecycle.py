@@ -78,6 +78,7 @@ class Lifecycle:
         self.machines: dict[str, MachineState] = {}
         self.ready: dict[str, simpy.Event] = {}
         self.first_ready: dict[str, float] = {}
+        self.attempts: dict[str, int] = {}
         self.rng: np.random.Generator = np.random.default_rng(0)
 
     # -- model hooks -------------------------------------------------------
@@ -86,6 +87,7 @@ class Lifecycle:
         self.machines.clear()
         self.ready.clear()
         self.first_ready.clear()
+        self.attempts.clear()
         self.rng = sim.rng("lifecycle")
         graph = sim.graph
         for machine in graph.machines():
@@ -137,6 +139,7 @@ class Lifecycle:
 
         A restart (after a fault) begins at once, ignoring ``start_at_s``.
         """
+        attempt = self.attempts[node] = self.attempts.get(node, 0) + 1
         graph = sim.graph
         data = graph.graph.nodes[node]
         spec = data.get("spec")
@@ -161,6 +164,8 @@ class Lifecycle:
         stops = [(o, s) for o, s in stages if s.phase == "stop"]
         for owner, stage in (x for x in stages if x[1].phase == "start"):
             yield from self.run_stage(sim, node, owner, stage)
+        if attempt != self.attempts[node]:
+            return  # a fault hit this start and a restart superseded it
         sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
                        group=data["name"], requested_s=requested, ready_s=sim.now,
                        restart=restart)
@@ -171,6 +176,7 @@ class Lifecycle:
 
     def power_on(self, sim: Simulation, machine: str) -> Generator[simpy.Event, Any, None]:
         """Firmware POST and loader, a bare-metal hypervisor, the host kernel and OS."""
+        attempt = self.attempts[machine] = self.attempts.get(machine, 0) + 1
         graph = sim.graph
         host: HostProfile = graph.graph.nodes[machine]["profile"]
         kernel: KernelProfile = graph.graph.nodes[f"{machine}/kernel"]["profile"]
@@ -183,6 +189,8 @@ class Lifecycle:
         began = sim.now
         for owner, stage in stages:
             yield from self.run_stage(sim, machine, owner, stage)
+        if attempt != self.attempts[machine]:
+            return  # failed again while booting; the newer boot takes over
         sim.result.add("instances", instance=machine, kind="machine", machine=machine,
                        group=graph.graph.nodes[machine]["name"], requested_s=began,
                        ready_s=sim.now, restart=began > 0)

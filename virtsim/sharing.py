@@ -47,10 +47,10 @@ def max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
     n = work.shape[0]
     if n == 0:
         return np.zeros(0)
-    # Work below a billionth of an activity's largest is numerical dust, not a bottleneck.
-    work = np.where(work > 1e-9 * work.max(axis=1, keepdims=True), work, 0.0)
+    # Work below 1e-12 or a billionth of an activity's largest is numerical dust.
+    work = np.where((work > _EPS) & (work > 1e-9 * work.max(axis=1, keepdims=True)), work, 0.0)
     size = (work / capacity).max(axis=1)  # dominant resource-seconds per unit of progress
-    scale = np.where(size > _EPS, size, 1.0)
+    scale = np.where(size > 0, size, 1.0)
     shares = _progressive_fill(work / scale[:, None], capacity, weights, caps * scale)
     return np.asarray(shares / scale)
 
