@@ -6,8 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from virtsim.catalog import Catalog, load_catalog
+
+# Property tests explore the same examples on every run, so CI is reproducible.
+settings.register_profile("virtsim", derandomize=True, deadline=None)
+settings.load_profile("virtsim")
 
 
 @pytest.fixture(scope="session")

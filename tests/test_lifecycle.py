@@ -119,3 +119,12 @@ def test_a_booting_machine_delays_everything_on_it(catalog: Catalog) -> None:
     assert stages[0] == "firmware" and "userspace" in stages
     assert result.metrics["time_to_ready_s"]["count"] == 1
     assert result.metrics["time_to_ready_s"]["max"] > boot > 5
+
+
+def test_incompatible_images_fail_to_start_with_the_tools_message(catalog: Catalog) -> None:
+    result = run_file(catalog, "compatibility")
+    failed = result.metrics["failed_to_start"]
+    assert set(failed) == {"linux/windows", "linux/centos6-kata"}
+    assert "cannot be used on this platform" in failed["linux/windows"]
+    assert "vsyscall" in failed["linux/centos6-kata"]
+    assert result.metrics["time_to_ready_s"]["count"] == 4  # four distributions, one kernel

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from virtsim.compat import resolve
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import (
     DiskImageProfile,
@@ -111,7 +112,11 @@ class Lifecycle:
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
         ready = [r for r in sim.result.table("instances")
-                 if r["kind"] != "machine" and not r["restart"]]
+                 if r["kind"] != "machine" and not r["restart"] and r["ready_s"] is not None]
+        failed = [r for r in sim.result.table("instances") if r["ready_s"] is None]
+        if failed:
+            sim.result.metrics["failed_to_start"] = {
+                str(r["instance"]): f"{r['outcome']}: {r['reason']}" for r in failed}
         boots = [float(r["ready_s"]) for r in sim.result.table("instances")  # type: ignore[arg-type]
                  if r["kind"] == "machine" and not r["restart"]]
         if boots:
@@ -158,9 +163,19 @@ class Lifecycle:
             stages = self.vm_stages(graph, node)
         elif kind == "container":
             yield from self.container_prelude(sim, node)
+            fit = resolve(data["profile"], graph.graph.nodes[graph.kernel_of(node)]["profile"],
+                          graph.graph.nodes[data["machine"]]["profile"].arch)
+            if fit.outcome not in ("native", "emulated"):  # the runtime refuses it, as docker does
+                sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
+                               group=data["name"], requested_s=requested, ready_s=None,
+                               restart=restart, outcome=fit.outcome, reason=fit.reason)
+                return
+            outcome = fit.outcome
             stages = self.container_stages(graph, node)
         else:
             stages = [("app", s) for s in data["profile"].start]
+        if kind != "container":
+            outcome = "native"
         stops = [(o, s) for o, s in stages if s.phase == "stop"]
         for owner, stage in (x for x in stages if x[1].phase == "start"):
             yield from self.run_stage(sim, node, owner, stage)
@@ -168,7 +183,7 @@ class Lifecycle:
             return  # a fault hit this start and a restart superseded it
         sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
                        group=data["name"], requested_s=requested, ready_s=sim.now,
-                       restart=restart)
+                       restart=restart, outcome=outcome, reason="")
         self.first_ready.setdefault(node, sim.now)
         self.ready[node].succeed()
         for owner, stage in stops:
