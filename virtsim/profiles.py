@@ -315,3 +315,28 @@ class ExploitProfile(Profile):
 
 
 PROFILE_KINDS["exploits"] = ExploitProfile
+
+
+class PlatformProfile(Profile):
+    """Where containers really run when a user says "on this machine".
+
+    Docker Desktop runs Linux containers inside a Linux VM on a hosted or
+    bare-metal hypervisor of the host OS; the native engine runs them on
+    the host kernel (``hypervisor`` empty). A scenario host with
+    ``platform = "<name>"`` gets the VM built for it, sized from the host.
+    """
+
+    kind: ClassVar[str] = "platforms"
+    host_families: tuple[OsFamily, ...] = Field(min_length=1)
+    hypervisor: str = ""
+    vmm: str = ""
+    disk_image: str = ""
+    kernel: str = ""
+    engine: str = "docker"
+    runtime: str = "runc"
+    cpu_fraction: float = Field(default=1.0, gt=0, le=1)
+    memory_fraction: float = Field(default=0.5, gt=0, le=1)
+    memory_cap_mib: float = Field(default=0.0, ge=0, description="0: no cap")
+
+
+PROFILE_KINDS["platforms"] = PlatformProfile

@@ -58,6 +58,7 @@ from virtsim.profiles import (
     HypervisorProfile,
     KernelProfile,
     Model,
+    PlatformProfile,
     RuntimeProfile,
     VmmProfile,
 )
@@ -126,6 +127,7 @@ class HostSpec(Model):
     overrides: dict[str, Any] = Field(default_factory=dict)
     kernel: str | None = Field(default=None, description="default: the host profile's kernel")
     boot: bool = Field(default=False, description="power on at t=0; instances wait for it")
+    platform: str | None = Field(default=None, description="e.g. docker-desktop-mac")
     ksm: bool = Field(default=False, description="merge identical guest pages")
     cached_images: tuple[str, ...] = Field(default=(), description="images already pulled")
     vms: tuple[VmSpec, ...] = ()
@@ -189,8 +191,14 @@ def parse_scenario(
 ) -> Scenario:
     """Validate an already-parsed scenario table (the Python API's entry point)."""
     scenario = validate(Scenario, data, file, text)
-    _Checker(catalog, file, text).check(scenario)
+    checker = _Checker(catalog, file, text)
+    scenario = checker.expand_platforms(scenario)
+    checker.check(scenario)
     return scenario
+
+
+DESKTOP_VM = "docker-desktop"
+"""Name of the Linux VM a desktop platform builds (its containers run inside it)."""
 
 
 def host_profile(spec: HostSpec, catalog: Catalog, file: str = "<scenario>") -> HostProfile:
@@ -224,6 +232,41 @@ class _Checker:
             listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
             raise self.fail(loc, f"a {kind} profile name ({listed})", f"'{name}'")
         return found
+
+    def expand_platforms(self, scenario: Scenario) -> Scenario:
+        """Build each platform's stack: its engine and, for Docker Desktop, its Linux VM."""
+        hosts = []
+        for h, host in enumerate(scenario.hosts):
+            if host.platform is None:
+                hosts.append(host)
+                continue
+            loc: list[str | int] = ["hosts", h, "platform"]
+            platform: PlatformProfile = self.profile("platforms", host.platform, loc)
+            self.profile("hosts", host.profile, ["hosts", h, "profile"])
+            profile = host_profile(host, self.catalog, self.file)
+            kernel = self.catalog.get("kernels", host.kernel or profile.kernel)
+            family = getattr(kernel, "family", "")
+            if family not in platform.host_families:
+                raise self.fail(loc, f"a platform for a {family} host",
+                                f"'{platform.name}', for {', '.join(platform.host_families)}")
+            containers = tuple(
+                c.model_copy(update={k: v for k, v in (("engine", platform.engine),
+                                                       ("runtime", platform.runtime))
+                                     if k not in c.model_fields_set})
+                for c in host.containers)
+            if not platform.hypervisor:
+                hosts.append(host.model_copy(update={"containers": containers}))
+                continue
+            memory = profile.memory_gib * 1024 * platform.memory_fraction
+            if platform.memory_cap_mib:
+                memory = min(memory, platform.memory_cap_mib)
+            vm = VmSpec(name=DESKTOP_VM, hypervisor=platform.hypervisor, vmm=platform.vmm,
+                        disk_image=platform.disk_image, kernel=platform.kernel,
+                        vcpus=max(1, int(profile.cores * profile.threads_per_core
+                                         * platform.cpu_fraction)),
+                        memory_mib=memory, containers=containers)
+            hosts.append(host.model_copy(update={"containers": (), "vms": (*host.vms, vm)}))
+        return scenario.model_copy(update={"hosts": tuple(hosts)})
 
     def check(self, scenario: Scenario) -> None:
         for h, host in enumerate(scenario.hosts):
