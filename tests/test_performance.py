@@ -190,3 +190,22 @@ def test_run_reports_workload_slowdown_per_stack() -> None:
     assert rows["native"]["slowdown_vs_native"] == 1.0
     assert rows["docker"]["slowdown_vs_native"] == pytest.approx(1.0, abs=0.01)
     assert rows["kvm"]["slowdown_vs_native"] == pytest.approx(290.8 / 284.2, rel=0.01)
+
+
+def test_foreign_arch_image_runs_emulated_and_four_times_slower(catalog: Catalog) -> None:
+    import virtsim
+    from virtsim.performance import EMULATOR, compose, layer_cost_names, run_alone
+    from virtsim.profiles import HostProfile, WorkloadProfile
+
+    scenario = virtsim.parse_scenario({"hosts": [{
+        "name": "mac", "profile": "macbook-arm64", "platform": "docker-desktop-mac",
+        "containers": [{"name": "amd64-only", "image": "scratch-static"},
+                       {"name": "multi", "image": "alpine"}]}]}, catalog)
+    graph = virtsim.build_graph(scenario, catalog)
+    assert EMULATOR in layer_cost_names(graph, "mac/docker-desktop/amd64-only", catalog)
+    assert EMULATOR not in layer_cost_names(graph, "mac/docker-desktop/multi", catalog)
+    host = catalog.require(HostProfile, "felter-server")
+    linpack = catalog.require(WorkloadProfile, "linpack")
+    ratio = (run_alone(linpack, compose(catalog, ["native", EMULATOR]), host)
+             / run_alone(linpack, compose(catalog, ["native"]), host))
+    assert ratio == pytest.approx(4.0, rel=0.05)  # Bellard: about 4x on integer code

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from virtsim.catalog import Catalog
+from virtsim.compat import resolve
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import HostProfile, LayerCostProfile, RuntimeProfile, WorkloadProfile
 from virtsim.sharing import max_min_rates
@@ -37,6 +38,8 @@ _WORKLOAD_FIELD = {
 }
 _MB_PER_MIB = 1.048576
 NATIVE = "native"
+EMULATOR = "qemu-user"
+"""Layer cost of an image run for another architecture through binfmt_misc."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
         elif kind == "container":
             network = getattr(attrs.get("spec"), "network", "nat")
             names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
+            if _emulated(graph, layer):
+                names.append(EMULATOR)
         elif kind == "runtime":
             runtime: RuntimeProfile = attrs["profile"]
             if runtime.name in known:
@@ -115,6 +120,13 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
         elif kind == "vm":
             names.append(_vm_cost_name(graph, layer, attrs, known))
     return names
+
+
+def _emulated(graph: ResourceGraph, container: str) -> bool:
+    """Whether the container's image runs under QEMU user-mode emulation on its host."""
+    host_arch = graph.graph.nodes[graph.machine(container)]["profile"].arch
+    kernel = graph.graph.nodes[graph.kernel_of(container)]["profile"]
+    return resolve(graph.graph.nodes[container]["profile"], kernel, host_arch).emulator != ""
 
 
 def _vm_cost_name(graph: ResourceGraph, vm: str, attrs: Mapping[str, object],
