@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog
-from virtsim.footprint import LINKED_OVERLAY_MIB, Footprint, density, footprint
+from virtsim.footprint import Footprint, density, footprint
 from virtsim.graph import build_graph
-from virtsim.profiles import HostProfile, ImageProfile
+from virtsim.profiles import DiskImageProfile, HostProfile, ImageProfile
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,9 +125,10 @@ def test_ksm_merges_guest_kernel_and_idle(catalog: Catalog) -> None:
 def test_linked_clone_shares_backing_file(catalog: Catalog) -> None:
     full = fp_of(host(vms=[vm(3)]), catalog)
     linked = fp_of(host(vms=[vm(3, clone="linked")]), catalog)
-    file_mib = 583.0
+    image = catalog.require(DiskImageProfile, "ubuntu-24.04-cloud")
+    file_mib, overlay_mib = image.file_mib, image.linked_overlay_mib
     assert full.per_host["h"]["disk_mib"] == pytest.approx(3 * file_mib)
-    assert linked.per_host["h"]["disk_mib"] == pytest.approx(file_mib + 3 * LINKED_OVERLAY_MIB)
+    assert linked.per_host["h"]["disk_mib"] == pytest.approx(file_mib + 3 * overlay_mib)
 
 
 def test_guest_clamp_when_inside_exceeds_allocation(catalog: Catalog) -> None:

@@ -39,7 +39,7 @@ Rules (assumptions are marked as such):
   Each container adds its writable layer (``writable_mib``). A VM's disk image
   costs ``file_mib`` per VM for a full clone; a linked clone shares one
   backing file per host and image plus a per-VM overlay of
-  :data:`LINKED_OVERLAY_MIB` (assumption).
+  the disk image's ``linked_overlay_mib`` (an assumption in the catalogue).
 * **Per instance.** An instance's total is the sum of records owned by it or
   by instances running inside it (a VM includes its containers); shared
   records (``instance == ""``) are counted only at host level.
@@ -65,9 +65,6 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.simulation import Simulation
-
-LINKED_OVERLAY_MIB = 16.0
-"""Assumption: a linked clone's copy-on-write overlay (qcow2 header, metadata, first writes)."""
 
 Record = dict[str, Any]
 """One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
@@ -256,7 +253,7 @@ class _Walker:
                      disk_mib=image.file_mib, shared=True,
                      instance="" if store == self.g.machine(node) else store,
                      once=("backing", store, image.name))
-            self.add(node, "disk image overlay (linked clone)", disk_mib=LINKED_OVERLAY_MIB)
+            self.add(node, "disk image overlay (linked clone)", disk_mib=image.linked_overlay_mib)
         else:
             self.add(node, f"disk image {image.name} (full clone)", disk_mib=image.file_mib)
 

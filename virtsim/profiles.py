@@ -224,6 +224,7 @@ class DiskImageProfile(Profile):
     virtual_gib: float = Field(gt=0)
     kernel: str = Field(description="guest kernel profile the image boots")
     min_memory_mib: float = Field(ge=0)
+    linked_overlay_mib: float = Field(ge=0, description="a linked clone's own overlay file")
     idle_memory_mib: float = Field(ge=0, description="guest user space resident at idle")
     boot: tuple[Stage, ...] = Field(default=(), description="bootloader and user space")
 
