@@ -88,7 +88,9 @@ def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
         _place(root, next_x)
         next_x[0] += 0.5
     boxes = [b for root in roots for b in _walk(root)]
-    width = max(next_x[0], 3.0)
+    used = next_x[0] - 0.5  # the last group's trailing gap is not drawn
+    width = max(used, 3.0)
+    pad = (width - used) / 2  # centre a narrow stack
     depth = max(b.depth for b in boxes) + 1
     fig = Figure(figsize=(min(2.3 * width + 1.5, 30), 1.25 * depth + 1.6))
     ax = fig.subplots()
@@ -98,13 +100,13 @@ def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
                     lw=1.2, zorder=1)
     for box in boxes:
         _draw_box(ax, box)
-    ax.set_xlim(-0.7, width - 0.3)
+    ax.set_xlim(-0.7 - pad, used - 0.3 + pad)
     ax.set_ylim(-0.7, depth - 0.3)
     ax.axis("off")
     kinds = [k for k in KIND_COLOURS if any(b.kind == k for b in boxes)]
     handles = [Rectangle((0, 0), 1, 1, color=KIND_COLOURS[k]) for k in kinds]
     ax.legend(handles, kinds, loc="upper center", bbox_to_anchor=(0.5, -0.01),
-              ncol=len(kinds), frameon=False, fontsize=11)
+              ncol=min(len(kinds), 4), frameon=False, fontsize=11)
     ax.set_title(title or "Stack: each box runs on the box below it", fontsize=15)
     fig.tight_layout()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text
