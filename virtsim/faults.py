@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import simpy
 
+from virtsim.compat import version_lt
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
@@ -122,11 +123,6 @@ def _same_engine(graph: ResourceGraph, runtime: str) -> set[str]:
     return out
 
 
-def version(text: str) -> tuple[int, ...]:
-    """``"5.16.11"`` as ``(5, 16, 11)`` for numeric comparison."""
-    return tuple(int(part) for part in text.split(".") if part)
-
-
 def exploit_succeeds(graph: ResourceGraph, exploit: ExploitProfile, kind: str,
                      target: str) -> tuple[bool, str]:
     """Whether an exploit attempt of ``kind`` on ``target`` crosses its boundary, and why."""
@@ -137,8 +133,9 @@ def exploit_succeeds(graph: ResourceGraph, exploit: ExploitProfile, kind: str,
             return True, f"runtime {graph.graph.nodes[runtime]['profile'].name} is affected"
         kernel: KernelProfile = graph.graph.nodes[graph.kernel_of(origin)]["profile"]
         if exploit.kernel_min and kernel.family == "linux":
-            low, high = version(exploit.kernel_min), version(exploit.kernel_below or "999")
-            if low <= version(kernel.version) < high:
+            below = exploit.kernel_below or "999"
+            if (not version_lt(kernel.version, exploit.kernel_min)
+                    and version_lt(kernel.version, below)):
                 return True, f"shared kernel {kernel.name} is in the affected range"
         return False, f"neither the runtime nor the shared kernel ({kernel.name}) is affected"
     if kind == "vm-escape" and exploit.crosses == "vm":

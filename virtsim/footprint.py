@@ -423,22 +423,22 @@ class FootprintModel:
         """For each instance group on each machine: how many would fit, and what binds."""
         graph = sim.graph
         groups: dict[tuple[str, str], list[str]] = {}
+        instance_memory: dict[str, float] = {}  # per machine, top-level instances only
         for node in graph.nodes():
-            if node not in result.per_instance:
+            if node not in result.per_instance or not _top_level(graph, node):
                 continue
-            if graph.kind(node) in ("vm", "container") and _top_level(graph, node):
-                key = (graph.machine(node), str(graph.graph.nodes[node]["name"]))
-                groups.setdefault(key, []).append(node)
+            machine = graph.machine(node)
+            instance_memory[machine] = (instance_memory.get(machine, 0.0)
+                                        + result.per_instance[node]["memory_mib"])
+            if graph.kind(node) in ("vm", "container"):
+                groups.setdefault((machine, str(graph.graph.nodes[node]["name"])), []).append(node)
         densities: dict[str, Any] = {}
         for (machine, name), members in groups.items():
             host: HostProfile = graph.graph.nodes[machine]["profile"]
             own = [result.per_instance[m] for m in members]
             memory = sum(o["memory_mib"] for o in own) / len(own)
             disk = sum(o["disk_mib"] for o in own) / len(own)
-            shared_memory = result.per_host[machine]["memory_mib"] - sum(
-                s["memory_mib"] for n, s in result.per_instance.items()
-                if graph.machine(n) == machine and graph.host(n) is not None
-                and _top_level(graph, n))
+            shared_memory = result.per_host[machine]["memory_mib"] - instance_memory[machine]
             vcpus = _vcpus(graph, members[0])
             if memory <= 0 and vcpus <= 0 and disk <= 0:
                 continue

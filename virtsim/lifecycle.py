@@ -102,12 +102,9 @@ class Lifecycle:
             if spec.boot:
                 self.ready[machine] = sim.env.event()
                 sim.env.process(self.power_on(sim, machine))
-        for node in graph.nodes():
-            kind = graph.kind(node)
-            if kind in ("vm", "container", "process") and graph.graph.nodes[node].get(
-                    "instance", True):
-                self.ready[node] = sim.env.event()
-                sim.env.process(self.start(sim, node))
+        for node in graph.instances():
+            self.ready[node] = sim.env.event()
+            sim.env.process(self.start(sim, node))
 
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
@@ -130,7 +127,7 @@ class Lifecycle:
                 "count": int(times.size)}
         makespan = max((float(r["ready_s"]) for r in ready), default=0.0)  # type: ignore[arg-type]
         for machine, state in self.machines.items():
-            state.pool._advance()
+            state.pool.advance()
             for i, resource in enumerate(RESOURCES):
                 busy = float(state.pool.busy_integral[i])
                 util = busy / (state.pool.capacity[i] * makespan) if makespan > 0 else 0.0

@@ -140,7 +140,7 @@ class FluidPool:
             raise ValueError(f'"work" must be {len(self.resources)} values >= 0, got {work}')
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
-        self._advance()
+        self.advance()
         activity = Activity(vector, float(weight), float(cap), self.env.event())
         self.activities.append(activity)
         self._schedule_recompute()
@@ -149,7 +149,7 @@ class FluidPool:
     def cancel(self, activity: Activity) -> None:
         """Withdraw an unfinished activity (its event never fires)."""
         if activity in self.activities:
-            self._advance()
+            self.advance()
             self.activities.remove(activity)
             self._schedule_recompute()
 
@@ -161,7 +161,8 @@ class FluidPool:
         work = np.stack([a.work for a in self.activities])
         return np.asarray(rates @ work)
 
-    def _advance(self) -> None:
+    def advance(self) -> None:
+        """Bring every activity's progress and the busy integrals up to now."""
         now = float(self.env.now)
         elapsed = now - self._last
         if elapsed > 0:
@@ -178,7 +179,7 @@ class FluidPool:
 
     def _recompute_now(self, _event: simpy.Event) -> None:
         self._pending = False
-        self._advance()
+        self.advance()
         self._complete_finished()
         self._recompute()
 
@@ -211,6 +212,6 @@ class FluidPool:
 
     def _wake(self, generation: int) -> None:
         if generation == self._generation:  # else a later change already rescheduled
-            self._advance()
+            self.advance()
             self._complete_finished()
             self._recompute()
