@@ -1,0 +1,80 @@
+"""Plotting helpers for figures a teacher would project: one colour per technology.
+
+Figures read result tables only. Every figure uses :data:`TECHNOLOGY_COLOURS`
+so that, across the whole report, a VM is always the same blue and a
+container always the same orange; :func:`slide_figure` gives a figure with
+slide-sized fonts, a title and labelled axes.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+TECHNOLOGY_COLOURS: dict[str, str] = {
+    "native": "#4d4d4d",
+    "vm": "#1f77b4",
+    "microvm": "#17becf",
+    "container": "#ff7f0e",
+    "gvisor": "#9467bd",
+    "kata": "#2ca02c",
+    "desktop": "#d62728",
+    "emulated": "#8c564b",
+    "scratch": "#e377c2",
+    "alpine": "#bcbd22",
+    "distro": "#7f7f7f",
+}
+"""One colour per technology, used by every figure (Okabe-Ito-like, distinct at slide size)."""
+
+TECHNOLOGY_LABELS: dict[str, str] = {
+    "native": "native process",
+    "vm": "VM (KVM/QEMU)",
+    "microvm": "microVM (Firecracker)",
+    "container": "container (runc)",
+    "gvisor": "gVisor (runsc)",
+    "kata": "Kata container",
+    "desktop": "Docker Desktop (Linux VM)",
+    "emulated": "emulated (qemu-user)",
+    "scratch": "scratch image",
+    "alpine": "alpine image",
+    "distro": "full distribution image",
+}
+"""The legend label of each technology."""
+
+
+def colour(technology: str) -> str:
+    """The technology's colour (grey for anything unnamed)."""
+    return TECHNOLOGY_COLOURS.get(technology, "#999999")
+
+
+def label(technology: str) -> str:
+    """The technology's legend label."""
+    return TECHNOLOGY_LABELS.get(technology, technology)
+
+
+def slide_figure(title: str, xlabel: str, ylabel: str,
+                 size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
+    """A new figure and axes with slide-sized text, a title and labelled axes."""
+    with plt.rc_context(SLIDE_STYLE):
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+    ax.set_title(title, fontsize=SLIDE_STYLE["axes.titlesize"])
+    ax.set_xlabel(xlabel, fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.set_ylabel(ylabel, fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.tick_params(labelsize=SLIDE_STYLE["xtick.labelsize"])
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
+SLIDE_STYLE: dict[str, float] = {
+    "font.size": 14.0,
+    "axes.titlesize": 17.0,
+    "axes.labelsize": 15.0,
+    "xtick.labelsize": 13.0,
+    "ytick.labelsize": 13.0,
+    "legend.fontsize": 12.0,
+}
