@@ -1,164 +1,76 @@
-"""Performance: what the layers under a workload cost it, alone and beside neighbours.
+"""Performance: workloads running through their layers and sharing their machine.
 
-Each layer on a node's path to its machine maps to a ``layer_costs`` profile
-(:func:`layer_cost_names`). Their efficiencies multiply and their added
-latencies add (:class:`LayerCost`). A batch workload runs its demand types one
-after another (:func:`run_alone`): each takes ``demand / (capacity x
-efficiency)``, and network round trips and system calls add their latency.
-:func:`share_host` runs several such jobs on one host at once; their phases
-share the host's resources at max-min fair rates (:func:`virtsim.sharing.max_min_rates`).
+A workload profile is a demand vector over the machine's shared resources
+(:data:`~virtsim.layer_costs.DEMANDS`: CPU, memory bandwidth, random memory
+access, sequential and random disk, network stream) plus serial latencies
+(network round trips, system calls). The layers on its path divide its
+throughput and add latency (:mod:`virtsim.layer_costs`).
+
+- A **batch** job runs its demand types one after another, each a phase,
+  then waits out its serial latency, and reports its completion time.
+- A **service** receives requests at ``arrival_rate_per_s``; each request
+  carries the demand vector. It reports throughput and response time, mean
+  and p99, from an M/M/c queue (:mod:`virtsim.queueing`) whose capacity is
+  what its fair share lets it process, plus the layers' serial latency.
+
+On each machine, steady load is a fluid (:class:`MachineLoad`): every batch
+phase and every service is one activity on a :class:`~virtsim.sharing.FluidPool`
+whose resources are the machine's six plus one CPU column per capped group
+(a VM's vCPUs, a container's cgroup ``cpus``), so caps nest, overcommitted
+vCPUs share the cores, and cgroup weights weigh. Rates are recomputed only
+when the set of activities changes; a co-running workload also shrinks the
+CPU and memory capacity everyone gets (shared caches: the ``native`` layer's
+interference term). Start-up work runs on the lifecycle's own pool: load and
+starts do not contend (a simplification).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import simpy
 
 from virtsim.catalog import Catalog
-from virtsim.compat import resolve
 from virtsim.graph import ResourceGraph
-from virtsim.profiles import HostProfile, LayerCostProfile, RuntimeProfile, WorkloadProfile
-from virtsim.sharing import max_min_rates
+from virtsim.layer_costs import (
+    DEMANDS,
+    EMULATOR,
+    NATIVE,
+    WORKLOAD_FIELDS,
+    LayerCost,
+    compose,
+    layer_cost_names,
+    path_costs,
+)
+from virtsim.profiles import HostProfile, WorkloadProfile
+from virtsim.queueing import Queue, mixture_quantile
+from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 
-DEMANDS: tuple[str, ...] = (
-    "cpu", "memory_bw", "random_access", "disk_seq", "disk_random", "net_stream"
-)
-"""Shared-resource demand types, in the order of every vector here."""
+__all__ = [
+    "DEMANDS", "EMULATOR", "NATIVE", "LayerCost", "MachineLoad", "PerformanceModel",
+    "ServiceLevel", "capacities", "compose", "demand", "layer_cost_names", "path_costs",
+    "run_alone", "serve_alone", "share_host", "slowdown",
+]
 
-_WORKLOAD_FIELD = {
-    "cpu": "cpu_core_s",
-    "memory_bw": "memory_gb",
-    "random_access": "random_access_mupdates",
-    "disk_seq": "disk_seq_mib",
-    "disk_random": "disk_random_ops",
-    "net_stream": "net_stream_mib",
-}
 _MB_PER_MIB = 1.048576
-NATIVE = "native"
-EMULATOR = "qemu-user"
-"""Layer cost of an image run for another architecture through binfmt_misc."""
-
-
-@dataclass(frozen=True)
-class LayerCost:
-    """The composed cost of a stack of layers.
-
-    Attributes:
-        layers: Names of the ``layer_costs`` profiles composed, top first.
-        efficiency: Fraction of native capacity per demand type (product over layers).
-        round_trip_us: Latency per network round trip (sum over layers).
-        syscall_ns: Latency per system call (sum over layers).
-        random_access_mups: The machine's random-update rate (from the ``native`` layer).
-    """
-
-    layers: tuple[str, ...] = ()
-    efficiency: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(DEMANDS, 1.0))
-    round_trip_us: float = 0.0
-    syscall_ns: float = 0.0
-    random_access_mups: float = 0.0
-
-    @classmethod
-    def of(cls, profile: LayerCostProfile) -> LayerCost:
-        """One layer's cost."""
-        return cls((profile.name,), {d: float(getattr(profile, d)) for d in DEMANDS},
-                   profile.round_trip_us, profile.syscall_ns, profile.random_access_mups)
-
-    def __add__(self, other: LayerCost) -> LayerCost:
-        """Stack two costs: efficiencies multiply, latencies add."""
-        return LayerCost(
-            self.layers + other.layers,
-            {d: self.efficiency[d] * other.efficiency[d] for d in DEMANDS},
-            self.round_trip_us + other.round_trip_us,
-            self.syscall_ns + other.syscall_ns,
-            max(self.random_access_mups, other.random_access_mups),
-        )
-
-
-def compose(catalog: Catalog, names: Sequence[str]) -> LayerCost:
-    """The composed cost of ``layer_costs`` profiles named ``names``."""
-    total = LayerCost()
-    for name in names:
-        total = total + LayerCost.of(catalog.require(LayerCostProfile, name))
-    return total
-
-
-def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[str]:
-    """The ``layer_costs`` profiles of the layers under ``node``, top first.
-
-    A VM costs its VMM's profile if there is one (``firecracker``), else its
-    hypervisor's (``kvm-tuned`` when pinned, ``kvm-untuned`` otherwise); a
-    container costs its network (``docker-nat``, ``docker-host-net``); a runtime
-    its own profile if any, ``runsc-ptrace`` for gVisor's runsc, ``runc`` for any
-    other namespace runtime; the machine costs ``native``. Kernels, hypervisor and
-    VMM nodes and processes cost nothing of their own.
-
-    Raises:
-        KeyError: A VM's hypervisor has no layer cost profile.
-    """
-    known = set(catalog.names(LayerCostProfile.kind))
-    names: list[str] = []
-    for layer in graph.path_to_machine(node):
-        kind, attrs = graph.kind(layer), graph.attrs(layer)
-        if kind == "machine":
-            names.append(NATIVE)
-        elif kind == "container":
-            network = getattr(attrs.get("spec"), "network", "nat")
-            names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
-            if _emulated(graph, layer):
-                names.append(EMULATOR)
-        elif kind == "runtime":
-            runtime: RuntimeProfile = attrs["profile"]
-            if runtime.name in known:
-                names.append(runtime.name)
-            elif runtime.isolation == "user-kernel":
-                names.append("runsc-ptrace")
-            elif runtime.isolation == "namespaces":
-                names.append("runc")
-        elif kind == "vm":
-            names.append(_vm_cost_name(graph, layer, attrs, known))
-    return names
-
-
-def _emulated(graph: ResourceGraph, container: str) -> bool:
-    """Whether the container's image runs under QEMU user-mode emulation on its host."""
-    host_arch = graph.graph.nodes[graph.machine(container)]["profile"].arch
-    kernel = graph.graph.nodes[graph.kernel_of(container)]["profile"]
-    return resolve(graph.graph.nodes[container]["profile"], kernel, host_arch).emulator != ""
-
-
-def _vm_cost_name(graph: ResourceGraph, vm: str, attrs: Mapping[str, object],
-                  known: set[str]) -> str:
-    vmm = graph.host(vm)
-    if vmm is not None and graph.attrs(vmm)["name"] in known:
-        return str(graph.attrs(vmm)["name"])
-    hypervisor = "kvm"
-    for below in graph.ancestors(vm):
-        if graph.kind(below) == "hypervisor":
-            hypervisor = str(graph.attrs(below)["name"])
-            break
-        if graph.kind(below) == "runtime":  # a Kata / Hyper-V sandbox
-            hypervisor = graph.attrs(below)["profile"].sandbox_hypervisor or "kvm"
-            break
-    pinned = bool(getattr(attrs.get("spec"), "pinned", False))
-    for name in (f"{hypervisor}-{'tuned' if pinned else 'untuned'}", hypervisor):
-        if name in known:
-            return name
-    raise KeyError(f"no layer_costs profile for hypervisor {hypervisor!r} (VM {vm!r})")
-
-
-def path_costs(graph: ResourceGraph, node: str, catalog: Catalog) -> LayerCost:
-    """The composed cost of every layer under ``node`` down to its machine."""
-    return compose(catalog, layer_cost_names(graph, node, catalog))
+CPU, MEMORY, RANDOM = 0, 1, 2
+"""Columns of the resources that shared caches and memory controllers slow down."""
+Steps = Generator[simpy.Event, Any, None]
+"""A SimPy process body."""
+UNITS: tuple[str, ...] = ("cores", "GB/s", "M updates/s", "MiB/s", "IOPS", "MiB/s")
+"""Unit of each resource's capacity, in :data:`DEMANDS` order."""
 
 
 def capacities(host: HostProfile, costs: LayerCost) -> np.ndarray:
     """Native capacity of each shared resource per second, in workload demand units.
 
-    cpu in cores, memory in GB/s, random access in M updates/s, disks in MiB/s and
-    operations/s, network in MiB/s.
+    cpu in cores, memory in GB/s, random access in M updates/s (from the
+    ``native`` layer), disks in MiB/s and operations/s, network in MiB/s.
     """
     return np.array([
         float(host.cores),
@@ -171,42 +83,46 @@ def capacities(host: HostProfile, costs: LayerCost) -> np.ndarray:
 
 
 def demand(workload: WorkloadProfile) -> np.ndarray:
-    """The workload's demand on each shared resource, in :data:`DEMANDS` order."""
-    return np.array([float(getattr(workload, _WORKLOAD_FIELD[d])) for d in DEMANDS])
+    """The workload's demand on each shared resource (per job or per request)."""
+    return np.array([float(getattr(workload, WORKLOAD_FIELDS[d])) for d in DEMANDS])
 
 
-def latency_s(workload: WorkloadProfile, costs: LayerCost) -> float:
-    """Serial latency: round trips and system calls, in seconds."""
-    return (workload.net_round_trips * costs.round_trip_us * 1e-6
-            + workload.syscalls * costs.syscall_ns * 1e-9)
-
-
-def _effective_work(workload: WorkloadProfile, costs: LayerCost) -> np.ndarray:
-    """Work in native resource units: demand / efficiency."""
+def effective_work(workload: WorkloadProfile, costs: LayerCost) -> np.ndarray:
+    """Work in native resource units: demand / efficiency of the layers."""
     eff = np.array([costs.efficiency[d] for d in DEMANDS])
     return np.asarray(demand(workload) / eff)
 
 
-def _phase_caps(workload: WorkloadProfile, capacity: np.ndarray) -> np.ndarray:
-    """Most of each resource one job can use: its threads' worth of cores."""
-    caps = capacity.copy()
-    caps[0] = min(float(workload.threads), capacity[0])
-    return caps
+def latency_s(workload: WorkloadProfile, costs: LayerCost) -> float:
+    """Serial latency of one job or request: round trips and system calls, in seconds."""
+    return (workload.net_round_trips * costs.round_trip_us * 1e-6
+            + workload.syscalls * costs.syscall_ns * 1e-9)
 
 
-def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile) -> float:
-    """Completion time in seconds of one batch run alone on ``host`` through ``costs``.
+def _check_random_access(work: np.ndarray, capacity: np.ndarray) -> None:
+    if work[RANDOM] > 0 and capacity[RANDOM] <= 0:
+        raise ValueError("random access demand but no 'native' layer with random_access_mups")
+
+
+def _cpu_ceiling(workload: WorkloadProfile, capacity: np.ndarray, cpu_limit: float) -> float:
+    """Most cores one workload can use: its threads, its caps, the machine."""
+    return float(min(workload.threads, cpu_limit, capacity[CPU]))
+
+
+def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+              cpu_limit: float = math.inf) -> float:
+    """Completion time in seconds of one batch job (or one request) alone on ``host``.
 
     Raises:
         ValueError: The workload needs random access and no layer gives a rate.
     """
-    work = _effective_work(workload, costs)
+    work = effective_work(workload, costs)
     capacity = capacities(host, costs)
-    if work[2] > 0 and capacity[2] <= 0:
-        raise ValueError("random access demand but no 'native' layer with random_access_mups")
-    caps = _phase_caps(workload, capacity)
+    _check_random_access(work, capacity)
+    ceiling = capacity.copy()
+    ceiling[CPU] = _cpu_ceiling(workload, capacity, cpu_limit)
     used = work > 0
-    return float((work[used] / caps[used]).sum()) + latency_s(workload, costs)
+    return float((work[used] / ceiling[used]).sum()) + latency_s(workload, costs)
 
 
 def slowdown(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
@@ -216,8 +132,223 @@ def slowdown(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
 
 
 @dataclass(frozen=True)
+class ServiceLevel:
+    """What a service achieves: throughput and response time.
+
+    Attributes:
+        offered_per_s: Requests per second arriving.
+        throughput_per_s: Requests per second served.
+        capacity_per_s: Requests per second it could serve with its share.
+        mean_latency_s: Mean response time (inf when saturated).
+        p99_latency_s: 99th percentile response time (inf when saturated).
+    """
+
+    offered_per_s: float
+    throughput_per_s: float
+    capacity_per_s: float
+    mean_latency_s: float
+    p99_latency_s: float
+
+    @property
+    def saturated(self) -> bool:
+        """Whether requests arrive faster than they can be served."""
+        return not math.isfinite(self.mean_latency_s)
+
+
+def service_capacity(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+                     cpu_limit: float = math.inf) -> float:
+    """Requests per second a service processes alone when every thread is busy."""
+    work = effective_work(workload, costs)
+    capacity = capacities(host, costs)
+    _check_random_access(work, capacity)
+    ceiling = capacity.copy()
+    ceiling[CPU] = _cpu_ceiling(workload, capacity, cpu_limit)
+    used = work > 0
+    return float((ceiling[used] / work[used]).min()) if used.any() else math.inf
+
+
+def serve_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+                cpu_limit: float = math.inf) -> ServiceLevel:
+    """A service's throughput and latency alone on ``host`` through ``costs``."""
+    mu = service_capacity(workload, costs, host, cpu_limit)
+    return _level(workload, costs, [(workload.arrival_rate_per_s, mu, 1.0)])
+
+
+def _level(workload: WorkloadProfile, costs: LayerCost,
+           intervals: list[tuple[float, float, float]]) -> ServiceLevel:
+    """Service level over intervals of (served per s, capacity per s, duration s)."""
+    offered = workload.arrival_rate_per_s
+    fixed = latency_s(workload, costs)
+    total = sum(d for _, _, d in intervals)
+    served = sum(x * d for x, _, d in intervals)
+    capacity = sum(min(mu, 1e300) * d for _, mu, d in intervals) / total if total else 0.0
+    throughput = served / total if total else 0.0
+    if not intervals or total <= 0 or served <= 0:
+        return ServiceLevel(offered, throughput, capacity, fixed, fixed)
+    if any(x < offered * (1 - 1e-9) and d > 0 for x, _, d in intervals):
+        return ServiceLevel(offered, throughput, capacity, math.inf, math.inf)
+    queues, weights = [], []
+    for x, mu, d in intervals:
+        if d > 0 and x > 0:
+            queues.append(Queue(x, mu if math.isfinite(mu) else 1e300, workload.threads))
+            weights.append(x * d)
+    mean = sum(q.mean_response_s() * w for q, w in zip(queues, weights, strict=True))
+    mean /= sum(weights)
+    p99 = mixture_quantile(queues, weights, 0.99)
+    return ServiceLevel(offered, throughput, capacity, mean + fixed, p99 + fixed)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One workload on one stack: what it asks, what its layers cost, which caps bind it.
+
+    Attributes:
+        node: The process node running the workload.
+        owner: The instance whose readiness starts it.
+        machine: Its machine.
+        workload: Its profile.
+        costs: The composed cost of its layers.
+        cpu_groups: Capped groups (VMs, cgroups) it runs in, innermost first.
+        cpu_limit: The tightest of those caps, in cores.
+        weight: Its CPU share weight (cgroup ``cpu_weight``).
+    """
+
+    node: str
+    owner: str
+    machine: str
+    workload: WorkloadProfile
+    costs: LayerCost
+    cpu_groups: tuple[str, ...] = ()
+    cpu_limit: float = math.inf
+    weight: float = 1.0
+
+
+def cpu_caps(graph: ResourceGraph, node: str) -> dict[str, float]:
+    """The CPU caps along ``node``'s path: a VM's vCPUs, a container's cgroup ``cpus``."""
+    caps: dict[str, float] = {}
+    for layer in graph.path_to_machine(node):
+        spec = graph.attrs(layer).get("spec")
+        kind = graph.kind(layer)
+        if kind == "vm" and getattr(spec, "vcpus", None):
+            caps[layer] = float(spec.vcpus)  # type: ignore[union-attr]
+        elif kind == "container" and getattr(spec, "cpus", None):
+            caps[layer] = float(spec.cpus)  # type: ignore[union-attr]
+    return caps
+
+
+def _weight(graph: ResourceGraph, node: str) -> float:
+    for layer in graph.path_to_machine(node):
+        if graph.kind(layer) == "container":
+            return float(getattr(graph.attrs(layer).get("spec"), "cpu_weight", 1.0))
+    return 1.0
+
+
+def placements(graph: ResourceGraph, catalog: Catalog,
+               instances: set[str]) -> Iterator[Placement | tuple[str, str, str]]:
+    """Each workload process with demand, as a :class:`Placement`.
+
+    A workload whose path has no layer-cost profile yields ``(node, workload,
+    note)`` instead: it is reported, never silently given a cost.
+    """
+    for node in graph.nodes("process"):
+        workload: WorkloadProfile = graph.graph.nodes[node]["profile"]
+        if not demand(workload).any() and not workload.net_round_trips:
+            continue
+        try:
+            costs = path_costs(graph, node, catalog)
+        except KeyError as missing:
+            yield node, workload.name, f"no layer-cost profile: {missing.args[0]}"
+            continue
+        owner = node if node in instances else next(
+            (a for a in graph.path_to_machine(node) if a in instances), node)
+        caps = cpu_caps(graph, node)
+        yield Placement(node, owner, graph.machine(node), workload, costs, tuple(caps),
+                        min(caps.values(), default=math.inf), _weight(graph, node))
+
+
+class MachineLoad:
+    """One machine's steady load: its resources and capped groups as one fluid pool."""
+
+    def __init__(self, env: simpy.Environment, host: HostProfile, native: LayerCost,
+                 groups: dict[str, float]) -> None:
+        self.host = host
+        self.groups = dict(groups)
+        self._column = {group: len(DEMANDS) + k for k, group in enumerate(self.groups)}
+        capacity = capacities(host, native)
+        capacity[RANDOM] = capacity[RANDOM] if capacity[RANDOM] > 0 else 1.0
+        self.pool = FluidPool(env, (*DEMANDS, *self.groups),
+                              [*capacity, *self.groups.values()])
+        self.interference_per_neighbour = native.cache_interference_per_neighbour
+        self.interference_max_neighbours = native.cache_interference_max_neighbours
+        self._cache_columns = np.array([CPU, MEMORY, RANDOM, *range(len(DEMANDS),
+                                                                    len(self.pool.resources))])
+        self.pool.capacity_scale = self.interference
+
+    def interference(self, work: np.ndarray) -> np.ndarray:
+        """Capacity factor per resource: co-runners on CPU and memory slow each other."""
+        factor = np.ones(work.shape[1])
+        corunners = int((work[:, [CPU, MEMORY, RANDOM]] > 0).any(axis=1).sum())
+        neighbours = min(max(corunners - 1, 0), self.interference_max_neighbours)
+        factor[self._cache_columns] = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
+        return factor
+
+    def vector(self, work: np.ndarray, placement: Placement) -> np.ndarray:
+        """Work on the pool's columns: the demand, and its CPU again on each capped group."""
+        vector = np.zeros(len(self.pool.resources))
+        vector[:len(DEMANDS)] = work
+        for group in placement.cpu_groups:
+            vector[self._column[group]] = work[CPU]
+        return vector
+
+
+@dataclass
+class ServiceTrack:
+    """A running service's activity and the rates it had, interval by interval."""
+
+    placement: Placement
+    activity: Activity
+    requests: float
+    thread_cap: float
+    intervals: list[tuple[float, float, float]] = field(default_factory=list)
+    """(start time, served requests/s, capacity requests/s) from each recomputation."""
+
+
+def batch_job(env: simpy.Environment, load: MachineLoad,
+              placement: Placement) -> Steps:
+    """A batch job's phases on ``load``, one demand type after another, then its latency."""
+    work = effective_work(placement.workload, placement.costs)
+    _check_random_access(work, load.pool.capacity)
+    for j in np.flatnonzero(work > 0):
+        phase = np.zeros(len(DEMANDS))
+        phase[j] = work[j]
+        cap = placement.workload.threads / work[j] if j == CPU else math.inf
+        yield load.pool.start(load.vector(phase, placement), placement.weight, cap).done
+    if (wait := latency_s(placement.workload, placement.costs)) > 0:
+        yield env.timeout(wait)
+
+
+def start_service(load: MachineLoad, placement: Placement, life_s: float) -> ServiceTrack | None:
+    """Start serving for ``life_s`` seconds: all its offered requests as one activity.
+
+    The activity's work is every request it is offered over its life, and its
+    cap is the offered rate (it cannot serve requests that have not arrived)
+    and its threads; a share below that serves fewer (the rest queue and drop).
+    """
+    per_request = effective_work(placement.workload, placement.costs)
+    offered = placement.workload.arrival_rate_per_s
+    if life_s <= 0 or offered <= 0 or not per_request.any():
+        return None
+    _check_random_access(per_request, load.pool.capacity)
+    requests = offered * life_s
+    vector = load.vector(per_request * requests, placement)
+    thread_cap = placement.workload.threads / vector[CPU] if vector[CPU] > 0 else math.inf
+    activity = load.pool.start(vector, placement.weight, min(1.0 / life_s, thread_cap))
+    return ServiceTrack(placement, activity, requests, thread_cap)
+
+
+@dataclass(frozen=True)
 class Job:
-    """One batch run on a host: what it asks and the layers it goes through."""
+    """A batch job for :func:`share_host`: a workload, its layers, weight and start time."""
 
     workload: WorkloadProfile
     costs: LayerCost
@@ -225,132 +356,189 @@ class Job:
     start_s: float = 0.0
 
 
-def share_host(jobs: Sequence[Job], host: HostProfile) -> list[float]:
-    """Completion times (seconds from 0) of batch jobs sharing one host.
+def share_host(jobs: list[Job], host: HostProfile, native: LayerCost | None = None) -> list[float]:
+    """Completion times (seconds from 0) of batch jobs sharing one machine, without a scenario.
 
-    Each job runs its demand types one after another (as :func:`run_alone`),
-    then its serial latency. At every moment the jobs' current shared phases get
-    weighted max-min fair rates over the host's resources; a job's CPU phase is
-    capped at its threads. Rates are recomputed whenever a phase ends or a job
-    starts. A job alone takes exactly :func:`run_alone`.
+    The same fluid model as a scenario run (:class:`MachineLoad`), with the
+    interference term of ``native`` (default: none). A job alone takes exactly
+    :func:`run_alone`.
     """
-    n = len(jobs)
-    if n == 0:
-        return []
-    capacity = capacities(host, jobs[0].costs)
-    for job in jobs:
-        capacity[2] = max(capacity[2], job.costs.random_access_mups)
-    m = len(DEMANDS)
-    # Phases per job: (resource index or -1 for private latency, amount).
-    phases: list[list[tuple[int, float]]] = []
-    for job in jobs:
-        work = _effective_work(job.workload, job.costs)
-        steps = [(j, float(work[j])) for j in range(m) if work[j] > 0]
-        if (wait := latency_s(job.workload, job.costs)) > 0:
-            steps.append((-1, wait))
-        if any(j == 2 for j, _ in steps) and capacity[2] <= 0:
-            raise ValueError("random access demand but no 'native' layer with random_access_mups")
-        phases.append(steps)
-    current = [0] * n
-    left = [steps[0][1] if steps else 0.0 for steps in phases]
-    finish = [float(job.start_s) if not phases[i] else np.inf for i, job in enumerate(jobs)]
-    now = 0.0
-    while True:
-        active = [i for i in range(n)
-                  if np.isinf(finish[i]) and jobs[i].start_s <= now + 1e-12]
-        waiting = [jobs[i].start_s for i in range(n)
-                   if np.isinf(finish[i]) and jobs[i].start_s > now + 1e-12]
-        if not active and not waiting:
-            break
-        rates = np.zeros(n)  # amount of the current phase done per second
-        shared = [i for i in active if phases[i][current[i]][0] >= 0]
-        for i in active:
-            if phases[i][current[i]][0] < 0:
-                rates[i] = 1.0
-        if shared:
-            work = np.zeros((len(shared), m))
-            caps = np.empty(len(shared))
-            for row, i in enumerate(shared):
-                j = phases[i][current[i]][0]
-                work[row, j] = 1.0
-                caps[row] = _phase_caps(jobs[i].workload, capacity)[j]
-            weights = np.array([jobs[i].weight for i in shared])
-            rates[shared] = _max_min_rates(work, capacity, weights, caps)
-        etas = [left[i] / rates[i] for i in active if rates[i] > 0]
-        step = min([*etas, *(s - now for s in waiting)], default=np.inf)
-        if not np.isfinite(step):  # pragma: no cover - every active phase progresses
-            raise RuntimeError("no job can progress")
-        now += step
-        for i in active:
-            left[i] -= rates[i] * step
-            if left[i] <= 1e-9 * max(phases[i][current[i]][1], 1.0):
-                current[i] += 1
-                if current[i] == len(phases[i]):
-                    finish[i] = now
-                else:
-                    left[i] = phases[i][current[i]][1]
-    return [float(t) for t in finish]
+    env = simpy.Environment()
+    base = native or LayerCost(random_access_mups=max(
+        (job.costs.random_access_mups for job in jobs), default=0.0))
+    load = MachineLoad(env, host, base, {})
+    finish = [math.nan] * len(jobs)
 
+    def run(i: int, job: Job) -> Steps:
+        yield env.timeout(job.start_s)
+        yield from batch_job(env, load, Placement(str(i), str(i), "", job.workload, job.costs,
+                                                  weight=job.weight))
+        finish[i] = float(env.now)
 
-def _max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
-                       caps: np.ndarray) -> np.ndarray:
-    """:func:`virtsim.sharing.max_min_rates` with unused resources given a nominal capacity."""
-    cap = np.where(capacity > 0, capacity, 1.0)
-    return max_min_rates(work, cap, weights, caps)
+    for i, job in enumerate(jobs):
+        env.process(run(i, job))
+    env.run()
+    return finish
 
 
 class PerformanceModel:
-    """Run hook: completion time and slowdown of every batch workload in the scenario.
+    """Run hook: every workload runs from its instance's readiness, sharing its machine.
 
-    Workloads on one machine share it (:func:`share_host`) from the moment
-    their instance is ready; each is also timed alone and natively, so the
-    report separates the cost of the layers from the cost of the neighbours.
+    Batch jobs report completion time and slowdown against native; services
+    report throughput and mean and p99 latency, alone, natively and as run.
     """
 
-    def __init__(self, ready_at: Callable[[str], float | None]) -> None:
-        self.ready_at = ready_at
+    def __init__(self, ready: dict[str, simpy.Event]) -> None:
+        self.ready = ready
+        self.loads: dict[str, MachineLoad] = {}
+        self.finished: dict[str, float] = {}
+        self.began: dict[str, float] = {}
+        self.services: dict[int, ServiceTrack] = {}
+        self.skipped: list[tuple[str, str, str]] = []
+        self.jobs: list[Placement] = []
 
     def attach(self, sim: Simulation) -> None:
-        """Nothing to schedule: the fluid sharing is solved when the run is reported."""
+        """Place every workload and start it when its instance is ready."""
+        graph, native = sim.graph, compose(sim.catalog, [NATIVE])
+        self.loads.clear()
+        groups: dict[str, dict[str, float]] = {m: {} for m in graph.machines()}
+        found = list(placements(graph, sim.catalog, set(self.ready)))
+        for item in found:
+            if isinstance(item, Placement):
+                groups[item.machine].update(cpu_caps(graph, item.node))
+        for machine, caps in groups.items():
+            if any(isinstance(p, Placement) and p.machine == machine for p in found):
+                load = MachineLoad(sim.env, graph.graph.nodes[machine]["profile"], native, caps)
+                load.pool.listeners.append(self._record_rates)
+                self.loads[machine] = load
+        for item in found:
+            if not isinstance(item, Placement):
+                self.skipped.append(item)
+                continue
+            self.jobs.append(item)
+            run = self._serve if item.workload.mode == "service" else self._run_batch
+            sim.env.process(run(sim, item))
+
+    def _run_batch(self, sim: Simulation, placement: Placement) -> Steps:
+        if placement.owner in self.ready:
+            yield self.ready[placement.owner]
+        self.began[placement.node] = sim.now
+        yield from batch_job(sim.env, self.loads[placement.machine], placement)
+        self.finished[placement.node] = sim.now
+
+    def _serve(self, sim: Simulation, placement: Placement) -> Steps:
+        if placement.owner in self.ready:
+            yield self.ready[placement.owner]
+        self.began[placement.node] = sim.now
+        track = start_service(self.loads[placement.machine], placement,
+                              sim.scenario.duration_s - sim.now)
+        if track is not None:
+            self.services[id(track.activity)] = track
+
+    def _record_rates(self, pool: FluidPool) -> None:
+        """After each recomputation: each service's served rate and what it could serve."""
+        tracks = [self.services.get(id(a)) for a in pool.activities]
+        if not any(tracks):
+            return
+        spare = np.maximum(pool.effective_capacity - pool.usage(), 0.0)
+        factor = pool.effective_capacity / pool.capacity
+        for track in tracks:
+            if track is None:
+                continue
+            work = track.activity.work
+            used = work > 0
+            headroom = float((spare[used] / work[used]).min()) if used.any() else math.inf
+            ceiling = track.thread_cap * float(factor[used].min()) if used.any() else math.inf
+            most = min(track.activity.rate + headroom, ceiling)
+            track.intervals.append((float(pool.env.now), track.activity.rate * track.requests,
+                                    most * track.requests))
 
     def report(self, sim: Simulation) -> None:
-        """One ``workloads`` record per batch workload; mean slowdown in the metrics."""
-        graph = sim.graph
-        native = compose(sim.catalog, ["native"])
-        by_machine: dict[str, list[tuple[str, Job]]] = {}
-        for node in graph.nodes("process"):
-            workload: WorkloadProfile = graph.graph.nodes[node]["profile"]
-            if workload.mode != "batch" or not demand(workload).any():
-                continue
-            try:
-                costs = path_costs(graph, node, sim.catalog)
-            except KeyError as missing:
-                sim.result.add("workloads", instance=node, workload=workload.name,
-                               note=f"no layer-cost profile: {missing}")
-                continue
-            owner = next((a for a in graph.path_to_machine(node)
-                          if graph.kind(a) in ("vm", "container") and
-                          graph.graph.nodes[a].get("instance", True)), node)
-            began = self.ready_at(owner)
-            if began is None:
-                continue
-            by_machine.setdefault(graph.machine(node), []).append(
-                (node, Job(workload, costs, start_s=began)))
+        """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
+        native = compose(sim.catalog, [NATIVE])
+        end = sim.scenario.duration_s
         slowdowns: list[float] = []
-        for machine, jobs in by_machine.items():
-            host: HostProfile = graph.graph.nodes[machine]["profile"]
-            finished = share_host([job for _, job in jobs], host)
-            for (node, job), end in zip(jobs, finished, strict=True):
-                alone = run_alone(job.workload, job.costs, host)
-                native_s = run_alone(job.workload, native, host)
-                slowdowns.append((end - job.start_s) / native_s)
-                sim.result.add("workloads", instance=node, workload=job.workload.name,
-                               machine=machine, layers="+".join(job.costs.layers),
-                               start_s=job.start_s, completion_s=end - job.start_s,
-                               alone_s=alone, native_s=native_s,
-                               slowdown_vs_native=(end - job.start_s) / native_s,
-                               note="")
+        p99s: list[float] = []
+        for node, name, note in self.skipped:
+            sim.result.add("workloads", instance=node, workload=name, note=note)
+        for placement in self.jobs:
+            record = self._base_record(placement)
+            if placement.workload.mode == "service":
+                record.update(self._service_record(sim, placement, native, end))
+                if record["p99_latency_ms"] is not None:
+                    p99s.append(float(record["p99_latency_ms"]))
+            else:
+                record.update(self._batch_record(placement, native))
+                if record["slowdown_vs_native"] is not None:
+                    slowdowns.append(float(record["slowdown_vs_native"]))
+            sim.result.add("workloads", **record)
+        self._report_utilisation(sim)
         if slowdowns:
             sim.result.metrics["slowdown_vs_native"] = {
                 "mean": float(np.mean(slowdowns)), "max": float(np.max(slowdowns)),
                 "count": len(slowdowns)}
+        if p99s:
+            sim.result.metrics["service_p99_ms"] = {
+                "mean": float(np.mean(p99s)), "max": float(np.max(p99s)), "count": len(p99s)}
+
+    def _base_record(self, placement: Placement) -> dict[str, Any]:
+        return {"instance": placement.node, "workload": placement.workload.name,
+                "mode": placement.workload.mode, "machine": placement.machine,
+                "layers": "+".join(placement.costs.layers),
+                "cpu_limit": placement.cpu_limit if math.isfinite(placement.cpu_limit) else None,
+                "start_s": self.began.get(placement.node)}
+
+    def _batch_record(self, placement: Placement, native: LayerCost) -> dict[str, Any]:
+        host = self.loads[placement.machine].host
+        alone = run_alone(placement.workload, placement.costs, host, placement.cpu_limit)
+        native_s = run_alone(placement.workload, native, host)
+        began, done = self.began.get(placement.node), self.finished.get(placement.node)
+        completion = done - began if began is not None and done is not None else None
+        note = "" if completion is not None else (
+            "not started: its instance never became ready" if began is None
+            else "unfinished when the run ended")
+        return {"completion_s": completion, "alone_s": alone, "native_s": native_s,
+                "slowdown_vs_native": completion / native_s if completion is not None else None,
+                "note": note}
+
+    def _service_record(self, sim: Simulation, placement: Placement, native: LayerCost,
+                        end: float) -> dict[str, Any]:
+        host = self.loads[placement.machine].host
+        track = next((t for t in self.services.values() if t.placement is placement), None)
+        intervals: list[tuple[float, float, float]] = []
+        if track is not None:
+            marks = [*track.intervals, (end, 0.0, 0.0)]
+            intervals = [(x, mu, max(marks[k + 1][0] - t, 0.0))
+                         for k, (t, x, mu) in enumerate(marks[:-1])]
+        level = _level(placement.workload, placement.costs, intervals)
+        alone = serve_alone(placement.workload, placement.costs, host, placement.cpu_limit)
+        bare = serve_alone(placement.workload, native, host)
+        note = "" if track is not None else "not started: its instance never became ready"
+        if level.saturated:
+            note = "saturated: requests arrive faster than its share can serve them"
+        return {"offered_per_s": level.offered_per_s,
+                "throughput_per_s": level.throughput_per_s,
+                "capacity_per_s": level.capacity_per_s,
+                "mean_latency_ms": _ms(level.mean_latency_s) if track else None,
+                "p99_latency_ms": _ms(level.p99_latency_s) if track else None,
+                "alone_p99_latency_ms": _ms(alone.p99_latency_s),
+                "native_p99_latency_ms": _ms(bare.p99_latency_s),
+                "latency_slowdown_vs_native": (level.mean_latency_s / bare.mean_latency_s
+                                               if track and math.isfinite(level.mean_latency_s)
+                                               else None),
+                "note": note}
+
+    def _report_utilisation(self, sim: Simulation) -> None:
+        window = sim.scenario.duration_s
+        for machine, load in self.loads.items():
+            load.pool.advance()
+            for j, resource in enumerate(DEMANDS):
+                busy = float(load.pool.busy_integral[j])
+                capacity = float(load.pool.capacity[j])
+                sim.result.add("load_utilisation", machine=machine, resource=resource,
+                               unit=UNITS[j], capacity=capacity, busy=busy,
+                               utilisation=busy / (capacity * window))
+
+
+def _ms(seconds: float) -> float | None:
+    return seconds * 1e3 if math.isfinite(seconds) else None

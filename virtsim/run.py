@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Protocol
 
 from virtsim.catalog import Catalog
+from virtsim.compat import CompatibilityReport
 from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
 from virtsim.graph import NODE_KINDS, build_graph
@@ -56,7 +57,7 @@ def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
     lifecycle = Lifecycle()
     return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel(),
-            PerformanceModel(lifecycle.first_ready.get))
+            PerformanceModel(lifecycle.ready), CompatibilityReport())
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:

@@ -12,11 +12,16 @@ saturated or it reaches its own cap (a single thread, a cgroup limit).
 the set of activities changes (never per unit of work), all changes at one
 instant are coalesced into one recomputation, and one timeout is scheduled
 for the next completion. Work in flight is a numpy array per host.
+
+Two documented hooks extend it: ``capacity_scale`` shrinks capacity with
+the work in flight (shared caches and memory controllers serve co-runners
+worse), and ``listeners`` are called after every recomputation (to record
+the rates a service had over an interval).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,6 +132,12 @@ class FluidPool:
         self._generation = 0
         self.recomputations = 0
         self.busy_integral = np.zeros(len(self.resources))
+        self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
+        """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
+        (and on the cap of every activity using that resource)."""
+        self.effective_capacity = self.capacity.copy()
+        self.listeners: list[Callable[[FluidPool], None]] = []
+        """Hooks called with the pool after every recomputation of rates."""
 
     def index(self, resource: str) -> int:
         """Position of a named resource in the work vectors."""
@@ -194,12 +205,20 @@ class FluidPool:
     def _recompute(self) -> None:
         self.recomputations += 1
         self._generation += 1
+        self.effective_capacity = self.capacity.copy()
         if not self.activities:
+            self._notify()
             return
         work = np.stack([a.work for a in self.activities])
         weights = np.array([a.weight for a in self.activities])
         caps = np.array([a.cap for a in self.activities])
-        rates = max_min_rates(work, self.capacity, weights, caps)
+        if self.capacity_scale is not None:
+            # Slower resources serve everyone slower: an activity's own ceiling
+            # (its threads) falls with the slowest resource it uses.
+            factor = np.clip(self.capacity_scale(work), 1e-9, 1.0)
+            self.effective_capacity = self.capacity * factor
+            caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
+        rates = max_min_rates(work, self.effective_capacity, weights, caps)
         for activity, rate in zip(self.activities, rates, strict=True):
             activity.rate = float(rate)
         with np.errstate(divide="ignore"):
@@ -209,6 +228,11 @@ class FluidPool:
         if np.isfinite(soonest):
             generation = self._generation
             self.env.timeout(soonest).callbacks.append(lambda _e: self._wake(generation))
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in self.listeners:
+            listener(self)
 
     def _wake(self, generation: int) -> None:
         if generation == self._generation:  # else a later change already rescheduled

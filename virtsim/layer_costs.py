@@ -1,0 +1,158 @@
+"""Layer costs: what each layer between a workload and its machine takes from it.
+
+Each layer on a node's path to its machine maps to a ``layer_costs`` profile
+(:func:`layer_cost_names`): a hypervisor tuned or untuned, a VMM with its own
+devices (Firecracker), a container runtime, a network mode, gVisor's
+platform, an emulator. Their efficiencies (fraction of the capacity beneath,
+per demand type) multiply and their added latencies (per network round trip,
+per system call) add (:class:`LayerCost`), so a container in a VM pays both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from virtsim.catalog import Catalog
+from virtsim.compat import resolve
+from virtsim.graph import ResourceGraph
+from virtsim.profiles import LayerCostProfile, RuntimeProfile
+
+DEMANDS: tuple[str, ...] = (
+    "cpu", "memory_bw", "random_access", "disk_seq", "disk_random", "net_stream"
+)
+"""Shared-resource demand types, in the order of every vector here."""
+
+WORKLOAD_FIELDS: dict[str, str] = {
+    "cpu": "cpu_core_s",
+    "memory_bw": "memory_gb",
+    "random_access": "random_access_mupdates",
+    "disk_seq": "disk_seq_mib",
+    "disk_random": "disk_random_ops",
+    "net_stream": "net_stream_mib",
+}
+"""The workload profile field holding each demand type."""
+NATIVE = "native"
+EMULATOR = "qemu-user"
+"""Layer cost of an image run for another architecture through binfmt_misc."""
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """The composed cost of a stack of layers.
+
+    Attributes:
+        layers: Names of the ``layer_costs`` profiles composed, top first.
+        efficiency: Fraction of native capacity per demand type (product over layers).
+        round_trip_us: Latency per network round trip (sum over layers).
+        syscall_ns: Latency per system call (sum over layers).
+        random_access_mups: The machine's random-update rate (from the ``native`` layer).
+        cache_interference_per_neighbour: CPU and memory capacity lost per co-running
+            workload (from the ``native`` layer).
+        cache_interference_max_neighbours: Neighbours beyond this add no loss.
+    """
+
+    layers: tuple[str, ...] = ()
+    efficiency: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(DEMANDS, 1.0))
+    round_trip_us: float = 0.0
+    syscall_ns: float = 0.0
+    random_access_mups: float = 0.0
+    cache_interference_per_neighbour: float = 0.0
+    cache_interference_max_neighbours: int = 0
+
+    @classmethod
+    def of(cls, profile: LayerCostProfile) -> LayerCost:
+        """One layer's cost."""
+        return cls((profile.name,), {d: float(getattr(profile, d)) for d in DEMANDS},
+                   profile.round_trip_us, profile.syscall_ns, profile.random_access_mups,
+                   profile.cache_interference_per_neighbour,
+                   profile.cache_interference_max_neighbours)
+
+    def __add__(self, other: LayerCost) -> LayerCost:
+        """Stack two costs: efficiencies multiply, latencies add."""
+        return LayerCost(
+            self.layers + other.layers,
+            {d: self.efficiency[d] * other.efficiency[d] for d in DEMANDS},
+            self.round_trip_us + other.round_trip_us,
+            self.syscall_ns + other.syscall_ns,
+            max(self.random_access_mups, other.random_access_mups),
+            max(self.cache_interference_per_neighbour, other.cache_interference_per_neighbour),
+            max(self.cache_interference_max_neighbours, other.cache_interference_max_neighbours),
+        )
+
+
+def compose(catalog: Catalog, names: Sequence[str]) -> LayerCost:
+    """The composed cost of ``layer_costs`` profiles named ``names``."""
+    total = LayerCost()
+    for name in names:
+        total = total + LayerCost.of(catalog.require(LayerCostProfile, name))
+    return total
+
+
+def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[str]:
+    """The ``layer_costs`` profiles of the layers under ``node``, top first.
+
+    A VM costs its VMM's profile if there is one (``firecracker``), else its
+    hypervisor's (``kvm-tuned`` when pinned, ``kvm-untuned`` otherwise); a
+    container costs its network (``docker-nat``, ``docker-host-net``); a runtime
+    its own profile if any, ``runsc-ptrace`` for gVisor's runsc, ``runc`` for any
+    other namespace runtime; the machine costs ``native``. Kernels, hypervisor and
+    VMM nodes and processes cost nothing of their own.
+
+    Raises:
+        KeyError: A VM's hypervisor has no layer cost profile.
+    """
+    known = set(catalog.names(LayerCostProfile.kind))
+    names: list[str] = []
+    for layer in graph.path_to_machine(node):
+        kind, attrs = graph.kind(layer), graph.attrs(layer)
+        if kind == "machine":
+            names.append(NATIVE)
+        elif kind == "container":
+            network = getattr(attrs.get("spec"), "network", "nat")
+            names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
+            if _emulated(graph, layer):
+                names.append(EMULATOR)
+        elif kind == "runtime":
+            runtime: RuntimeProfile = attrs["profile"]
+            if runtime.name in known:
+                names.append(runtime.name)
+            elif runtime.isolation == "user-kernel":
+                names.append("runsc-ptrace")
+            elif runtime.isolation == "namespaces":
+                names.append("runc")
+        elif kind == "vm":
+            names.append(_vm_cost_name(graph, layer, attrs, known))
+    return names
+
+
+def _emulated(graph: ResourceGraph, container: str) -> bool:
+    """Whether the container's image runs under QEMU user-mode emulation on its host."""
+    host_arch = graph.graph.nodes[graph.machine(container)]["profile"].arch
+    kernel = graph.graph.nodes[graph.kernel_of(container)]["profile"]
+    return resolve(graph.graph.nodes[container]["profile"], kernel, host_arch).emulator != ""
+
+
+def _vm_cost_name(graph: ResourceGraph, vm: str, attrs: Mapping[str, object],
+                  known: set[str]) -> str:
+    vmm = graph.host(vm)
+    if vmm is not None and graph.attrs(vmm)["name"] in known:
+        return str(graph.attrs(vmm)["name"])
+    hypervisor = "kvm"
+    for below in graph.ancestors(vm):
+        if graph.kind(below) == "hypervisor":
+            hypervisor = str(graph.attrs(below)["name"])
+            break
+        if graph.kind(below) == "runtime":  # a Kata / Hyper-V sandbox
+            hypervisor = graph.attrs(below)["profile"].sandbox_hypervisor or "kvm"
+            break
+    pinned = bool(getattr(attrs.get("spec"), "pinned", False))
+    for name in (f"{hypervisor}-{'tuned' if pinned else 'untuned'}", hypervisor):
+        if name in known:
+            return name
+    raise KeyError(f"no layer_costs profile for hypervisor {hypervisor!r} (VM {vm!r})")
+
+
+def path_costs(graph: ResourceGraph, node: str, catalog: Catalog) -> LayerCost:
+    """The composed cost of every layer under ``node`` down to its machine."""
+    return compose(catalog, layer_cost_names(graph, node, catalog))
