@@ -17,6 +17,7 @@ from virtsim.performance import (
     layer_cost_names,
     path_costs,
     run_alone,
+    serve_alone,
     share_host,
     slowdown,
 )
@@ -171,12 +172,23 @@ def test_layer_costs_compose_multiplicatively() -> None:
 
 
 def test_unknown_hypervisor_has_no_silent_cost() -> None:
-    catalog = load_catalog()
+    import copy
+
+    catalog = copy.deepcopy(load_catalog())  # the loaded catalogue is shared: never mutate it
+    del catalog.profiles["layer_costs"]["xen"]
     graph = stack(catalog, vms=[{"name": "vb", "hypervisor": "xen",
                                  "disk_image": "ubuntu-24.04-cloud"}])
     vm = next(n for n in graph.nodes("vm"))
     with pytest.raises(KeyError, match="xen"):
         path_costs(graph, vm, catalog)
+
+
+@pytest.mark.parametrize("hypervisor", ["kvm", "xen", "esxi", "qemu-tcg", "virtualbox"])
+def test_linux_host_hypervisors_have_a_layer_cost(hypervisor: str) -> None:
+    graph = stack(CATALOG, vms=[{"name": "vm", "hypervisor": hypervisor,
+                                 "disk_image": "ubuntu-24.04-cloud"}])
+    costs = path_costs(graph, "server/vm", CATALOG)
+    assert costs.layers[-1] == "native" and len(costs.layers) == 2
 
 
 def test_run_reports_workload_slowdown_per_stack() -> None:
@@ -209,3 +221,113 @@ def test_foreign_arch_image_runs_emulated_and_four_times_slower(catalog: Catalog
     ratio = (run_alone(linpack, compose(catalog, ["native", EMULATOR]), host)
              / run_alone(linpack, compose(catalog, ["native"]), host))
     assert ratio == pytest.approx(4.0, rel=0.05)  # Bellard: about 4x on integer code
+
+
+# -- contention, caps, interference and services (scenario runs) --------------
+
+
+def run_host(duration_s: float = 3600, **host: Any) -> dict[str, dict[str, Any]]:
+    import virtsim
+
+    data = {"name": "perf", "duration_s": duration_s, "seed": 1,
+            "hosts": [{"name": "server", "profile": "felter-server", "kernel": "linux-5.15",
+                       "cached_images": ["alpine", "ubuntu"], **host}]}
+    result = virtsim.run_scenario(parse_scenario(data, CATALOG), CATALOG)
+    return {str(r["instance"]): r for r in result.table("workloads")}
+
+
+def test_a_cgroup_cpu_limit_stretches_a_cpu_job() -> None:
+    rows = run_host(containers=[{"name": "c", "image": "ubuntu", "workload": "linpack",
+                                 "cpus": 4}])
+    row = rows["server/c/linpack"]
+    assert row["cpu_limit"] == 4
+    assert row["completion_s"] == pytest.approx(3342.6 / 4, rel=1e-6)  # runc costs no CPU
+
+
+def test_overcommitted_vcpus_share_the_cores() -> None:
+    """Two 16-vCPU VMs on 16 cores: each gets 8, less the interference of one neighbour."""
+    vm = {"hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud", "vcpus": 16,
+          "pinned": True, "workload": "linpack", "start_at_s": 0}
+    rows = run_host(vms=[{"name": "a", **vm}, {"name": "b", **vm}])
+    alone = run_alone(workload("linpack"), compose(CATALOG, ["kvm-tuned", "native"]), HOST)
+    ratios = [r["completion_s"] / alone for r in rows.values()]
+    # Both boot at nearly the same time; the overlap dominates the run.
+    assert all(1.9 < ratio < 2.1 for ratio in ratios), ratios
+
+
+def test_ten_co_located_instances_lose_the_calibrated_23_percent() -> None:
+    """Anjali et al. (VEE 2020): about 23% per instance with ten co-located instances."""
+    jobs = [Job(workload("stream"), compose(CATALOG, ["native"]))]
+    one = share_host(jobs, HOST, compose(CATALOG, ["native"]))[0]
+    single_thread = workload("linpack").model_copy(update={"threads": 1, "cpu_core_s": 100.0})
+    solo = share_host([Job(single_thread, compose(CATALOG, ["native"]))], HOST,
+                      compose(CATALOG, ["native"]))[0]
+    ten = share_host([Job(single_thread, compose(CATALOG, ["native"]))] * 10, HOST,
+                     compose(CATALOG, ["native"]))
+    assert one > 0
+    assert solo / ten[0] == pytest.approx(0.77, abs=0.005)
+
+
+def test_a_service_reports_throughput_and_latency() -> None:
+    rows = run_host(duration_s=120, containers=[{"name": "web", "image": "alpine",
+                                                 "workload": "web-service"}])
+    row = rows["server/web/web-service"]
+    assert row["throughput_per_s"] == pytest.approx(1000.0)
+    assert row["mean_latency_ms"] < row["p99_latency_ms"]
+    native = serve_alone(workload("web-service"), compose(CATALOG, ["native"]), HOST)
+    assert row["native_p99_latency_ms"] == pytest.approx(native.p99_latency_s * 1e3)
+    assert row["latency_slowdown_vs_native"] > 1.0  # NAT round trip and runc
+
+
+def test_a_squeezed_service_saturates_and_says_so() -> None:
+    rows = run_host(duration_s=120, containers=[{"name": "web", "image": "alpine",
+                                                 "workload": "web-service", "cpus": 0.1}])
+    row = rows["server/web/web-service"]
+    assert row["throughput_per_s"] == pytest.approx(0.1 / 0.0002 / 1.0, rel=0.01)
+    assert row["p99_latency_ms"] is None and "saturated" in row["note"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(jobs=st.lists(st.tuples(st.sampled_from(SINGLE), st.sampled_from(LAYERS),
+                               st.floats(min_value=0, max_value=100)), min_size=1, max_size=6))
+def test_no_resource_is_used_beyond_its_capacity(jobs: list[tuple[str, str, float]]) -> None:
+    import simpy
+
+    from virtsim.performance import MachineLoad, Placement, batch_job
+
+    env = simpy.Environment()
+    load = MachineLoad(env, HOST, compose(CATALOG, ["native"]), {"vm": 2.0})
+    seen: list[bool] = []
+    load.pool.listeners.append(lambda pool: seen.append(bool(
+        (pool.usage() <= pool.effective_capacity * (1 + 1e-9)).all()
+        and (pool.effective_capacity <= pool.capacity).all())))
+
+    def run(i: int, name: str, layer: str, start: float):  # type: ignore[no-untyped-def]
+        yield env.timeout(start)
+        groups = ("vm",) if i % 2 else ()
+        yield from batch_job(env, load, Placement(str(i), str(i), "", workload(name),
+                                                  compose(CATALOG, [layer, "native"]), groups))
+
+    for i, (name, layer, start) in enumerate(jobs):
+        env.process(run(i, name, layer, start))
+    env.run()
+    assert seen and all(seen)
+
+
+@settings(max_examples=40, deadline=None)
+@given(job=st.sampled_from(SINGLE), neighbours=st.lists(
+    st.tuples(st.sampled_from(SINGLE), st.sampled_from(LAYERS),
+              st.floats(min_value=0, max_value=200)), min_size=0, max_size=3),
+       extra=st.tuples(st.sampled_from(SINGLE), st.sampled_from(LAYERS),
+                       st.floats(min_value=0, max_value=200)))
+def test_a_neighbour_never_speeds_anyone_up_with_interference(
+        job: str, neighbours: list[tuple[str, str, float]], extra: tuple[str, str, float]) -> None:
+    native = compose(CATALOG, ["native"])
+    jobs = [Job(workload(job), native)]
+    jobs += [Job(workload(w), compose(CATALOG, [layer, "native"]), start_s=start)
+             for w, layer, start in neighbours]
+    before = share_host(jobs, HOST, native)[0]
+    w, layer, start = extra
+    after = share_host([*jobs, Job(workload(w), compose(CATALOG, [layer, "native"]),
+                                   start_s=start)], HOST, native)[0]
+    assert after >= before * (1 - 1e-9)
