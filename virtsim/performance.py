@@ -171,11 +171,19 @@ def serve_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
                 cpu_limit: float = math.inf) -> ServiceLevel:
     """A service's throughput and latency alone on ``host`` through ``costs``."""
     mu = service_capacity(workload, costs, host, cpu_limit)
-    return _level(workload, costs, [(workload.arrival_rate_per_s, mu, 1.0)])
+    return _level(workload, costs, [(workload.arrival_rate_per_s, mu, 1.0)],
+                  servers(workload, cpu_limit))
+
+
+def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
+    """Requests served at once: its threads, but no more than the cores it may use."""
+    if not math.isfinite(cpu_limit):
+        return workload.threads
+    return max(1, min(workload.threads, math.ceil(cpu_limit - 1e-9)))
 
 
 def _level(workload: WorkloadProfile, costs: LayerCost,
-           intervals: list[tuple[float, float, float]]) -> ServiceLevel:
+           intervals: list[tuple[float, float, float]], servers: int) -> ServiceLevel:
     """Service level over intervals of (served per s, capacity per s, duration s)."""
     offered = workload.arrival_rate_per_s
     fixed = latency_s(workload, costs)
@@ -190,7 +198,7 @@ def _level(workload: WorkloadProfile, costs: LayerCost,
     queues, weights = [], []
     for x, mu, d in intervals:
         if d > 0 and x > 0:
-            queues.append(Queue(x, mu if math.isfinite(mu) else 1e300, workload.threads))
+            queues.append(Queue(x, mu if math.isfinite(mu) else 1e300, servers))
             weights.append(x * d)
     mean = sum(q.mean_response_s() * w for q, w in zip(queues, weights, strict=True))
     mean /= sum(weights)
@@ -341,8 +349,8 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     _check_random_access(per_request, load.pool.capacity)
     requests = offered * life_s
     vector = load.vector(per_request * requests, placement)
-    thread_cap = placement.workload.threads / vector[CPU] if vector[CPU] > 0 else math.inf
-    activity = load.pool.start(vector, placement.weight, min(1.0 / life_s, thread_cap))
+    thread_cap = float(placement.workload.threads / vector[CPU]) if vector[CPU] > 0 else math.inf
+    activity = load.pool.start(vector, placement.weight, thread_cap, limit=1.0 / life_s)
     return ServiceTrack(placement, activity, requests, thread_cap)
 
 
@@ -510,7 +518,8 @@ class PerformanceModel:
             marks = [*track.intervals, (end, 0.0, 0.0)]
             intervals = [(x, mu, max(marks[k + 1][0] - t, 0.0))
                          for k, (t, x, mu) in enumerate(marks[:-1])]
-        level = _level(placement.workload, placement.costs, intervals)
+        level = _level(placement.workload, placement.costs, intervals,
+                       servers(placement.workload, placement.cpu_limit))
         alone = serve_alone(placement.workload, placement.costs, host, placement.cpu_limit)
         bare = serve_alone(placement.workload, native, host)
         note = "" if track is not None else "not started: its instance never became ready"

@@ -100,7 +100,9 @@ class Activity:
     Attributes:
         work: Work on each of the pool's resources, in the pool's order.
         weight: Share weight.
-        cap: Maximum progress rate (fraction of the work per second).
+        cap: Maximum progress rate (fraction of the work per second) at full speed:
+            its threads; it falls when a ``capacity_scale`` hook slows a resource it uses.
+        limit: Maximum progress rate whatever the speed (work that has not arrived yet).
         done: SimPy event that succeeds when the work is complete.
         progress: Fraction of the work completed so far.
         rate: Current progress rate.
@@ -110,6 +112,7 @@ class Activity:
     weight: float
     cap: float
     done: simpy.Event
+    limit: float = np.inf
     progress: float = 0.0
     rate: float = 0.0
 
@@ -144,7 +147,7 @@ class FluidPool:
         return self.resources.index(resource)
 
     def start(self, work: Sequence[float] | np.ndarray, weight: float = 1.0,
-              cap: float = np.inf) -> Activity:
+              cap: float = np.inf, limit: float = np.inf) -> Activity:
         """Start an activity; its ``done`` event fires when all its work is complete."""
         vector = np.asarray(work, dtype=float)
         if vector.shape != self.capacity.shape or (vector < 0).any():
@@ -152,7 +155,7 @@ class FluidPool:
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         self.advance()
-        activity = Activity(vector, float(weight), float(cap), self.env.event())
+        activity = Activity(vector, float(weight), float(cap), self.env.event(), float(limit))
         self.activities.append(activity)
         self._schedule_recompute()
         return activity
@@ -218,6 +221,7 @@ class FluidPool:
             factor = np.clip(self.capacity_scale(work), 1e-9, 1.0)
             self.effective_capacity = self.capacity * factor
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
+        caps = np.minimum(caps, [a.limit for a in self.activities])
         rates = max_min_rates(work, self.effective_capacity, weights, caps)
         for activity, rate in zip(self.activities, rates, strict=True):
             activity.rate = float(rate)
