@@ -331,3 +331,38 @@ def test_a_neighbour_never_speeds_anyone_up_with_interference(
     after = share_host([*jobs, Job(workload(w), compose(CATALOG, [layer, "native"]),
                                    start_s=start)], HOST, native)[0]
     assert after >= before * (1 - 1e-9)
+
+
+def test_bundled_c4_scenario_shows_the_nuance() -> None:
+    import virtsim
+    from tests.paths import SCENARIOS
+
+    scenario = virtsim.load_scenario(SCENARIOS / "c4-nuance.toml", CATALOG)
+    rows = {str(r["machine"]): r for r in virtsim.run_scenario(scenario, CATALOG)
+            .table("workloads")}
+
+    def ratio(stack: str, work: str) -> float:
+        row = rows[f"{stack}--{work}"]
+        return float(row["latency_slowdown_vs_native"] if work == "web-service"
+                     else row["slowdown_vs_native"])
+
+    assert ratio("kvm-tuned", "linpack") < 1.05 and ratio("kvm-tuned", "stream") < 1.05
+    assert ratio("kvm-tuned", "fio-rand-read") > 1.5 and ratio("kvm-tuned", "netperf-rr") > 1.5
+    assert ratio("docker-nat", "netperf-rr") > 1.9 and ratio("docker-host", "netperf-rr") < 1.01
+    assert ratio("docker-nat", "linpack") < 1.01
+    assert ratio("gvisor", "web-service") > ratio("docker-nat", "web-service")
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers=st.lists(st.sampled_from(LAYERS), min_size=1, max_size=4),
+       drop=st.integers(min_value=0, max_value=3), load=st.floats(0.05, 0.9))
+def test_removing_a_layer_never_slows_a_service(layers: list[str], drop: int,
+                                                load: float) -> None:
+    web = workload("web-service")
+    web = web.model_copy(update={"arrival_rate_per_s": load * 4 / web.cpu_core_s})
+    full = compose(CATALOG, [*layers, "native"])
+    fewer = compose(CATALOG, [*layers[:drop % len(layers)], *layers[drop % len(layers) + 1:],
+                              "native"])
+    slow, fast = serve_alone(web, full, HOST), serve_alone(web, fewer, HOST)
+    assert fast.mean_latency_s <= slow.mean_latency_s * (1 + 1e-9)
+    assert fast.p99_latency_s <= slow.p99_latency_s * (1 + 1e-9)
