@@ -1,0 +1,79 @@
+"""Per-request mode: a service's requests one by one through a SimPy queue.
+
+The fluid model (:mod:`virtsim.performance`) never creates an event per
+request; it gives a service's latency from an M/M/c formula
+(:mod:`virtsim.queueing`). For small latency studies, and to check that
+formula, this module runs the same service request by request: Poisson
+arrivals, ``c`` worker threads as a :class:`simpy.Resource`, exponential
+service times at the per-thread rate its share allows, plus the layers'
+serial latency (round trips, system calls) on every request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from virtsim.layer_costs import LayerCost
+from virtsim.performance import latency_s, servers, service_capacity
+from virtsim.profiles import HostProfile, WorkloadProfile
+
+
+@dataclass(frozen=True)
+class RequestLog:
+    """Response times of every request that completed, in arrival order."""
+
+    latencies_s: np.ndarray
+
+    @property
+    def mean_s(self) -> float:
+        """Mean response time."""
+        return float(self.latencies_s.mean())
+
+    def quantile_s(self, q: float) -> float:
+        """The ``q`` quantile of response time."""
+        return float(np.quantile(self.latencies_s, q))
+
+
+def simulate_requests(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+                      requests: int, rng: np.random.Generator,
+                      cpu_limit: float = math.inf) -> RequestLog:
+    """Serve ``requests`` requests of a service alone on ``host`` through ``costs``.
+
+    Raises:
+        ValueError: ``requests`` is below 1 or the service has no arrival rate.
+    """
+    if requests < 1:
+        raise ValueError(f'"requests" must be >= 1, got {requests}')
+    rate = workload.arrival_rate_per_s
+    if rate <= 0:
+        raise ValueError(f"workload {workload.name!r} has no arrival_rate_per_s")
+    threads = servers(workload, cpu_limit)
+    per_thread = service_capacity(workload, costs, host, cpu_limit) / threads
+    fixed = latency_s(workload, costs)
+    env = simpy.Environment()
+    workers = simpy.Resource(env, capacity=threads)
+    latencies = np.empty(requests)
+    gaps = rng.exponential(1.0 / rate, requests)
+    work = rng.exponential(1.0 / per_thread, requests)
+
+    def request(i: int) -> Generator[simpy.Event, Any, None]:
+        arrived = env.now
+        with workers.request() as slot:
+            yield slot
+            yield env.timeout(work[i])
+        latencies[i] = env.now - arrived + fixed
+
+    def arrivals() -> Generator[simpy.Event, Any, None]:
+        for i in range(requests):
+            yield env.timeout(gaps[i])
+            env.process(request(i))
+
+    env.process(arrivals())
+    env.run()
+    return RequestLog(latencies)
