@@ -28,7 +28,7 @@ def assert_input_error(proc: subprocess.CompletedProcess[str], *parts: str) -> N
 def test_help_lists_commands() -> None:
     proc = virtsim("--help")
     assert proc.returncode == 0
-    for command in ("run", "graph", "catalog"):
+    for command in ("run", "graph", "catalog", "reproduce"):
         assert command in proc.stdout
 
 

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
-from virtsim.compat import attack_surface, exec_in, resolve, version_lt
-from virtsim.profiles import ImageProfile, KernelProfile
+from virtsim.compat import (
+    FEATURE_ERRORS,
+    PLACEMENTS,
+    QEMU_USER,
+    ROSETTA,
+    Target,
+    attack_surface,
+    exec_in,
+    matrix,
+    place,
+    resolve,
+    version_lt,
+)
+from virtsim.profiles import ImageProfile, KernelProfile, LayerCostProfile
 
 CASES = [
     ("alpine", "linux-6.8", "amd64", "native", "runs on linux-6.8"),
@@ -138,3 +153,175 @@ def test_attack_surface_ordering(catalog: Catalog) -> None:
     for key in ("size_mib", "compressed_mib", "executables", "packages"):
         assert scratch[key] <= alpine[key] <= debian[key]
     assert scratch["size_mib"] < alpine["size_mib"] < debian["size_mib"]
+
+
+# -- kernel features, old and new kernels ------------------------------------------------
+
+def test_missing_feature_prints_the_real_error(catalog: Catalog) -> None:
+    result = resolve(catalog.require(ImageProfile, "tigerbeetle").model_copy(
+        update={"min_kernel": "4.0"}), catalog.require(KernelProfile, "linux-4.4"), "amd64")
+    assert result.outcome == "impossible"
+    assert "io_uring_setup: Function not implemented (ENOSYS)" in result.reason
+    assert "linux-4.4" in result.reason
+
+
+def test_gvisor_lacks_io_uring(catalog: Catalog) -> None:
+    result = resolve(catalog.require(ImageProfile, "tigerbeetle"),
+                     catalog.require(KernelProfile, "gvisor-sentry"), "amd64")
+    assert result.outcome == "impossible"
+
+
+@pytest.mark.parametrize(("image", "old", "new"), [
+    ("debian", "impossible", "native"), ("ubuntu", "impossible", "native"),
+    ("fedora", "impossible", "native"), ("alpine", "native", "native"),
+    ("centos-7", "native", "native"), ("centos-6", "native", "impossible"),
+    ("centos-7-systemd", "native", "impossible"),
+    ("tigerbeetle", "impossible", "native")])
+def test_old_and_new_kernels_break_different_distributions(
+        catalog: Catalog, image: str, old: str, new: str) -> None:
+    profile = catalog.require(ImageProfile, image)
+    assert resolve(profile, catalog.require(KernelProfile, "linux-2.6.32"), "amd64").outcome == old
+    assert (resolve(profile, catalog.require(KernelProfile, "linux-6.12-debian"), "amd64").outcome
+            == new)
+    modern = resolve(profile, catalog.require(KernelProfile, "linux-6.8"), "amd64")
+    assert modern.outcome == ("impossible" if image == "centos-7-systemd" else "native")
+
+
+def test_systemd_219_needs_the_cgroup_v1_hierarchy(catalog: Catalog) -> None:
+    image = catalog.require(ImageProfile, "centos-7-systemd")
+    result = resolve(image, catalog.require(KernelProfile, "linux-6.8"), "amd64")
+    assert "Failed to mount cgroup at /sys/fs/cgroup/systemd" in result.reason
+    assert resolve(image, catalog.require(KernelProfile, "linux-4.4"), "amd64").outcome == "native"
+
+
+def test_rosetta_replaces_qemu_where_the_kernel_registers_it(catalog: Catalog) -> None:
+    image = catalog.require(ImageProfile, "scratch-static")
+    rosetta = resolve(image, catalog.require(KernelProfile, "linux-6.12-desktop-rosetta"), "arm64")
+    assert (rosetta.outcome, rosetta.emulator) == ("emulated", ROSETTA)
+    assert "Rosetta 2" in rosetta.reason
+    arm_only = catalog.require(ImageProfile, "app-arm64-only")
+    on_amd64 = resolve(arm_only, catalog.require(KernelProfile, "linux-6.12-desktop-rosetta"),
+                       "amd64")
+    assert on_amd64.emulator == QEMU_USER  # Rosetta only translates amd64 on arm64
+
+
+KERNELS = ["linux-2.6.32", "linux-3.11", "linux-4.4", "linux-5.15", "linux-6.8",
+           "linux-6.12-debian", "kata-guest", "gvisor-sentry"]
+IMAGES = ["alpine", "busybox", "debian", "ubuntu", "fedora", "centos-6", "centos-7",
+          "centos-7-systemd", "tigerbeetle", "scratch-static", "app-arm64-only", "nanoserver"]
+
+
+@given(image=st.sampled_from(IMAGES), kernel=st.sampled_from(KERNELS),
+       arch=st.sampled_from(["amd64", "arm64"]),
+       extra=st.sets(st.sampled_from(sorted(FEATURE_ERRORS)), max_size=4))
+def test_more_kernel_features_never_break_an_image(
+        catalog: Catalog, image: str, kernel: str, arch: str, extra: set[str]) -> None:
+    img = catalog.require(ImageProfile, image)
+    base = catalog.require(KernelProfile, kernel)
+    richer = base.model_copy(update={"features": tuple(sorted(set(base.features) | extra))})
+    before, after = resolve(img, base, arch), resolve(img, richer, arch)
+    if before.outcome in ("native", "emulated"):
+        assert after.outcome == before.outcome
+    assert (after.outcome == "needs-vm") == (before.outcome == "needs-vm")
+
+
+# -- placements and the matrix ------------------------------------------------------------
+
+MATRIX = [
+    ("alpine", Target("laptop"), "native", "native"),
+    ("alpine", Target("macbook-arm64", platform="docker-desktop-mac"), "vm",
+     "the docker-desktop-mac Linux VM on apple-vz"),
+    ("debian", Target("windows-laptop", platform="docker-desktop-windows-wsl2"), "vm",
+     "on wsl2"),
+    ("nanoserver", Target("windows-server", platform="windows-server-hyperv-containers"), "vm",
+     "Hyper-V isolation utility VM"),
+    ("nanoserver", Target("windows-server", platform="windows-server-containers"), "native",
+     "native"),
+    ("app-arm64-only", Target("laptop"), "emulated", "qemu-user"),
+    ("scratch-static", Target("macbook-arm64", platform="docker-desktop-mac-rosetta"),
+     "emulated", "rosetta in the docker-desktop-mac-rosetta Linux VM"),
+    ("nanoserver", Target("laptop"), "needs-vm", ""),
+    ("alpine", Target("windows-server", platform="windows-server-containers"), "needs-vm", ""),
+    ("nanoserver", Target("macbook-arm64", platform="docker-desktop-mac"), "needs-vm", ""),
+    ("debian", Target("laptop", kernel="linux-2.6.32"), "impossible", ""),
+    ("nanoserver", Target("windows-server", kernel="windows-server-2019"), "impossible", ""),
+]
+
+
+@pytest.mark.parametrize(("image", "target", "outcome", "how"), MATRIX,
+                         ids=[f"{i}@{t.name}" for i, t, _, _ in MATRIX])
+def test_place(catalog: Catalog, image: str, target: Target, outcome: str, how: str) -> None:
+    record = place(catalog, catalog.require(ImageProfile, image), target)
+    assert record["outcome"] == outcome
+    assert how in str(record["how"])
+    runs = outcome in ("native", "vm", "emulated")
+    assert (record["slowdown_cpu"] is not None) == runs
+    assert bool(record["layers"]) == runs
+
+
+def test_matrix_covers_every_outcome(catalog: Catalog) -> None:
+    targets = [t for _, t, _, _ in MATRIX]
+    records = matrix(catalog, sorted({i for i, _, _, _ in MATRIX}), targets)
+    assert len(records) == len(targets) * len({i for i, _, _, _ in MATRIX})
+    assert {r["outcome"] for r in records} == set(PLACEMENTS)
+
+
+def test_emulated_arm64_on_amd64_is_slower_by_the_calibrated_factor(catalog: Catalog) -> None:
+    qemu = catalog.require(LayerCostProfile, QEMU_USER)
+    emulated = place(catalog, catalog.require(ImageProfile, "app-arm64-only"), Target("laptop"))
+    native = place(catalog, catalog.require(ImageProfile, "alpine"), Target("laptop"))
+    assert emulated["slowdown_cpu"] == pytest.approx(1 / qemu.cpu)
+    assert emulated["slowdown_memory_bw"] == pytest.approx(1 / qemu.memory_bw)
+    assert emulated["slowdown_disk_seq"] == native["slowdown_disk_seq"] == 1.0
+
+
+def test_emulation_inside_a_desktop_vm_pays_both(catalog: Catalog) -> None:
+    mac = Target("macbook-arm64", platform="docker-desktop-mac")
+    vm = place(catalog, catalog.require(ImageProfile, "alpine"), mac)
+    emulated = place(catalog, catalog.require(ImageProfile, "scratch-static"), mac)
+    rosetta = place(catalog, catalog.require(ImageProfile, "scratch-static"),
+                    Target("macbook-arm64", platform="docker-desktop-mac-rosetta"))
+    factor = 1 / catalog.require(LayerCostProfile, QEMU_USER).cpu
+    assert float(emulated["slowdown_cpu"]) == pytest.approx(float(vm["slowdown_cpu"]) * factor)
+    assert 1.0 < float(vm["slowdown_cpu"]) < float(rosetta["slowdown_cpu"]) < float(
+        emulated["slowdown_cpu"])
+
+
+def test_run_reports_compatibility_per_container(catalog: Catalog) -> None:
+    import virtsim
+
+    scenario = virtsim.load_scenario(SCENARIOS / "kernel-old-and-new.toml", catalog)
+    result = virtsim.run_scenario(scenario, catalog)
+    rows = {str(r["instance"]): r for r in result.table("compatibility")}
+    assert rows["ubuntu2404/centos6"]["outcome"] == "native"
+    assert rows["rhel6/debian"]["outcome"] == "impossible"
+    assert "FATAL: kernel too old" in str(rows["rhel6/debian"]["message"])
+    assert rows["debian13/centos6"]["outcome"] == "impossible"
+    assert rows["rhel6/centos6"]["outcome"] == "native"
+    assert rows["ubuntu2404/windows"]["outcome"] == "needs-vm"
+    counts = result.metrics["compatibility"]
+    assert sum(counts.values()) == len(rows)
+    failed = result.metrics["failed_to_start"]
+    assert set(failed) == {i for i, r in rows.items() if r["outcome"] in ("impossible", "needs-vm")}
+
+
+def test_report_names_the_vm_and_the_emulator(catalog: Catalog) -> None:
+    import virtsim
+
+    scenario = virtsim.parse_scenario({"hosts": [{
+        "name": "mac", "profile": "macbook-arm64", "platform": "docker-desktop-mac",
+        "containers": [{"name": "amd64", "image": "scratch-static"},
+                       {"name": "multi", "image": "alpine"}]}]}, catalog)
+    rows = {str(r["instance"]): r for r in
+            virtsim.run_scenario(scenario, catalog).table("compatibility")}
+    assert rows["mac/docker-desktop/multi"]["outcome"] == "vm"
+    assert rows["mac/docker-desktop/multi"]["how"] == "VM docker-desktop on apple-vz"
+    assert rows["mac/docker-desktop/amd64"]["outcome"] == "emulated"
+    assert rows["mac/docker-desktop/amd64"]["how"] == "qemu-user in VM docker-desktop on apple-vz"
+    assert rows["mac/docker-desktop/amd64"]["host_kernel"] == "darwin-24"
+
+
+def test_exec_in_windows_image_is_case_insensitive(catalog: Catalog) -> None:
+    servercore = catalog.require(ImageProfile, "servercore")
+    assert exec_in(servercore, "PowerShell").ok
+    assert not exec_in(catalog.require(ImageProfile, "nanoserver"), "powershell").ok

@@ -79,7 +79,48 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("kind", nargs="?", help="one kind (hosts, kernels, ...); all if omitted")
     catalog.add_argument("--json", action="store_true", help="print profiles as JSON")
     catalog.set_defaults(handler=_cmd_catalog)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="run every claim experiment: figures, CSV, report.html and report.md")
+    reproduce.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
+                           help="output folder (default: reproduce-out)")
+    reproduce.add_argument("--quick", action="store_true",
+                           help="smaller sweeps: all claims in well under a minute")
+    reproduce.add_argument("--size", choices=("tiny", "quick", "full"), default=None,
+                           help=argparse.SUPPRESS)
+    reproduce.add_argument("--seed", type=_seed, default=None,
+                           help="base seed (default: a fixed seed, so runs repeat exactly)")
+    reproduce.add_argument("--workers", type=_workers, default=None, metavar="N",
+                           help="local worker processes (default: min(2, CPUs))")
+    reproduce.add_argument("--only", type=_claim_list, default=(), metavar="C2,C5",
+                           help="run only these claims (the report still lists every claim)")
+    reproduce.add_argument("--no-progress", action="store_true",
+                           help="no progress bar (a line per finished experiment is still printed)")
+    reproduce.set_defaults(handler=_cmd_reproduce)
     return parser
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to 256, found '{text}'") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 256, found {value}")
+    return value
+
+
+def _claim_list(text: str) -> tuple[str, ...]:
+    from virtsim.reproduce import normalise_claim_id
+
+    parts = [part for part in text.split(",") if part.strip()]
+    try:
+        if not parts:
+            normalise_claim_id(text)
+        return tuple(normalise_claim_id(part) for part in parts)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(f"expected {exc.expected}, found {exc.found}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,6 +227,22 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     draw_stack(graph, args.out, title=f"{scenario.name}: the stack")
     print(f"stack of {len(graph)} nodes drawn to {display_path(args.out)}")
     return EXIT_OK
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from virtsim.experiment import Size
+    from virtsim.reproduce import DEFAULT_SEED, reproduce
+
+    _check_out_dir(args.out, "--out")
+    size: Size = args.size or ("quick" if args.quick else "full")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
+                       progress=not args.no_progress)
+    print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
+          f"of CSV per experiment) in {result.elapsed_s:.1f} s")
+    for outcome in result.failed:
+        print(f"virtsim: {outcome.experiment} failed: {outcome.error}", file=sys.stderr)
+    return EXIT_INTERNAL if result.failed else EXIT_OK
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:

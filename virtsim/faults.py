@@ -17,27 +17,53 @@ beside the management kernel and survive it. An engine crash stops the
 containers of that engine on that kernel (the daemon is their parent unless
 live restore is on, modelled here as off, Docker's default).
 
-Recovery reuses the lifecycle's start procedures, so it takes real start
-time under contention: a machine or host-kernel fault reboots the machine
-first; instances whose ``restart`` policy is not ``no`` then start again
-(containers after the engine's restart back-off).
+A crash that takes the host (machine failure, host kernel panic, a
+bare-metal hypervisor crash) makes the machine reboot after any repair time
+(``repair_s`` from the fault or its ``failure_rates`` profile); an engine
+crash keeps the daemon down for its restart time, and its containers die
+unless their group sets ``live_restore`` (dockerd's ``live-restore``).
+An out-of-memory kill is also driven by memory pressure: when an instance
+becomes ready and the memory of what runs on its machine (the footprint
+model's resident sizes, shared bytes included) exceeds the machine's, the
+kernel's OOM killer kills the instance with the largest resident memory,
+then the next, until it fits (Linux picks by ``oom_badness``, roughly RSS,
+with equal ``oom_score_adj``); a container whose cgroup ``memory_mib`` is
+below its process's memory is killed by its cgroup as soon as it runs.
+
+Faults come from the scenario's ``[[faults]]`` and, with ``[random_faults]``,
+are drawn over the run from each kind's rate in ``models/failure_rates/``
+(one seeded stream per kind and component). Recovery (who notices, when,
+and where the instance starts again) is :mod:`virtsim.orchestration`'s;
+it reuses the lifecycle's start procedures, so it takes real start time
+under contention.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import simpy
 
+from virtsim.catalog import Catalog
 from virtsim.compat import version_lt
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
-from virtsim.profiles import EngineProfile, ExploitProfile, KernelProfile
-from virtsim.scenario import FaultSpec
-from virtsim.simulation import Simulation
+from virtsim.orchestration import Fleet, Recovery, managers, top_level
+from virtsim.profiles import (
+    EngineProfile,
+    ExploitProfile,
+    FailureRateProfile,
+    HostProfile,
+    ImageProfile,
+    KernelProfile,
+    WorkloadProfile,
+)
+from virtsim.scenario import FaultSpec, RandomFaultsSpec
+from virtsim.simulation import Simulation, component_rng
 
 FaultKind = Literal[
     "machine-failure", "host-kernel-panic", "hypervisor-crash", "vmm-crash",
@@ -45,7 +71,7 @@ FaultKind = Literal[
     "container-escape", "vm-escape",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
-REBOOTS_MACHINE = frozenset({"machine-failure", "host-kernel-panic", "hypervisor-crash"})
+SECONDS_PER_YEAR = 365.25 * 86400
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,8 @@ def fault_origin(graph: ResourceGraph, kind: str, target: str) -> str:
         return nearest("vm")  # the guest kernel is the VM's: the whole guest stops
     if kind == "engine-crash":
         return nearest("runtime")
+    if kind == "oom-kill" and "container" not in kinds and graph.kind(target) == "vm":
+        return nearest("vmm")  # the host's OOM killer ends the VM's VMM process
     if kind in ("container-crash", "oom-kill", "container-escape"):
         return nearest("container")
     raise ValueError(f"unknown fault kind '{kind}'")
@@ -154,23 +182,92 @@ def reach_path(graph: ResourceGraph, origin: str, node: str) -> str:
     return f"{origin} (shared engine) > {node}"
 
 
-class FaultModel:
-    """Injects the scenario's faults, records blast radius, downtime and recovery."""
+def draw_faults(graph: ResourceGraph, catalog: Catalog, spec: RandomFaultsSpec,
+                duration_s: float, seed: int) -> list[FaultSpec]:
+    """Faults drawn over ``[0, duration_s)`` from the catalogue's failure rates.
 
-    def __init__(self, lifecycle: Lifecycle) -> None:
-        self.lifecycle = lifecycle
-        self.down: dict[str, float] = {}
-        self.downtime: dict[str, float] = {}
-        self.compromised: set[str] = set()
+    Each (kind, component) pair has its own random stream, so adding a host
+    does not shift the faults of the others. Arrivals are Poisson at the
+    profile's ``per_year`` times ``rate_scale``; an escape attempt carries an
+    exploit drawn from the catalogue's exploits of its boundary.
+    """
+    kinds = spec.kinds or tuple(catalog.names("failure_rates"))
+    exploits = [catalog.require(ExploitProfile, n) for n in catalog.names("exploits")]
+    drawn: list[FaultSpec] = []
+    for kind in kinds:
+        rate = catalog.require(FailureRateProfile, kind)
+        per_s = rate.per_year * spec.rate_scale / SECONDS_PER_YEAR
+        if per_s <= 0:
+            continue
+        crosses = "vm" if kind == "vm-escape" else "container"
+        usable = [e.name for e in exploits if e.crosses == crosses]
+        for node in components(graph, rate.component):
+            rng = component_rng(seed, f"random-faults/{kind}/{node}")
+            at = float(rng.exponential(1 / per_s))
+            while at < duration_s:
+                exploit = (str(usable[int(rng.integers(len(usable)))])
+                           if kind.endswith("escape") and usable else None)
+                drawn.append(FaultSpec(kind=kind, target=node, at_s=at, exploit=exploit))
+                at += float(rng.exponential(1 / per_s))
+    return sorted(drawn, key=lambda f: (f.at_s, f.kind, f.target))
+
+
+def components(graph: ResourceGraph, kind: str) -> list[str]:
+    """The nodes a failure rate of a component kind applies to (not sandbox internals)."""
+    out = []
+    for node in graph.nodes(kind):
+        data = graph.graph.nodes[node]
+        if data.get("role") == "sandbox" or not data.get("instance", True):
+            continue
+        if kind == "kernel" and data.get("role") != "host":
+            continue
+        out.append(node)
+    return out
+
+
+def host_failed(graph: ResourceGraph, origin: str) -> bool:
+    """Whether a crash at ``origin`` takes its whole host (the machine then reboots)."""
+    machine = graph.machine(origin)
+    return origin in (machine, f"{machine}/kernel") or graph.host(origin) == machine
+
+
+@dataclass
+class FaultModel:
+    """Injects faults, records blast radius, downtime and work lost; hands recovery on."""
+
+    lifecycle: Lifecycle
+    down: dict[str, float] = field(default_factory=dict)
+    downtime: dict[str, float] = field(default_factory=dict)
+    compromised: set[str] = field(default_factory=set)
+    up: set[str] = field(default_factory=set)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    count: int = 0
+    fleet: Fleet | None = None
+    recovery: Recovery | None = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def attach(self, sim: Simulation) -> None:
-        """Check every fault's target, then schedule it."""
+        """Check every scheduled fault's target, draw random faults, schedule them all."""
         self.down.clear()
         self.downtime.clear()
         self.compromised.clear()
-        for index, spec in enumerate(sim.scenario.faults):
-            radius = self._resolve(sim, index, spec)
-            sim.env.process(self.inject(sim, index, spec, radius))
+        self.up.clear()
+        self.pending.clear()
+        self.fleet = Fleet.of(sim)
+        self.recovery = Recovery(self.lifecycle, self.fleet,
+                                 managers(sim.scenario, sim.graph, sim.catalog))
+        self.rng = sim.rng("faults/repair")
+        self.lifecycle.on_ready.append(self.instance_ready)
+        faults = list(sim.scenario.faults)
+        for index, spec in enumerate(faults):
+            self._resolve(sim, index, spec)
+        if sim.scenario.random_faults is not None:
+            faults += draw_faults(sim.graph, sim.catalog, sim.scenario.random_faults,
+                                  sim.scenario.duration_s, sim.seed)
+        self.count = len(faults)
+        for index, spec in enumerate(faults):
+            sim.env.process(self.inject(sim, index, spec, "scheduled" if index < len(
+                sim.scenario.faults) else "random"))
 
     def _resolve(self, sim: Simulation, index: int, spec: FaultSpec) -> BlastRadius:
         where = f"scenario '{sim.scenario.name}'"
@@ -191,74 +288,253 @@ class FaultModel:
             raise InputError(where, f"faults[{index}].target", str(exc),
                              f"'{spec.target}'") from None
 
+    # -- injection ---------------------------------------------------------
     def inject(self, sim: Simulation, index: int, spec: FaultSpec,
-               radius: BlastRadius) -> Generator[simpy.Event, Any, None]:
-        """Wait for the fault's time, stop what it reaches, then recover."""
+               source: str) -> Generator[simpy.Event, Any, None]:
+        """Wait for the fault's time, then apply it where the target runs now."""
+        assert self.fleet is not None
         yield sim.env.timeout(spec.at_s)
-        graph = sim.graph
-        fleet = sum(1 for _ in graph.instances())
-        compromise = spec.kind.endswith("escape")
+        graph = self.fleet.graph
+        target = self.fleet.current.get(spec.target, spec.target)
+        radius = blast_radius(graph, spec.kind, target)
         succeeded, why = True, "injected"
         if spec.exploit is not None:
             exploit = sim.catalog.require(ExploitProfile, spec.exploit)
-            succeeded, why = exploit_succeeds(graph, exploit, spec.kind, spec.target)
+            succeeded, why = exploit_succeeds(graph, exploit, spec.kind, target)
             if not succeeded:  # contained: the attacker keeps only the target itself
-                radius = BlastRadius(spec.target, frozenset({spec.target}), (spec.target,))
-        sim.result.add("faults", fault=index, kind=spec.kind, target=spec.target,
-                       at_s=sim.now, origin=radius.origin, instances=len(radius.instances),
-                       fleet_share=len(radius.instances) / fleet if fleet else 0.0,
-                       effect="compromise" if compromise else "crash",
-                       exploit=spec.exploit or "", crossed=succeeded, why=why)
-        if compromise:
-            self.compromised.update(radius.instances)
-        for node in radius.instances:
-            sim.result.add("blast_radius", fault=index, kind=spec.kind, instance=node,
-                           path=reach_path(graph, radius.origin, node))
-        if compromise:
+                radius = BlastRadius(target, frozenset({target}), (target,))
+        record = dict(fault=index, kind=spec.kind, target=spec.target, source=source,
+                      exploit=spec.exploit or "", crossed=succeeded, why=why)
+        if spec.kind.endswith("escape"):
+            self.compromise(sim, radius, record)
+        else:
+            self.crash(sim, radius, record, spec.repair_s)
+
+    def compromise(self, sim: Simulation, radius: BlastRadius, record: dict[str, Any]) -> None:
+        """Record what an attacker now controls; nothing stops."""
+        assert self.fleet is not None
+        reached = self._current(radius.instances)
+        self.compromised.update(self.fleet.logical[n] for n in reached)
+        self._record(sim, radius, reached, record, effect="compromise", survived=0)
+
+    def crash(self, sim: Simulation, radius: BlastRadius, record: dict[str, Any],
+              repair_s: float | None = None) -> None:
+        """Stop what the crash reaches, take the host or daemon out, start recovery."""
+        assert self.fleet is not None and self.recovery is not None
+        graph = self.fleet.graph
+        kind = str(record["kind"])
+        reached = [n for n in self._current(radius.instances)
+                   if self.fleet.logical[n] not in self.recovery.awaiting]
+        survived = 0
+        if kind == "engine-crash":
+            alive = [n for n in reached if _live_restore(graph, n)]
+            survived = len(alive)
+            reached = [n for n in reached if n not in alive]
+        self._record(sim, radius, reached, record, effect="crash", survived=survived)
+        repair = self._repair_s(sim, kind, repair_s)
+        whole_host = host_failed(graph, radius.origin)
+        if whole_host:
+            machine = graph.machine(radius.origin)
+            self.lifecycle.stop(sim, machine)
+            sim.env.process(self._reboot(sim, machine, repair))
+        if kind == "engine-crash":
+            back = sim.env.timeout(repair)
+            for node in radius.reached:
+                if graph.kind(node) == "runtime":
+                    self.recovery.engine_back[node] = back
+        for node in reached:
+            self.lose(sim, int(record["fault"]), node, whole_host)
+
+    def lose(self, sim: Simulation, fault: int, node: str, whole_host: bool) -> None:
+        """One instance stops: downtime starts, its start is abandoned, recovery begins."""
+        assert self.fleet is not None and self.recovery is not None
+        logical = self.fleet.logical[node]
+        self.up.discard(logical)
+        self.down.setdefault(logical, sim.now)
+        self.lifecycle.stop(sim, node)
+        record: dict[str, Any] = dict(
+            fault=fault, instance=logical, node=node, machine=self.fleet.graph.machine(node),
+            manager="", action="none (no restart policy or orchestrator)", at_s=sim.now,
+            detected_s=None, restarted_s=None, to_machine="", ready_s=None, recovery_s=None)
+        sim.result.extend("recoveries", [record])
+        self.pending[logical] = record
+        if logical in self.recovery.managed:
+            self.recovery.awaiting.add(logical)
+            sim.env.process(self.recovery.recover(sim, fault, logical, whole_host, record))
+
+    def _reboot(self, sim: Simulation, machine: str,
+                repair_s: float) -> Generator[simpy.Event, Any, None]:
+        assert self.fleet is not None
+        if repair_s > 0:
+            yield sim.env.timeout(repair_s)
+        yield sim.env.process(self.lifecycle.power_on(self.fleet.view, machine))
+
+    def _repair_s(self, sim: Simulation, kind: str, given: float | None) -> float:
+        if given is not None:
+            return given
+        profile = sim.catalog.get("failure_rates", kind)
+        if isinstance(profile, FailureRateProfile) and profile.repair_s is not None:
+            return max(0.0, profile.repair_s.sample(self.rng))
+        return 0.0
+
+    def _current(self, nodes: tuple[str, ...]) -> list[str]:
+        """The nodes that are where their logical instance runs now (not abandoned copies)."""
+        assert self.fleet is not None
+        fleet = self.fleet
+        return [n for n in nodes if n in fleet.logical and fleet.current[fleet.logical[n]] == n]
+
+    def _record(self, sim: Simulation, radius: BlastRadius, reached: list[str],
+                record: dict[str, Any], effect: str, survived: int) -> None:
+        assert self.fleet is not None
+        graph = self.fleet.graph
+        fleet_size = len(self.fleet.current)
+        groups = {str(graph.graph.nodes[n]["name"]) for n in reached}
+        sim.result.extend("faults", [dict(
+            record, at_s=sim.now, origin=radius.origin, effect=effect, instances=len(reached),
+            groups=len(groups), fleet_share=len(reached) / fleet_size if fleet_size else 0.0,
+            survived=survived, host_failed=effect == "crash" and host_failed(graph, radius.origin),
+            time_to_recover_s=None)])
+        for node in reached:
+            logical = self.fleet.logical[node]
+            lost = self.work_lost_s(sim, node) if effect == "crash" else 0.0
+            sim.result.add("blast_radius", fault=record["fault"], kind=record["kind"],
+                           instance=logical, node=node, effect=effect,
+                           path=reach_path(graph, radius.origin, node), work_lost_s=lost)
+
+    def work_lost_s(self, sim: Simulation, node: str) -> float:
+        """Progress a batch workload loses: all since it started, or since its checkpoint."""
+        assert self.fleet is not None and self.recovery is not None
+        graph = self.fleet.graph
+        spec = graph.graph.nodes[node].get("spec")
+        workload = getattr(spec, "workload", None)
+        logical = self.fleet.logical[node]
+        if not workload or logical not in self.up:
+            return 0.0
+        profile = sim.catalog.require(WorkloadProfile, workload)
+        if profile.mode != "batch":
+            return 0.0
+        ran = sim.now - self.recovery.last_ready.get(logical, sim.now)
+        interval = float(getattr(spec, "checkpoint_s", 0.0))
+        return ran % interval if interval > 0 else ran
+
+    # -- readiness and memory pressure -------------------------------------
+    def instance_ready(self, sim: Simulation, node: str) -> None:
+        """A (re)started instance is up: close its outage, then check memory pressure."""
+        assert self.fleet is not None and self.recovery is not None
+        logical = self.fleet.logical.get(node)
+        if logical is None or self.fleet.current[logical] != node:
             return
-        for node in radius.instances:
-            self.down.setdefault(node, sim.now)
-        machine = graph.machine(radius.origin)
-        if spec.kind in REBOOTS_MACHINE or graph.kind(radius.origin) == "machine":
-            self.lifecycle.ready[machine] = sim.env.event()
-            sim.env.process(self.lifecycle.power_on(sim, machine))
-        for node in radius.instances:
-            if _restart_policy(graph, node) != "no":
-                sim.env.process(self.restart(sim, node))
+        self.up.add(logical)
+        self.recovery.last_ready[logical] = sim.now
+        if logical in self.down:
+            began = self.down.pop(logical)
+            self.downtime[logical] = self.downtime.get(logical, 0.0) + sim.now - began
+            sim.result.add("outages", instance=logical, start_s=began, end_s=sim.now)
+            record = self.pending.pop(logical, None)
+            if record is not None:
+                if record["restarted_s"] is None:  # started as part of its rescheduled VM
+                    record.update(action="moved with its VM", to_machine=self.fleet.graph.machine(
+                        node), restarted_s=self.recovery.last_ready.get(logical))
+                record.update(ready_s=sim.now, recovery_s=sim.now - float(record["at_s"]))
+        if top_level(self.fleet.graph, node):
+            self.check_cgroup(sim, node)
+            self.check_memory(sim, self.fleet.graph.machine(node))
 
-    def restart(self, sim: Simulation, node: str) -> Generator[simpy.Event, Any, None]:
-        """Start an instance again after its back-off; record its downtime."""
-        graph = sim.graph
-        if graph.kind(node) == "container":
-            runtime = next(a for a in graph.ancestors(node) if graph.kind(a) == "runtime")
-            yield sim.env.timeout(graph.graph.nodes[runtime]["engine"].restart_delay_s)
-        self.lifecycle.ready[node] = sim.env.event()
-        yield sim.env.process(self.lifecycle.start(sim, node, restart=True))
-        began = self.down.pop(node, sim.now)
-        self.downtime[node] = self.downtime.get(node, 0.0) + sim.now - began
+    def check_cgroup(self, sim: Simulation, node: str) -> None:
+        """A container whose process needs more than its cgroup limit is OOM-killed."""
+        assert self.fleet is not None
+        data = self.fleet.graph.graph.nodes[node]
+        limit = getattr(data.get("spec"), "memory_mib", None)
+        if data["kind"] != "container" or limit is None:
+            return
+        workload = getattr(data["spec"], "workload", None)
+        need = (sim.catalog.require(WorkloadProfile, workload).memory_mib if workload else
+                sim.catalog.require(ImageProfile, data["profile"].name).process_memory_mib)
+        if need > float(limit):
+            self.oom_kill(sim, node, "cgroup", f"needs {need:g} MiB, cgroup limit {limit:g} MiB")
 
+    def check_memory(self, sim: Simulation, machine: str) -> None:
+        """Kill the largest running instances while the machine's memory is overcommitted."""
+        assert self.fleet is not None
+        fleet = self.fleet
+        host: HostProfile = fleet.graph.graph.nodes[machine]["profile"]
+        capacity = host.memory_gib * 1024.0
+        running = [lg for lg in fleet.placed_on(machine) if lg in self.up]
+        total = fleet.shared_mib.get(machine, 0.0) + sum(fleet.memory_mib[r] for r in running)
+        order = {lg: i for i, lg in enumerate(fleet.current)}
+        while total > capacity and running:
+            victim = max(running, key=lambda lg: (fleet.memory_mib[lg], order[lg]))
+            running.remove(victim)
+            why = (f"memory pressure: {total:.0f} MiB in use on {machine} > {capacity:.0f} MiB; "
+                   "largest resident first")
+            total -= fleet.memory_mib[victim]
+            self.oom_kill(sim, fleet.current[victim], "memory pressure", why)
+
+    def oom_kill(self, sim: Simulation, node: str, source: str, why: str) -> None:
+        """The kernel's OOM killer ends one instance (a VM: its VMM process)."""
+        assert self.fleet is not None
+        graph = self.fleet.graph
+        origin = graph.host(node) if graph.kind(node) == "vm" else node
+        origin = origin or node
+        reached = frozenset({origin} | graph.descendants(origin))
+        radius = BlastRadius(origin, reached, tuple(n for n in self.fleet.logical if n in reached))
+        index, self.count = self.count, self.count + 1
+        self.crash(sim, radius, dict(fault=index, kind="oom-kill", target=node, source=source,
+                                     exploit="", crossed=True, why=why))
+
+    # -- report ------------------------------------------------------------
     def report(self, sim: Simulation) -> None:
-        """Downtime per instance, availability over the run, recovery time per fault."""
-        if not sim.scenario.faults:
+        """Downtime, availability, recovery time per fault, work lost, compromised count."""
+        if not sim.result.table("faults"):
             return
+        assert self.fleet is not None
         end = sim.now
-        instances = list(sim.graph.instances())
+        instances = list(self.fleet.current)
         total_down = 0.0
-        for node in instances:
-            down = self.downtime.get(node, 0.0)
-            if node in self.down:  # never recovered within the run
-                down += end - self.down[node]
+        for logical in instances:
+            down = self.downtime.get(logical, 0.0)
+            if logical in self.down:  # never recovered within the run
+                down += end - self.down[logical]
+                sim.result.add("outages", instance=logical, start_s=self.down[logical],
+                               end_s=None)
             total_down += down
-            sim.result.add("downtime", instance=node, downtime_s=down,
-                           recovered=node not in self.down)
-        sim.result.metrics["availability"] = (
+            sim.result.add("downtime", instance=logical, downtime_s=down,
+                           recovered=logical not in self.down, node=self.fleet.current[logical])
+        self._recovery_times(sim)
+        metrics = sim.result.metrics
+        metrics["availability"] = (
             1 - total_down / (len(instances) * end) if instances and end > 0 else 1.0)
-        sim.result.metrics["blast_radius"] = {
+        metrics["blast_radius"] = {
             f"{r['fault']}:{r['kind']}": r["instances"] for r in sim.result.table("faults")}
-        sim.result.metrics["unrecovered_instances"] = len(self.down)
-        sim.result.metrics["compromised_instances"] = len(self.compromised)
+        metrics["unrecovered_instances"] = len(self.down)
+        metrics["compromised_instances"] = len(self.compromised)
+        metrics["work_lost_s"] = sum(_num(r["work_lost_s"])
+                                     for r in sim.result.table("blast_radius"))
+        recovered = [r["time_to_recover_s"] for r in sim.result.table("faults")
+                     if r["time_to_recover_s"] is not None and r["instances"]]
+        if recovered:
+            metrics["time_to_full_recovery_s"] = max(_num(t) for t in recovered)
+        metrics["reschedules"] = len(sim.result.table("reschedules"))
+
+    def _recovery_times(self, sim: Simulation) -> None:
+        """Per fault: from the fault until the last instance it took is ready again."""
+        latest: dict[int, float | None] = {}
+        for row in sim.result.table("recoveries"):
+            fault = int(_num(row["fault"]))
+            ready = row["recovery_s"]
+            if ready is None:
+                latest[fault] = None
+            elif fault not in latest or latest[fault] is not None:
+                latest[fault] = max(_num(ready), latest.get(fault) or 0.0)
+        for row in sim.result.table("faults"):
+            row["time_to_recover_s"] = (None if row["effect"] == "compromise"
+                                        else latest.get(int(_num(row["fault"])), 0.0))
 
 
-def _restart_policy(graph: ResourceGraph, node: str) -> str:
-    spec = graph.graph.nodes[node].get("spec")
-    return str(getattr(spec, "restart", "no"))
+def _num(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _live_restore(graph: ResourceGraph, node: str) -> bool:
+    return bool(graph.kind(node) == "container"
+                and getattr(graph.graph.nodes[node].get("spec"), "live_restore", False))

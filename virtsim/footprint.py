@@ -114,25 +114,28 @@ class _Walker:
         self.records: list[Record] = []
         self.seen: set[tuple[str, ...]] = set()
         self.guests: dict[str, dict[str, float]] = {}
+        # Memory of the records inside each VM's guest RAM, summed in record order as
+        # they are added (one pass, not a scan of every record per VM).
+        self.inside: dict[str, float] = defaultdict(float)
 
     # -- helpers -----------------------------------------------------------
     def enclosing_vm(self, node: str) -> str:
         """The nearest VM strictly below the node, or ""."""
-        for below in self.g.ancestors(node):
-            if self.g.kind(below) == "vm":
-                return below
-        return ""
+        data, below = self.g.data, self.g.below
+        while (node := below.get(node, "")) and data[node]["kind"] != "vm":
+            pass
+        return node
 
     def store(self, node: str) -> str:
         """Where the node's files live: nearest non-sandbox VM below it, or its machine."""
         for below in self.g.ancestors(node):
-            if self.g.kind(below) == "vm" and self.g.attrs(below).get("role") != "sandbox":
+            if self.g.kind(below) == "vm" and self.g.data[below].get("role") != "sandbox":
                 return below
         return self.g.machine(node)
 
     def owner(self, node: str) -> str:
         """The instance whose bytes the node's own cost is."""
-        attrs = self.g.attrs(node)
+        attrs = self.g.data[node]
         kind = attrs["kind"]
         if node in self.instances:
             return node
@@ -149,7 +152,7 @@ class _Walker:
         return ""
 
     def ksm(self, machine: str) -> bool:
-        spec = self.g.attrs(machine).get("spec")
+        spec = self.g.data[machine].get("spec")
         return bool(getattr(spec, "ksm", False))
 
     def add(self, node: str, item: str, *, memory_mib: float = 0.0, disk_mib: float = 0.0,
@@ -162,7 +165,7 @@ class _Walker:
             if once in self.seen:
                 return
             self.seen.add(once)
-        self.records.append({
+        record: Record = {
             "machine": self.g.machine(node),
             "node": node,
             "kind": self.g.kind(node),
@@ -172,7 +175,9 @@ class _Walker:
             "shared": shared,
             "instance": self.owner(node) if instance is None else instance,
             "guest": self.enclosing_vm(node) if guest is None else guest,
-        })
+        }
+        self.records.append(record)
+        self.inside[record["guest"]] += record["memory_mib"]
 
     def guest_base(self, vm: str) -> tuple[float, str]:
         """Guest kernel plus disk-image idle memory of a VM, and a key for KSM merging."""
@@ -180,10 +185,10 @@ class _Walker:
         kernel_name = ""
         for above in self.g.graph.successors(vm):
             if self.g.kind(above) == "kernel":
-                profile: KernelProfile = self.g.attrs(above)["profile"]
+                profile: KernelProfile = self.g.data[above]["profile"]
                 kernel_mib += profile.memory_mib
                 kernel_name = profile.name
-        image = self.g.attrs(vm).get("profile")
+        image = self.g.data[vm].get("profile")
         idle = image.idle_memory_mib if isinstance(image, DiskImageProfile) else 0.0
         image_name = image.name if isinstance(image, DiskImageProfile) else "sandbox"
         return kernel_mib + idle, f"{kernel_name}|{image_name}"
@@ -204,11 +209,11 @@ class _Walker:
         return None
 
     def _hypervisor(self, node: str) -> None:
-        profile: HypervisorProfile = self.g.attrs(node)["profile"]
+        profile: HypervisorProfile = self.g.data[node]["profile"]
         self.add(node, "hypervisor", memory_mib=profile.memory_mib, shared=True, instance="")
 
     def _kernel(self, node: str) -> None:
-        attrs = self.g.attrs(node)
+        attrs = self.g.data[node]
         profile: KernelProfile = attrs["profile"]
         role = attrs.get("role")
         if role == "host":
@@ -228,14 +233,14 @@ class _Walker:
             self.add(node, item, memory_mib=profile.memory_mib)
 
     def _vmm(self, node: str) -> None:
-        profile: VmmProfile = self.g.attrs(node)["profile"]
-        vcpus = sum(int(self.g.attrs(str(vm)).get("vcpus", 1))
+        profile: VmmProfile = self.g.data[node]["profile"]
+        vcpus = sum(int(self.g.data[str(vm)].get("vcpus", 1))
                     for vm in self.g.graph.successors(node))
         self.add(node, "VMM overhead",
                  memory_mib=profile.memory_mib + profile.memory_per_vcpu_mib * vcpus)
 
     def _vm(self, node: str) -> None:
-        attrs = self.g.attrs(node)
+        attrs = self.g.data[node]
         image = attrs.get("profile")
         if not isinstance(image, DiskImageProfile):
             return
@@ -258,18 +263,18 @@ class _Walker:
             self.add(node, f"disk image {image.name} (full clone)", disk_mib=image.file_mib)
 
     def _runtime(self, node: str) -> None:
-        engine: EngineProfile = self.g.attrs(node)["engine"]
+        engine: EngineProfile = self.g.data[node]["engine"]
         kernel = self.g.kernel_of(node)
         self.add(node, "engine daemon", memory_mib=engine.memory_mib, shared=True,
                  once=("engine", kernel, engine.name))
 
     def _container(self, node: str) -> None:
-        attrs = self.g.attrs(node)
+        attrs = self.g.data[node]
         image: ImageProfile = attrs["profile"]
         spec = attrs.get("spec")
         runtime_node = next(n for n in self.g.ancestors(node) if self.g.kind(n) == "runtime")
-        runtime: RuntimeProfile = self.g.attrs(runtime_node)["profile"]
-        engine: EngineProfile = self.g.attrs(runtime_node)["engine"]
+        runtime: RuntimeProfile = self.g.data[runtime_node]["profile"]
+        engine: EngineProfile = self.g.data[runtime_node]["engine"]
         # The runtime and shim run beside the runtime node (on the host for Kata), not
         # inside a sandbox VM.
         outside = self.enclosing_vm(runtime_node)
@@ -285,17 +290,17 @@ class _Walker:
         self.add(node, "writable layer", disk_mib=float(getattr(spec, "writable_mib", 0.0)))
 
     def _process(self, node: str) -> None:
-        profile: WorkloadProfile = self.g.attrs(node)["profile"]
+        profile: WorkloadProfile = self.g.data[node]["profile"]
         self.add(node, "process", memory_mib=profile.memory_mib)
 
     def _balance(self, vm: str) -> None:
         """Add the VM's balancing record so its records sum to its resident guest RAM."""
-        allocated = float(self.g.attrs(vm).get("memory_mib", 0.0))
-        inner = sum(r["memory_mib"] for r in self.records if r["guest"] == vm)
+        allocated = float(self.g.data[vm].get("memory_mib", 0.0))
+        inner = self.inside[vm]
         base, _ = self.guest_base(vm)
         merged = self.merged(vm)
         touched = inner + (base if merged else 0.0)
-        spec = self.g.attrs(vm).get("spec")
+        spec = self.g.data[vm].get("spec")
         untouched = max(0.0, allocated - touched)
         extra = 0.0 if getattr(spec, "balloon", False) else self.touched_fraction * untouched
         resident = min(allocated, touched + extra)
@@ -404,7 +409,7 @@ class FootprintModel:
         """Attribution, per-instance and per-host tables; density of each group."""
         graph = sim.graph
         result = footprint(graph)
-        sim.result.extend("footprint", [dict(r) for r in result.records])
+        sim.result.extend("footprint", result.records)  # ours alone: no copy needed
         ordered = [n for n in graph.nodes() if n in result.per_instance]  # graph order: stable
         for node in ordered:
             sizes = result.per_instance[node]

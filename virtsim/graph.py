@@ -21,7 +21,7 @@ catalogue ``profile`` and the scenario ``spec`` it was built from.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import networkx as nx
@@ -59,11 +59,19 @@ class ResourceGraph:
     """A scenario's stack as a networkx DiGraph with the queries the models need."""
 
     graph: nx.DiGraph
+    below: dict[str, str] = field(init=False, repr=False, compare=False)
+    """Node -> the node it runs on: the queries walk stacks downwards millions of times."""
+    data: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
+    """Node -> its attribute dict, read without copying (do not mutate)."""
+
+    def __post_init__(self) -> None:
+        self.below = {str(v): str(u) for u, v in self.graph.edges}
+        self.data = self.graph._node  # networkx's node-attribute store, as its docs name it
 
     # -- structure ---------------------------------------------------------
     def kind(self, node: str) -> str:
         """The node's kind (machine, kernel, ...)."""
-        return str(self.graph.nodes[node]["kind"])
+        return str(self.data[node]["kind"])
 
     def attrs(self, node: str) -> dict[str, Any]:
         """All attributes of a node."""
@@ -71,18 +79,19 @@ class ResourceGraph:
 
     def host(self, node: str) -> str | None:
         """The node this one runs on (None for a machine)."""
-        preds = list(self.graph.predecessors(node))
-        return preds[0] if preds else None
+        return self.below.get(node)
 
     def machine(self, node: str) -> str:
         """The machine at the bottom of the node's stack."""
-        return str(self.graph.nodes[node]["machine"])
+        return str(self.data[node]["machine"])
 
     def path_to_machine(self, node: str) -> list[str]:
         """The node, what it runs on, and so on down to its machine."""
         path = [node]
-        while (below := self.host(path[-1])) is not None:
+        below = self.below.get(node)
+        while below is not None:
             path.append(below)
+            below = self.below.get(below)
         return path
 
     def ancestors(self, node: str) -> list[str]:
@@ -101,7 +110,7 @@ class ResourceGraph:
         inside a VM or a Kata sandbox.
         """
         for below in self.path_to_machine(node):
-            if self.kind(below) == "kernel":
+            if self.data[below]["kind"] == "kernel":
                 return below
         raise ValueError(f"{node!r} runs on no kernel")
 

@@ -28,7 +28,7 @@ the machine's pool (a guest's vCPUs are host threads).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,8 @@ class Lifecycle:
         self.first_ready: dict[str, float] = {}
         self.attempts: dict[str, int] = {}
         self.rng: np.random.Generator = np.random.default_rng(0)
+        self.on_ready: list[Callable[[Simulation, str], None]] = []
+        """Called with each instance the moment it (re)starts and is ready."""
 
     # -- model hooks -------------------------------------------------------
     def attach(self, sim: Simulation) -> None:
@@ -183,8 +185,26 @@ class Lifecycle:
                        restart=restart, outcome=outcome, reason="")
         self.first_ready.setdefault(node, sim.now)
         self.ready[node].succeed()
+        for listener in self.on_ready:
+            listener(sim, node)
         for owner, stage in stops:
             yield from self.run_stage(sim, node, owner, stage)
+
+    def stop(self, sim: Simulation, node: str) -> None:
+        """A fault stopped ``node``: abandon any start in flight and re-arm its readiness.
+
+        What waits for the node (a VM's containers, a machine's instances)
+        keeps waiting on the same pending event until a new start succeeds it.
+        """
+        self.attempts[node] = self.attempts.get(node, 0) + 1
+        event = self.ready.get(node)
+        if event is None or event.triggered:
+            self.ready[node] = sim.env.event()
+
+    def is_up(self, node: str) -> bool:
+        """Whether ``node`` (a machine or an instance) is running now."""
+        event = self.ready.get(node)
+        return event is None or event.triggered
 
     def power_on(self, sim: Simulation, machine: str) -> Generator[simpy.Event, Any, None]:
         """Firmware POST and loader, a bare-metal hypervisor, the host kernel and OS."""

@@ -8,13 +8,15 @@ slide-sized fonts, a title and labelled axes.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 TECHNOLOGY_COLOURS: dict[str, str] = {
     "native": "#4d4d4d",
@@ -60,7 +62,7 @@ def label(technology: str) -> str:
 def slide_figure(title: str, xlabel: str, ylabel: str,
                  size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
     """A new figure and axes with slide-sized text, a title and labelled axes."""
-    with plt.rc_context(SLIDE_STYLE):
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):  # the stubs want literal rcParams keys
         fig, ax = plt.subplots(figsize=size, layout="constrained")
     ax.set_title(title, fontsize=SLIDE_STYLE["axes.titlesize"])
     ax.set_xlabel(xlabel, fontsize=SLIDE_STYLE["axes.labelsize"])

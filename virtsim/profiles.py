@@ -292,6 +292,11 @@ class LayerCostProfile(Profile):
     random_access_mups: float = Field(
         default=0.0, ge=0, description="native only: random updates per second (millions)"
     )
+    cache_interference_per_neighbour: float = Field(
+        default=0.0, ge=0, le=1,
+        description="native only: CPU and memory capacity lost per co-running workload")
+    cache_interference_max_neighbours: int = Field(
+        default=0, ge=0, description="native only: neighbours beyond this add no more loss")
 
 
 PROFILE_KINDS["layer_costs"] = LayerCostProfile
@@ -338,6 +343,56 @@ class PlatformProfile(Profile):
     cpu_fraction: float = Field(default=1.0, gt=0, le=1)
     memory_fraction: float = Field(default=0.5, gt=0, le=1)
     memory_cap_mib: float = Field(default=0.0, ge=0, description="0: no cap")
+    file_sharing: str = Field(
+        default="", description="layer_costs profile of host bind mounts into the VM (virtiofs)")
 
 
 PROFILE_KINDS["platforms"] = PlatformProfile
+
+
+class OrchestratorProfile(Profile):
+    """What notices a failure and starts the lost instances again, and where.
+
+    A ``local`` manager (``docker run --restart``, libvirt's ``on_crash``)
+    restarts an instance in place once its host is back. A ``cluster``
+    orchestrator (Kubernetes, Docker Swarm, vSphere HA, OpenStack evacuate)
+    also declares a host failed after ``node_failure_detection_s`` (plus
+    ``eviction_delay_s`` before it moves work away) and reschedules the
+    host's instances onto other hosts with free capacity. An instance-level
+    failure is noticed after ``instance_detection_s``; each restart then waits
+    a back-off that starts at ``restart_delay_s`` and doubles up to
+    ``restart_delay_max_s`` (reset after ``backoff_reset_s`` of clean running).
+    """
+
+    kind: ClassVar[str] = "orchestrators"
+    scope: Literal["local", "cluster"]
+    manages: tuple[Literal["vm", "container"], ...] = Field(min_length=1)
+    placement: Literal["spread", "bin-pack"] = "spread"
+    node_failure_detection_s: float = Field(default=0.0, ge=0)
+    eviction_delay_s: float = Field(default=0.0, ge=0)
+    instance_detection_s: float = Field(default=0.0, ge=0)
+    restart_delay_s: float = Field(default=0.0, ge=0)
+    restart_delay_max_s: float = Field(default=0.0, ge=0)
+    backoff_reset_s: float = Field(default=0.0, ge=0)
+    cpu_overcommit: float = Field(default=1.0, gt=0, description="vCPUs or CPU limits per thread")
+
+
+PROFILE_KINDS["orchestrators"] = OrchestratorProfile
+
+
+class FailureRateProfile(Profile):
+    """How often one fault kind strikes one component, and how long repair takes.
+
+    The profile's name is the fault kind. ``per_year`` is the rate per
+    component of ``component``'s node kind; ``repair_s`` is how long the
+    failed part stays out before it can start again (a machine's repair, a
+    daemon's restart), on top of any reboot the lifecycle runs.
+    """
+
+    kind: ClassVar[str] = "failure_rates"
+    component: Literal["machine", "kernel", "hypervisor", "vmm", "vm", "runtime", "container"]
+    per_year: float = Field(ge=0)
+    repair_s: Distribution | None = None
+
+
+PROFILE_KINDS["failure_rates"] = FailureRateProfile

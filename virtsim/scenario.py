@@ -58,6 +58,7 @@ from virtsim.profiles import (
     HypervisorProfile,
     KernelProfile,
     Model,
+    OrchestratorProfile,
     PlatformProfile,
     RuntimeProfile,
     VmmProfile,
@@ -90,6 +91,10 @@ class ContainerSpec(Model):
     workload: str | None = None
     restart: Literal["no", "always", "on-failure"] = "no"
     start_at_s: float = Field(default=0.0, ge=0)
+    live_restore: bool = Field(default=False, description="dockerd live-restore: survive a "
+                               "daemon crash (a daemon setting: equal for an engine's groups)")
+    checkpoint_s: float = Field(default=0.0, ge=0, description="batch work checkpointed every "
+                                "this many seconds; 0: never (a crash loses all progress)")
 
 
 class VmSpec(Model):
@@ -109,6 +114,8 @@ class VmSpec(Model):
     workload: str | None = None
     restart: Literal["no", "always"] = "no"
     start_at_s: float = Field(default=0.0, ge=0)
+    checkpoint_s: float = Field(default=0.0, ge=0, description="batch work checkpointed every "
+                                "this many seconds; 0: never (a crash loses all progress)")
     containers: tuple[ContainerSpec, ...] = ()
     processes: tuple[ProcessSpec, ...] = ()
 
@@ -147,6 +154,32 @@ class FaultSpec(Model):
     target: str = Field(min_length=1, description="a node id such as 'node/web-0'")
     at_s: float = Field(ge=0)
     exploit: str | None = Field(default=None, description="an exploits profile (escapes only)")
+    repair_s: float | None = Field(default=None, ge=0, description="time before the failed part "
+                                   "can start again; default: the failure_rates profile's")
+
+
+class OrchestratorSpec(Model):
+    """Which orchestrator (or restart manager) recovers which instance groups, and where.
+
+    ``groups`` names host-level VM or container groups; ``hosts`` names the
+    host groups it may place rescheduled instances on (default: every host
+    group that runs one of its groups).
+    """
+
+    profile: str = Field(min_length=1, description="an orchestrators profile")
+    groups: tuple[str, ...] = Field(min_length=1)
+    hosts: tuple[str, ...] = ()
+    placement: Literal["spread", "bin-pack"] | None = None
+    detection_s: float | None = Field(default=None, ge=0, description="overrides the profile's "
+                                      "node_failure_detection_s")
+
+
+class RandomFaultsSpec(Model):
+    """Faults drawn over the run from the catalogue's failure rates (seeded)."""
+
+    kinds: tuple[str, ...] = Field(default=(), description="default: every kind with a rate")
+    rate_scale: float = Field(default=1.0, gt=0, le=1e12, description="multiplies every rate "
+                              "(make rare faults visible in a short run)")
 
 
 class Scenario(Model):
@@ -158,6 +191,8 @@ class Scenario(Model):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     hosts: tuple[HostSpec, ...] = Field(min_length=1)
     faults: tuple[FaultSpec, ...] = ()
+    orchestrators: tuple[OrchestratorSpec, ...] = ()
+    random_faults: RandomFaultsSpec | None = None
 
     @field_validator("hosts")
     @classmethod
@@ -274,6 +309,39 @@ class _Checker:
         for f, fault in enumerate(scenario.faults):
             if fault.exploit is not None:
                 self.profile("exploits", fault.exploit, ["faults", f, "exploit"])
+        self.check_orchestrators(scenario)
+        if scenario.random_faults is not None:
+            for k, kind in enumerate(scenario.random_faults.kinds):
+                self.profile("failure_rates", kind, ["random_faults", "kinds", k])
+
+    def check_orchestrators(self, scenario: Scenario) -> None:
+        """Profiles exist; each group is host-level, of a kind it manages, managed once."""
+        kinds = {g.name: "vm" for h in scenario.hosts for g in h.vms}
+        kinds.update({g.name: "container" for h in scenario.hosts for g in h.containers})
+        hosts = {h.name for h in scenario.hosts}
+        owner: dict[str, int] = {}
+        for o, spec in enumerate(scenario.orchestrators):
+            loc: list[str | int] = ["orchestrators", o]
+            profile: OrchestratorProfile = self.profile("orchestrators", spec.profile,
+                                                        [*loc, "profile"])
+            for g, group in enumerate(spec.groups):
+                if group not in kinds:
+                    listed = ", ".join(sorted(kinds)) or "none in this scenario"
+                    raise self.fail([*loc, "groups", g], "the name of a host-level VM or "
+                                    f"container group ({listed})", f"'{group}'")
+                if kinds[group] not in profile.manages:
+                    raise self.fail([*loc, "groups", g], f"a {' or '.join(profile.manages)} "
+                                    f"group for {profile.name}", f"'{group}', a {kinds[group]} "
+                                    "group")
+                if group in owner:
+                    raise self.fail([*loc, "groups", g], "each group managed by one "
+                                    "orchestrator", f"'{group}', already in orchestrators"
+                                    f"[{owner[group]}]")
+                owner[group] = o
+            for n, name in enumerate(spec.hosts):
+                if name not in hosts:
+                    raise self.fail([*loc, "hosts", n], f"a host group name "
+                                    f"({', '.join(sorted(hosts))})", f"'{name}'")
 
     def check_host(self, host: HostSpec, loc: list[str | int]) -> None:
         self.profile("hosts", host.profile, [*loc, "profile"])
@@ -298,8 +366,19 @@ class _Checker:
                             "hosted beside it", f"{sorted({vm.hypervisor for vm in host.vms})}")
         for c, container in enumerate(host.containers):
             self.check_container(container, kernel, [*loc, "containers", c])
+        self.check_live_restore(host.containers, [*loc, "containers"])
         for p, process in enumerate(host.processes):
             self.profile("workloads", process.workload, [*loc, "processes", p, "workload"])
+
+    def check_live_restore(self, containers: tuple[ContainerSpec, ...],
+                           loc: list[str | int]) -> None:
+        """live-restore is a daemon setting: one engine's groups on one kernel must agree."""
+        seen: dict[str, bool] = {}
+        for c, spec in enumerate(containers):
+            if seen.setdefault(spec.engine, spec.live_restore) != spec.live_restore:
+                raise self.fail([*loc, c, "live_restore"], f"the same live_restore for every "
+                                f"{spec.engine} group on this kernel (a daemon setting)",
+                                str(spec.live_restore).lower())
 
     def check_vm(self, vm: VmSpec, host_kernel: KernelProfile,
                  loc: list[str | int]) -> HypervisorProfile:
@@ -325,6 +404,7 @@ class _Checker:
             self.profile("workloads", vm.workload, [*loc, "workload"])
         for c, container in enumerate(vm.containers):
             self.check_container(container, kernel, [*loc, "containers", c])
+        self.check_live_restore(vm.containers, [*loc, "containers"])
         for p, process in enumerate(vm.processes):
             self.profile("workloads", process.workload, [*loc, "processes", p, "workload"])
         return hyper

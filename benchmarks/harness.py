@@ -1,0 +1,115 @@
+"""Measuring a run: wall time per phase, peak memory and SimPy events processed.
+
+The benchmarks share this: :func:`scaled` loads a scenario file and scales its
+host counts, :func:`measure` runs it through the same steps as
+:func:`virtsim.run_scenario` (build the graph, attach the models, advance the
+clock, report) and times each phase. Events processed are the events SimPy
+scheduled minus those still queued when the clock stopped.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import resource
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+import virtsim
+from virtsim.catalog import Catalog
+from virtsim.graph import build_graph
+from virtsim.run import models
+from virtsim.scenario import Scenario
+from virtsim.simulation import Simulation
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def events_processed(env: simpy.Environment) -> int:
+    """Events SimPy has processed: ids handed out minus events still in the queue."""
+    counter: itertools.count[int] = env._eid  # SimPy numbers every scheduled event
+    scheduled = int(repr(counter)[6:-1])  # "count(N)": N ids handed out, none consumed
+    return scheduled - len(env._queue)
+
+
+def scenario_data(name: str, host_scale: float = 1.0,
+                  per_host_scale: float = 1.0) -> dict[str, Any]:
+    """A shipped scenario's table with host counts (and instance counts per host) scaled."""
+    with (SCENARIOS / f"{name}.toml").open("rb") as file:
+        data = tomllib.load(file)
+    for host in data["hosts"]:
+        host["count"] = max(1, round(host.get("count", 1) * host_scale))
+        for group in (*host.get("vms", ()), *host.get("containers", ())):
+            group["count"] = max(1, round(group.get("count", 1) * per_host_scale))
+    hosts = {h["name"]: h for h in data["hosts"]}
+    for fault in data.get("faults", ()):  # keep faults aimed at a machine that still exists
+        group, _, index = fault["target"].partition("/")[0].rpartition("-")
+        if group in hosts and int(index) >= hosts[group]["count"]:
+            fault["target"] = fault["target"].replace(f"{group}-{index}", f"{group}-0", 1)
+    return data
+
+
+@dataclass
+class Measurement:
+    """What one run cost."""
+
+    hosts: int
+    instances: int
+    nodes: int
+    events: int
+    load_s: float
+    build_s: float
+    attach_s: float
+    run_s: float
+    report_s: float
+    peak_mib: float
+
+    @property
+    def wall_s(self) -> float:
+        """Build, attach, run and report (loading the file excluded)."""
+        return self.build_s + self.attach_s + self.run_s + self.report_s
+
+    def line(self, label: str) -> str:
+        """One printed line of figures."""
+        return (f"{label}: wall {self.wall_s:7.2f} s (build {self.build_s:.2f}, attach "
+                f"{self.attach_s:.2f}, run {self.run_s:.2f}, report {self.report_s:.2f}), "
+                f"peak RSS {self.peak_mib:7.1f} MiB, {self.events:,} events "
+                f"({1e6 * self.run_s / max(self.events, 1):.1f} us/event in run), "
+                f"{self.hosts:,} hosts, {self.instances:,} instances, {self.nodes:,} nodes")
+
+
+def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measurement,
+                                                                          virtsim.Result]:
+    """Run a scenario table as :func:`virtsim.run_scenario` does, timing each phase."""
+    catalog = catalog or virtsim.load_catalog()
+    began = time.perf_counter()
+    scenario: Scenario = virtsim.parse_scenario(data, catalog)
+    loaded = time.perf_counter()
+    gc.collect()
+    graph = build_graph(scenario, catalog)
+    built = time.perf_counter()
+    sim = Simulation(scenario, graph, catalog, scenario.seed)
+    active = models()
+    for model in active:
+        model.attach(sim)
+    attached = time.perf_counter()
+    sim.env.run(until=scenario.duration_s)
+    ran = time.perf_counter()
+    for model in active:
+        model.report(sim)
+    reported = time.perf_counter()
+    hosts = sum(h.count for h in scenario.hosts)
+    figures = Measurement(hosts, int(sim.result.metrics.get("instances", 0)), len(graph),
+                          events_processed(sim.env), loaded - began, built - loaded,
+                          attached - built, ran - attached, reported - ran, peak_rss_mib())
+    return figures, sim.result

@@ -1,0 +1,438 @@
+"""C2: VM images and memory footprints are GB-scale; container images are MB-scale.
+
+Scenario (built in code): one host, N identical instances at rest (no
+workload), for N swept from 1 upwards, as
+- Ubuntu 24.04 VMs on KVM/QEMU with full clones, with linked clones, and with
+  linked clones plus KSM page merging and a memory balloon (the VM's ways of
+  sharing);
+- Windows Server 2022 Core VMs (full clones);
+- Firecracker microVMs with a minimal root filesystem;
+- runc containers from a full Debian image, from Alpine and from a ``FROM
+  scratch`` static binary (image layers stored once by digest, one shared
+  host kernel);
+- Windows Server Core containers on a Windows Server host (process isolation).
+
+For each point the footprint model gives resident memory and disk of the
+whole host, what each instance adds and what is paid once; "without sharing"
+is N times the footprint of one instance alone on a host. The density table
+names how many instances fit one host and which resource runs out first.
+
+Verdict rule: *contradicted* if a VM does not cost more memory and disk per
+instance than an Alpine or Debian container; *supported* if every VM
+variant is GB-scale (>= 1 GiB) in memory and image and every container image
+MB-scale; otherwise *supported with nuance*, naming the exceptions
+(microVMs and tuned VMs are MB-scale, a VM disk image under 1 GiB, a
+GB-scale container image).
+
+Run on its own: ``python experiments/c02_footprint.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.lines import Line2D
+
+import virtsim
+from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.footprint import density as _density
+from virtsim.plotting import SLIDE_STYLE, colour, slide_figure
+from virtsim.profiles import DiskImageProfile, ImageProfile
+from virtsim.result import Record
+from virtsim.scenario import host_profile
+
+CLAIM = "C2"
+TITLE = "Footprint: VMs are GB-scale, containers MB-scale"
+
+GIB = 1024.0
+COUNTS: dict[Size, tuple[int, ...]] = {
+    "tiny": (1, 8),
+    "quick": (1, 4, 16, 64),
+    "full": (1, 2, 4, 8, 16, 32, 64, 128, 256),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run N identical instances on a host."""
+
+    name: str
+    technology: str  # colour key (virtsim.plotting)
+    label: str
+    kind: str  # "vm" or "container"
+    sharing: str
+    marker: str
+    host: dict[str, Any]
+    group: dict[str, Any]
+    artefact: str  # disk image or container image profile
+
+
+def _vm(name: str, image: str, memory_mib: float, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "hypervisor": "kvm", "disk_image": image, "vcpus": 1,
+            "memory_mib": memory_mib, **extra}
+
+
+def _container(name: str, image: str) -> dict[str, Any]:
+    return {"name": name, "image": image}
+
+
+LINUX_HOST: dict[str, Any] = {"profile": "m5d-metal"}
+VARIANTS: tuple[Variant, ...] = (
+    Variant("vm-full", "vm", "VM Ubuntu, full clones", "vm", "none", "o", LINUX_HOST,
+            _vm("vm", "ubuntu-24.04-cloud", 1024), "ubuntu-24.04-cloud"),
+    Variant("vm-linked", "vm", "VM Ubuntu, linked clones", "vm", "backing file", "s", LINUX_HOST,
+            _vm("vm", "ubuntu-24.04-cloud", 1024, clone="linked"), "ubuntu-24.04-cloud"),
+    Variant("vm-ksm-balloon", "vm", "VM Ubuntu, linked + KSM + balloon", "vm",
+            "backing file, KSM, balloon", "^", {**LINUX_HOST, "ksm": True},
+            _vm("vm", "ubuntu-24.04-cloud", 1024, clone="linked", balloon=True),
+            "ubuntu-24.04-cloud"),
+    Variant("vm-windows", "vm", "VM Windows Server Core", "vm", "none", "D", LINUX_HOST,
+            _vm("vm", "windows-server-2022-core", 2048), "windows-server-2022-core"),
+    Variant("microvm", "microvm", "microVM (Firecracker)", "vm", "none", "v", LINUX_HOST,
+            _vm("vm", "firecracker-rootfs", 128, vmm="firecracker"), "firecracker-rootfs"),
+    Variant("container-debian", "distro", "container, debian image", "container",
+            "layers by digest, host kernel", "o", LINUX_HOST, _container("c", "debian"),
+            "debian"),
+    Variant("container-alpine", "alpine", "container, alpine image", "container",
+            "layers by digest, host kernel", "s", LINUX_HOST, _container("c", "alpine"),
+            "alpine"),
+    Variant("container-scratch", "scratch", "container, scratch image", "container",
+            "layers by digest, host kernel", "^", LINUX_HOST,
+            _container("c", "scratch-static"), "scratch-static"),
+    Variant("container-servercore", "windows-container", "Windows container, servercore",
+            "container", "layers by digest, host kernel", "D",
+            {"profile": "windows-server", "platform": "windows-server-containers"},
+            _container("c", "servercore"), "servercore"),
+)
+
+PUBLISHED: dict[str, tuple[float, str]] = {
+    "qemu_overhead": (124.9, "Firecracker paper (NSDI 2020): QEMU about 131 MB per VM [S]"),
+    "firecracker_overhead": (2.86, "Firecracker paper: about 3 MB per microVM; spec: under "
+                             "5 MiB [V]"),
+    "runc_per_container": (3.9, "gVisor performance data: runc 4.09 MB per empty container [V]"),
+    "alpine_image": (7.92, "MEASUREMENTS.md Images: alpine:3.22 about 8.3 MB unpacked [V]"),
+    "debian_image": (124.0, "MEASUREMENTS.md Images: debian (full) 124 MiB [V]"),
+    "ubuntu_disk": (583.0, "MEASUREMENTS.md Images: Ubuntu 24.04 cloud image 583 MiB qcow2 [V]"),
+    "windows_disk": (6267.0, "MEASUREMENTS.md Images: Windows Server 2022 Core VHD 6.12 GB [V]"),
+}
+"""Published figures for comparison only (MEASUREMENTS.md), in MiB."""
+
+
+def scenario(variant: Variant, count: int, seed: int) -> dict[str, Any]:
+    """N instances of one variant on one host, at rest."""
+    section = "vms" if variant.kind == "vm" else "containers"
+    host = {"name": "host", **variant.host, section: [{**variant.group, "count": count}]}
+    if variant.kind == "container":
+        host["cached_images"] = [variant.artefact]
+    # The footprint does not depend on time: a short run skips the start storm.
+    return {"name": f"c02-{variant.name}-{count}", "duration_s": 0.001, "seed": seed,
+            "hosts": [host]}
+
+
+def _artefact(catalog: virtsim.Catalog, variant: Variant) -> Record:
+    if variant.kind == "vm":
+        disk = catalog.require(DiskImageProfile, variant.artefact)
+        return {"variant": variant.name, "artefact": disk.name, "kind": "VM disk image",
+                "file_mib": float(disk.file_mib), "download_mib": float(disk.file_mib),
+                "virtual_mib": float(disk.virtual_gib) * GIB}
+    image = catalog.require(ImageProfile, variant.artefact)
+    unpacked = sum(layer.size_mib for layer in image.layers)
+    return {"variant": variant.name, "artefact": image.name, "kind": "container image",
+            "file_mib": round(unpacked, 3),
+            "download_mib": round(sum(layer.compressed_mib for layer in image.layers), 3),
+            "virtual_mib": round(unpacked, 3)}
+
+
+def _breakdown(variant: Variant, records: list[Record]) -> list[Record]:
+    """What one instance alone on a host costs, item by item (layers summed)."""
+    items: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for record in records:
+        item = str(record["item"])
+        item = "image layers" if item.startswith("layer ") else item
+        item = "VM disk image" if item.startswith("disk image") else item
+        items[item][0] += float(record["memory_mib"])  # type: ignore[arg-type]
+        items[item][1] += float(record["disk_mib"])  # type: ignore[arg-type]
+    return [{"variant": variant.name, "item": item, "memory_mib": round(mem, 3),
+             "disk_mib": round(disk, 3)} for item, (mem, disk) in items.items()]
+
+
+def run(size: Size, seed: int) -> Tables:
+    """Sweep instance counts for every variant; record footprint, sharing and density."""
+    catalog = virtsim.load_catalog()
+    sweep: list[Record] = []
+    density: list[Record] = []
+    breakdown: list[Record] = []
+    artefacts = [_artefact(catalog, v) for v in VARIANTS]
+    for variant in VARIANTS:
+        alone: dict[str, float] = {}
+        for count in COUNTS[size]:
+            spec = virtsim.parse_scenario(scenario(variant, count, seed), catalog,
+                                          f"<c02-{variant.name}>")
+            result = virtsim.run_scenario(spec, catalog, seed=seed)
+            capacity = host_profile(spec.hosts[0], catalog)
+            host = result.table("host_footprint")[0]
+            own = [r for r in result.table("instance_footprint") if r["group"] in ("vm", "c")]
+            memory = _num(host, "memory_mib")
+            disk = _num(host, "disk_mib")
+            per_memory = sum(_num(r, "memory_mib") for r in own) / count
+            per_disk = sum(_num(r, "disk_mib") for r in own) / count
+            if count == COUNTS[size][0]:
+                alone = {"memory": memory / count, "disk": disk / count}
+                breakdown += _breakdown(variant, result.table("footprint"))
+            sweep.append({
+                "variant": variant.name, "technology": variant.technology,
+                "sharing": variant.sharing, "count": count,
+                "host_memory_mib": round(memory, 3), "host_disk_mib": round(disk, 3),
+                "instance_memory_mib": round(per_memory, 3),
+                "instance_disk_mib": round(per_disk, 3),
+                "shared_memory_mib": round(memory - per_memory * count, 3),
+                "shared_disk_mib": round(disk - per_disk * count, 3),
+                "unshared_memory_mib": round(alone["memory"] * count, 3),
+                "unshared_disk_mib": round(alone["disk"] * count, 3),
+                "host_capacity_memory_mib": capacity.memory_gib * GIB,
+                "host_capacity_disk_mib": capacity.disk_gib * GIB})
+            if count == COUNTS[size][-1]:
+                for row in result.table("density"):
+                    unbound = _density(capacity, _num(row, "memory_mib"), 0.0,
+                                       _num(row, "disk_mib"), memory - per_memory * count,
+                                       disk - per_disk * count)
+                    density.append({"variant": variant.name, "technology": variant.technology,
+                                    "count": row["count"], "binding": row["binding"],
+                                    "count_cpu_overcommitted": unbound.count,
+                                    "binding_cpu_overcommitted": unbound.binding,
+                                    "memory_mib": round(_num(row, "memory_mib"), 3),
+                                    "vcpus": row["vcpus"],
+                                    "disk_mib": round(_num(row, "disk_mib"), 3)})
+    return {"sweep": sweep, "density": density, "breakdown": breakdown, "artefacts": artefacts}
+
+
+# -- findings --------------------------------------------------------------
+
+def _first(tables: Mapping[str, list[Record]], variant: str) -> Record:
+    """The variant's smallest-count sweep point (per-instance cost alone)."""
+    return next(r for r in tables["sweep"] if r["variant"] == variant)
+
+
+def _num(row: Record, key: str) -> float:
+    return float(row[key])  # type: ignore[arg-type]
+
+
+def _item(tables: Mapping[str, list[Record]], variant: str, item: str, key: str) -> float:
+    return sum(_num(r, key) for r in tables["breakdown"]
+               if r["variant"] == variant and r["item"] == item)
+
+
+def _artefact_mib(tables: Mapping[str, list[Record]], variant: str) -> float:
+    return next(_num(r, "file_mib") for r in tables["artefacts"] if r["variant"] == variant)
+
+
+def findings(tables: Tables) -> Finding:
+    """GB vs MB per instance and per image, with the exceptions named."""
+    vms = [v for v in VARIANTS if v.kind == "vm"]
+    linux_containers = ("container-debian", "container-alpine", "container-scratch")
+    vm_memory = {v.name: _num(_first(tables, v.name), "instance_memory_mib") for v in vms}
+    vm_image = {v.name: _artefact_mib(tables, v.name) for v in vms}
+    c_memory = {c: _num(_first(tables, c), "instance_memory_mib") for c in linux_containers}
+    c_image = {c: _artefact_mib(tables, c) for c in linux_containers}
+    ordered = (vm_memory["vm-full"] > max(c_memory.values())
+               and vm_image["vm-full"] > max(c_image.values()))
+    labels = {v.name: v.label for v in VARIANTS}
+    exceptions = [f"{labels[v]} holds {m:,.0f} MiB per instance" for v, m in vm_memory.items()
+                  if m < GIB]
+    small_images = {str(r["artefact"]): _num(r, "file_mib") for r in tables["artefacts"]
+                    if r["kind"] == "VM disk image" and _num(r, "file_mib") < GIB}
+    exceptions += [f"the {a} disk image is a {s:,.0f} MiB file" for a, s in small_images.items()]
+    exceptions += [f"the {r['artefact']} container image is {_num(r, 'file_mib') / GIB:.1f} GiB"
+                   for r in tables["artefacts"]
+                   if r["kind"] == "container image" and _num(r, "file_mib") >= GIB]
+    verdict: Verdict
+    if not ordered:
+        verdict = "contradicted"
+        reason = "A full VM does not cost more memory and disk per instance than a container."
+    elif exceptions:
+        verdict = "supported with nuance"
+        reason = ("A full Ubuntu VM costs about a GiB of RAM per instance and ships a disk "
+                  "image of hundreds of MiB to GiB, while Linux container images and "
+                  "per-container memory are MB-scale; but the scale is a property of what "
+                  "is packed, not of the technology: " + "; ".join(exceptions) + ".")
+    else:
+        verdict = "supported"
+        reason = "Every VM variant is GB-scale and every container MB-scale."
+    numbers = tuple(
+        f"{v.label}: {_num(_first(tables, v.name), 'instance_memory_mib'):,.0f} MiB RAM per "
+        f"instance, image {_artefact_mib(tables, v.name):,.0f} MiB"
+        for v in VARIANTS)
+    densities = tuple(f"{r['variant']}: {r['count']:,} per host ({r['binding']}-bound); "
+                      f"{r['count_cpu_overcommitted']:,} with CPU overcommitted "
+                      f"({r['binding_cpu_overcommitted']}-bound)"
+                      for r in tables["density"])
+    return Finding(claim=CLAIM, verdict=verdict, reason=reason,
+                   key_numbers=numbers + densities, comparisons=_comparisons(tables))
+
+
+def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
+    def cmp(key: str, measure: str, simulated: float) -> Comparison:
+        published, source = PUBLISHED[key]
+        return Comparison(measure=measure, published=published, simulated=round(simulated, 2),
+                          unit="MiB", source=source)
+
+    return (
+        cmp("qemu_overhead", "QEMU VMM memory per 1-vCPU VM",
+            _item(tables, "vm-full", "VMM overhead", "memory_mib")),
+        cmp("firecracker_overhead", "Firecracker VMM memory per microVM",
+            _item(tables, "microvm", "VMM overhead", "memory_mib")),
+        cmp("runc_per_container", "runc memory per container",
+            _item(tables, "container-alpine", "runtime per container", "memory_mib")),
+        cmp("alpine_image", "alpine image on disk",
+            _item(tables, "container-alpine", "image layers", "disk_mib")),
+        cmp("debian_image", "debian image on disk",
+            _item(tables, "container-debian", "image layers", "disk_mib")),
+        cmp("ubuntu_disk", "Ubuntu VM disk per full clone",
+            _item(tables, "vm-full", "VM disk image", "disk_mib")),
+        cmp("windows_disk", "Windows Server Core VM disk per full clone",
+            _item(tables, "vm-windows", "VM disk image", "disk_mib")),
+    )
+
+
+# -- figures ---------------------------------------------------------------
+
+def _sweep_panel(ax: Axes, tables: Mapping[str, list[Record]], key: str, title: str,
+                 ylabel: str) -> None:
+    """One panel: the host's total against instance count, per variant, log-log."""
+    ax.set_title(title, fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.set_xlabel("instances on one host", fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.set_ylabel(ylabel, fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.grid(True, alpha=0.3)
+    by_variant: dict[str, list[Record]] = defaultdict(list)
+    for row in tables["sweep"]:
+        by_variant[str(row["variant"])].append(row)
+    for variant in VARIANTS:
+        rows = by_variant.get(variant.name, [])
+        if not rows:
+            continue
+        xs = [_num(r, "count") for r in rows]
+        shared = [_num(r, f"host_{key}") / GIB for r in rows]
+        alone = [_num(r, f"unshared_{key}") / GIB for r in rows]
+        ax.plot(xs, shared, marker=variant.marker, color=colour(variant.technology), lw=2.2,
+                label=variant.label)
+        if alone[-1] > shared[-1] * 1.05:
+            ax.plot(xs, alone, ls=":", color=colour(variant.technology), lw=1.4, alpha=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="black", lw=0.8, ls="--")
+    ax.text(1, 1.08, "1 GiB", fontsize=11)
+    if tables["sweep"]:
+        capacity = _num(tables["sweep"][0], f"host_capacity_{key}") / GIB
+        ax.axhline(capacity, color="#d62728", lw=1.2, ls="-.")
+        ax.text(1, capacity * 1.1, f"one host holds {capacity:,.0f} GiB", fontsize=11,
+                color="#d62728")
+
+
+def draw_footprint(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Host memory and disk against instance count, per variant, side by side."""
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, (memory, disk) = plt.subplots(1, 2, figsize=(16.0, 8.0), layout="constrained")
+    fig.suptitle("Footprint of N identical instances on one host",
+                 fontsize=SLIDE_STYLE["axes.titlesize"])
+    _sweep_panel(memory, tables, "memory_mib", "resident memory", "GiB (log scale)")
+    _sweep_panel(disk, tables, "disk_mib", "disk used", "GiB (log scale)")
+    handles, labels = memory.get_legend_handles_labels()
+    handles.append(Line2D([], [], ls=":", color="black"))
+    labels.append("dotted: without sharing (each alone on a host)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=11)
+    return fig
+
+
+def draw_per_instance(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Per-instance memory and image size for each variant, log scale, with the 1 GiB line."""
+    fig, ax = slide_figure("One instance: memory and image, MB or GB?", "",
+                           "MiB (log scale)", size=(13.0, 7.0))
+    width = 0.4
+    names = [v.name for v in VARIANTS]
+    for i, variant in enumerate(VARIANTS):
+        mem = _num(_first(tables, variant.name), "instance_memory_mib")
+        img = _artefact_mib(tables, variant.name)
+        ax.bar(i - width / 2, mem, width, color=colour(variant.technology), edgecolor="black")
+        ax.bar(i + width / 2, img, width, color=colour(variant.technology), edgecolor="black",
+               hatch="//", alpha=0.6)
+    ax.set_yscale("log")
+    ax.axhline(GIB, color="black", ls="--", lw=1)
+    ax.text(len(names) - 0.5, GIB * 1.1, "1 GiB", ha="right", fontsize=12)
+    ax.set_xticks(range(len(names)), [v.label.replace(", ", ",\n") for v in VARIANTS],
+                  rotation=30, ha="right", fontsize=10)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", label="RAM per instance"),
+                       Patch(facecolor="white", edgecolor="black", hatch="//",
+                             label="image on disk (unpacked / qcow2 file)")], loc="upper right")
+    return fig
+
+
+def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Instances per host and the binding resource, with and without CPU reservation."""
+    fig, ax = slide_figure("How many fit one host, and what runs out first", "",
+                           "instances per host (log scale)", size=(13.0, 7.0))
+    rows = list(tables["density"])
+    labels = {v.name: v for v in VARIANTS}
+    width = 0.4
+    for i, row in enumerate(rows):
+        tech = labels[str(row["variant"])].technology
+        for offset, key, hatch in ((-width / 2, "", ""), (width / 2, "_cpu_overcommitted", "//")):
+            count = _num(row, f"count{key}")
+            ax.bar(i + offset, max(count, 0.8), width, color=colour(tech), edgecolor="black",
+                   hatch=hatch, alpha=0.6 if hatch else 1.0)
+            ax.text(i + offset, max(count, 1) * 1.15, f"{int(count):,}\n{row[f'binding{key}']}",
+                    ha="center", fontsize=8.5)
+    ax.set_yscale("log")
+    ax.set_ylim(0.8, max([_num(r, "count_cpu_overcommitted") for r in rows] + [10.0]) * 8)
+    ax.set_xticks(range(len(rows)),
+                  [labels[str(r["variant"])].label.replace(", ", ",\n") for r in rows],
+                  rotation=30, ha="right", fontsize=10)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black",
+                             label="vCPUs / CPU limits reserved 1:1"),
+                       Patch(facecolor="white", edgecolor="black", hatch="//",
+                             label="CPU overcommitted: memory or disk binds")],
+              loc="upper left")
+    return fig
+
+
+def figures() -> list[Figure]:
+    """Footprint against count, per-instance scale, density."""
+    return [
+        Figure("c02-footprint-vs-count",
+               "Host resident memory (left) and disk (right) as identical instances are "
+               "added, log-log. Each VM pays its whole guest RAM and a VMM; containers add "
+               "only their processes on one shared host kernel, so their memory line starts "
+               "at the host's base and rises slowly. KSM and a balloon pull VMs down; a "
+               "microVM's small guest is MB-scale. On disk, full VM clones copy the whole "
+               "image per VM, linked clones share one backing file, and containers store "
+               "each layer once by digest, so their line is flat. Dotted: the same instances "
+               "each alone on a host, i.e. without any sharing.",
+               draw_footprint),
+        Figure("c02-per-instance-scale",
+               "One instance's RAM and its image on disk, against the 1 GiB line: full VMs "
+               "sit at or above it, Linux container images far below; a microVM and a "
+               "ballooned VM are MB-scale, and a Windows Server Core container image is "
+               "GB-scale: size follows what is packed, not the technology.",
+               draw_per_instance),
+        Figure("c02-density",
+               "Instances that fit one host (the largest sweep point's per-instance costs) "
+               "and the resource that binds first. With vCPUs reserved one to one, every VM "
+               "kind is CPU-bound at the host's thread count whatever its size; containers "
+               "without CPU limits are bound by memory. Overcommitting CPU (hatched), memory "
+               "binds everyone, and the gap between a GiB-sized guest and a few MiB of "
+               "container process shows in full.",
+               draw_density),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))

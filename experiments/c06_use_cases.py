@@ -1,0 +1,385 @@
+"""C6: VMs suit different operating systems and strong isolation; containers suit many instances.
+
+Two scenarios (built in code):
+
+*Several operating systems on one host.* A Linux host (m5d.metal, KVM) and
+a Windows Server host (Hyper-V) each try to run an Ubuntu and a Windows
+Server workload, once as VMs and once as containers on the host's kernel;
+the Windows host also runs the Linux container inside a Linux VM (the Docker
+Desktop way). Whether each starts comes from the lifecycle, which refuses a
+container whose image's OS is not the kernel's (``virtsim.compat.resolve``).
+
+*Many instances of one application.* The same small web service as N
+replicas, as Ubuntu VMs on KVM (whole vCPUs: at least one each), Firecracker
+microVMs, and runc containers whose CPU limit is the service's own demand
+(from its workload profile). For each: resident memory per replica, how many
+fit a host (vCPUs or CPU limits reserved one to one, and with vCPUs
+overcommitted down to the service's real CPU demand), the hosts needed for 1,000 replicas,
+and how long N replicas take to start at once.
+
+Verdict rule: *contradicted* if a VM of either OS fails on either host, or a
+container of the other OS starts on a shared kernel, or containers need
+more hosts or more start time than VMs for the replicas; *supported* if
+containers beat both VMs and microVMs at least twofold on hosts needed and
+start time; *supported with nuance* otherwise, naming where another technology comes
+within that margin (microVMs need few more hosts and start faster than
+``docker run``).
+
+Run on its own: ``python experiments/c06_use_cases.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.footprint import density
+from virtsim.plotting import colour, label, slide_figure
+from virtsim.profiles import WorkloadProfile
+from virtsim.result import Record
+from virtsim.scenario import host_profile
+
+CLAIM = "C6"
+TITLE = "Use cases: many operating systems as VMs, many replicas as containers"
+
+APP = "web-service"
+FLEET = 1000
+"""Replicas of the application the capacity question asks about."""
+CLEAR_MARGIN = 2.0
+"""How many times better containers must be than the next technology to count as 'suits'."""
+REPLICAS: dict[Size, int] = {"tiny": 8, "quick": 24, "full": 48}
+"""Replicas started at once on one host (at most what fits it with CPU reserved)."""
+
+GUESTS: dict[str, dict[str, str]] = {
+    "linux": {"disk_image": "ubuntu-24.04-cloud", "image": "ubuntu"},
+    "windows": {"disk_image": "windows-server-2022-core", "image": "nanoserver"},
+}
+"""One workload per operating system: its VM disk image and its container image."""
+
+HOSTS: dict[str, dict[str, Any]] = {
+    "linux": {"profile": "m5d-metal", "hypervisor": "kvm", "engine": "docker",
+              "runtime": "runc"},
+    "windows": {"profile": "windows-server", "hypervisor": "hyper-v",
+                "engine": "docker-windows", "runtime": "windows-process"},
+}
+"""The two hosts: each OS's own hypervisor and container engine."""
+
+
+# -- (a) several operating systems -----------------------------------------
+
+def os_scenario(seed: int) -> dict[str, Any]:
+    """Both hosts, each trying every guest OS as a VM and as a container."""
+    hosts = []
+    for host_os, host in HOSTS.items():
+        vms = [{"name": f"vm-{os}", "hypervisor": host["hypervisor"],
+                "disk_image": guest["disk_image"], "vcpus": 2, "memory_mib": 2048}
+               for os, guest in GUESTS.items()]
+        containers = [{"name": f"container-{os}", "image": guest["image"],
+                       "engine": host["engine"], "runtime": host["runtime"]}
+                      for os, guest in GUESTS.items()]
+        if host_os == "windows":  # the Docker Desktop way: a Linux VM for Linux containers
+            vms.append({"name": "vm-for-linux-containers", "hypervisor": host["hypervisor"],
+                        "disk_image": GUESTS["linux"]["disk_image"], "vcpus": 2,
+                        "memory_mib": 2048,
+                        "containers": [{"name": "container-linux", "image": "ubuntu"}]})
+        hosts.append({"name": host_os, "profile": host["profile"],
+                      "cached_images": [g["image"] for g in GUESTS.values()],
+                      "vms": vms, "containers": containers})
+    return {"name": "c06-os-mix", "duration_s": 600, "seed": seed, "hosts": hosts}
+
+
+def _os_mix(catalog: virtsim.Catalog, seed: int) -> list[Record]:
+    spec = virtsim.parse_scenario(os_scenario(seed), catalog, "<c06-os-mix>")
+    result = virtsim.run_scenario(spec, catalog, seed=seed)
+    rows: list[Record] = []
+    for row in sorted(result.table("instances"), key=lambda r: str(r["instance"])):
+        instance = str(row["instance"])
+        group = str(row["group"])
+        how = "VM" if row["kind"] == "vm" else (
+            "container in a VM" if instance.count("/") > 1 else "container on the host kernel")
+        if group == "vm-for-linux-containers":
+            continue  # the carrier VM; its container is the row that matters
+        rows.append({"host_os": str(row["machine"]), "workload_os": group.rsplit("-", 1)[-1],
+                     "how": how, "instance": instance,
+                     "started": row["ready_s"] is not None,
+                     "ready_s": row["ready_s"], "outcome": row["outcome"],
+                     "reason": row["reason"]})
+    return rows
+
+
+# -- (b) many replicas of one application ----------------------------------
+
+@dataclass(frozen=True)
+class Replica:
+    """One way to run a replica of the application."""
+
+    technology: str
+    section: str
+    spec: dict[str, Any]
+
+
+def replicas(cpu_demand: float) -> tuple[Replica, ...]:
+    """VM, microVM and container replicas of the application."""
+    whole = max(1, math.ceil(cpu_demand))
+    return (
+        Replica("vm", "vms", {"hypervisor": "kvm", "vmm": "qemu", "clone": "linked",
+                              "disk_image": "ubuntu-24.04-cloud", "vcpus": whole,
+                              "memory_mib": 1024, "workload": APP}),
+        Replica("microvm", "vms", {"hypervisor": "kvm", "vmm": "firecracker",
+                                   "disk_image": "firecracker-rootfs", "vcpus": whole,
+                                   "memory_mib": 128, "workload": APP}),
+        Replica("container", "containers", {"image": "alpine", "cpus": cpu_demand,
+                                            "workload": APP}),
+    )
+
+
+def replica_scenario(replica: Replica, count: int, seed: int) -> dict[str, Any]:
+    """``count`` replicas started at once on one Linux host."""
+    host = {"name": "node", "profile": HOSTS["linux"]["profile"], "cached_images": ["alpine"],
+            replica.section: [{"name": "app", "count": count, **replica.spec}]}
+    return {"name": f"c06-replicas-{replica.technology}", "duration_s": 3600, "seed": seed,
+            "hosts": [host]}
+
+
+def _replicas(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
+    app = catalog.require(WorkloadProfile, APP)
+    cpu_demand = app.arrival_rate_per_s * app.cpu_core_s  # cores the service keeps busy
+    rows: list[Record] = []
+    count = REPLICAS[size]
+    for replica in replicas(cpu_demand):
+        spec = virtsim.parse_scenario(replica_scenario(replica, count, seed), catalog,
+                                      f"<c06-{replica.technology}>")
+        result = virtsim.run_scenario(spec, catalog, seed=seed)
+        host = host_profile(spec.hosts[0], catalog)
+        fit = result.table("density")[0]
+        own = [r for r in result.table("instance_footprint") if r["group"] == "app"]
+        memory = sum(_num(r, "memory_mib") for r in own) / len(own)
+        disk = sum(_num(r, "disk_mib") for r in own) / len(own)
+        total = result.table("host_footprint")[0]
+        overcommitted = density(host, memory, cpu_demand, disk,
+                                shared_memory_mib=_num(total, "memory_mib") - memory * count,
+                                shared_disk_mib=_num(total, "disk_mib") - disk * count)
+        ready = np.array([_num(r, "ready_s") for r in result.table("instances")
+                          if r["ready_s"] is not None])
+        reserved = int(_num(fit, "count"))
+        rows.append({
+            "technology": replica.technology, "replicas": count,
+            "cpu_per_replica": _num(fit, "vcpus"), "cpu_demand": cpu_demand,
+            "memory_per_replica_mib": round(memory, 3),
+            "disk_per_replica_mib": round(disk, 3),
+            "per_host_reserved": reserved, "binding_reserved": fit["binding"],
+            "per_host_overcommitted": overcommitted.count,
+            "binding_overcommitted": overcommitted.binding,
+            "hosts_for_fleet_reserved": math.ceil(FLEET / reserved) if reserved else None,
+            "hosts_for_fleet_overcommitted": (math.ceil(FLEET / overcommitted.count)
+                                              if overcommitted.count else None),
+            "start_p50_s": float(np.percentile(ready, 50)),
+            "start_all_s": float(ready.max()),
+        })
+    return rows
+
+
+def run(size: Size, seed: int) -> Tables:
+    """The OS mix on two hosts, and N replicas of one app per technology."""
+    catalog = virtsim.load_catalog()
+    return {"os_mix": _os_mix(catalog, seed), "replicas": _replicas(catalog, size, seed)}
+
+
+# -- findings --------------------------------------------------------------
+
+def _num(row: Record, key: str) -> float:
+    value = row.get(key)
+    return float(value) if value is not None else float("nan")
+
+
+def _replica(tables: Mapping[str, list[Record]], technology: str) -> Record:
+    return next(r for r in tables["replicas"] if r["technology"] == technology)
+
+
+def findings(tables: Tables) -> Finding:
+    """Different OSes need VMs; many replicas favour containers (microVMs come close)."""
+    vms_ok = all(r["started"] for r in tables["os_mix"] if r["how"] == "VM")
+    foreign = [r for r in tables["os_mix"]
+               if r["how"] == "container on the host kernel" and r["workload_os"] != r["host_os"]]
+    foreign_refused = all(not r["started"] for r in foreign)
+    container = _replica(tables, "container")
+    margins: dict[str, tuple[float, float]] = {}
+    overcommitted: dict[str, float] = {}
+    for tech in ("vm", "microvm"):
+        other = _replica(tables, tech)
+        hosts = (_num(other, "hosts_for_fleet_reserved")
+                 / _num(container, "hosts_for_fleet_reserved"))
+        start = _num(other, "start_all_s") / _num(container, "start_all_s")
+        margins[tech] = (hosts, start)
+        overcommitted[tech] = (_num(other, "hosts_for_fleet_overcommitted")
+                               / _num(container, "hosts_for_fleet_overcommitted"))
+    verdict: Verdict
+    if not (vms_ok and foreign_refused) or min(margins["vm"]) < 1.0:
+        verdict = "contradicted"
+        reason = ("A VM of some OS failed, a container of another OS ran on a shared kernel, "
+                  "or containers did not beat VMs on hosts needed or start time.")
+    elif min(min(m) for m in margins.values()) >= CLEAR_MARGIN:
+        verdict = "supported"
+        reason = ("Only VMs run Linux and Windows side by side on one host; containers need "
+                  "fewer hosts and less start time for many replicas than VMs or microVMs.")
+    else:
+        verdict = "supported with nuance"
+        reason = ("Linux and Windows run side by side on one host only as VMs (a container of "
+                  "the other OS is refused by the shared kernel; it needs a VM of its own "
+                  "OS); for many replicas containers need the fewest hosts and start far "
+                  "faster than full VMs; but "
+                  + "; ".join(_closeness(margins, overcommitted)) + ".")
+    numbers = [f"{r['host_os']} host, {r['workload_os']} {r['how']}: "
+               + ("runs" if r["started"] else f"refused ({r['outcome']})")
+               for r in tables["os_mix"]]
+    numbers += [f"{label(str(r['technology']))}: {r['per_host_reserved']} per host reserved "
+                f"({r['binding_reserved']}), {r['per_host_overcommitted']:,} overcommitted "
+                f"({r['binding_overcommitted']}); "
+                f"{r['hosts_for_fleet_reserved']} hosts for {FLEET:,}; {r['replicas']} start "
+                f"in {_num(r, 'start_all_s'):.2f} s"
+                for r in tables["replicas"]]
+    return Finding(claim=CLAIM, verdict=verdict, reason=reason, key_numbers=tuple(numbers))
+
+
+def _closeness(margins: Mapping[str, tuple[float, float]],
+               hosts_overcommitted: Mapping[str, float]) -> list[str]:
+    """Where another technology comes within the margin of containers, in words."""
+    notes = []
+    for tech, (hosts, start) in margins.items():
+        if tech == "vm" and hosts_overcommitted[tech] < CLEAR_MARGIN:
+            notes.append(f"with vCPUs overcommitted to the service's real CPU demand, "
+                         f"{label(tech)} replicas need {hosts_overcommitted[tech]:.1f}x the "
+                         "hosts of containers: the CPU the application really uses binds, "
+                         "not the VM's overhead")
+        if hosts < CLEAR_MARGIN:
+            notes.append(f"{label(tech)} needs only {hosts:.1f}x the hosts")
+        if start < 1.0:
+            notes.append(f"{label(tech)} replicas are all ready {1 / start:.1f}x sooner than "
+                         "docker-run containers, whose starts queue on the Docker daemon")
+        elif start < CLEAR_MARGIN:
+            notes.append(f"{label(tech)} replicas take only {start:.1f}x the start time")
+    return notes
+
+
+# -- figures ---------------------------------------------------------------
+
+def draw_os_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Which OS runs how on which host: a grid of runs / refused."""
+    rows = list(tables["os_mix"])
+    hows = ["VM", "container on the host kernel", "container in a VM"]
+    cols = [(h, os) for h in HOSTS for os in GUESTS]
+    fig, ax = slide_figure("Several operating systems on one host",
+                           "host kernel / workload OS", "how it is run", size=(13.0, 6.5))
+    ax.grid(False)
+    for x, (host_os, os) in enumerate(cols):
+        for y, how in enumerate(hows):
+            match = [r for r in rows if (r["host_os"], r["workload_os"], r["how"])
+                     == (host_os, os, how)]
+            if not match:
+                ax.text(x, y, "-", ha="center", va="center", fontsize=14, color="#999999")
+                continue
+            row = match[0]
+            started = bool(row["started"])
+            tech = "vm" if how != "container on the host kernel" else "container"
+            ax.scatter(x, y, s=2600, marker="s", color=colour(tech) if started else "white",
+                       edgecolors="black", linewidths=1.2)
+            text = f"runs\n{_num(row, 'ready_s'):.1f} s" if started else "refused"
+            ax.text(x, y, text, ha="center", va="center", fontsize=11,
+                    color="white" if started else "#d62728", fontweight="bold")
+    ax.set_xticks(range(len(cols)), [f"{h} host\n{os} workload" for h, os in cols])
+    ax.set_yticks(range(len(hows)), [h.replace(" on the", "\non the") for h in hows])
+    ax.set_xlim(-0.6, len(cols) - 0.4)
+    ax.set_ylim(len(hows) - 0.4, -0.6)
+    ax.legend(handles=[Patch(facecolor=colour("vm"), edgecolor="black", label=label("vm")),
+                       Patch(facecolor=colour("container"), edgecolor="black",
+                             label="container"),
+                       Patch(facecolor="white", edgecolor="black",
+                             label="refused: image OS differs from the kernel's")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def draw_fleet(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Hosts needed for the fleet (reserved and overcommitted) per technology."""
+    fig, ax = slide_figure(f"Hosts needed for {FLEET:,} replicas of one web service",
+                           "", "hosts (m5d.metal)", size=(12.0, 6.5))
+    rows = list(tables["replicas"])
+    width = 0.38
+    for i, row in enumerate(rows):
+        tech = str(row["technology"])
+        for offset, key, hatch in ((-width / 2, "reserved", ""),
+                                   (width / 2, "overcommitted", "//")):
+            hosts = _num(row, f"hosts_for_fleet_{key}")
+            ax.bar(i + offset, hosts, width, color=colour(tech), edgecolor="black",
+                   hatch=hatch, alpha=0.6 if hatch else 1.0)
+            ax.text(i + offset, hosts + 0.3, f"{hosts:.0f}\n({row[f'binding_{key}']})",
+                    ha="center", va="bottom", fontsize=11)
+    ax.set_xticks(range(len(rows)), [label(str(r["technology"])) for r in rows])
+    ax.set_ylim(0, max(_num(r, "hosts_for_fleet_reserved") for r in rows) * 1.3 + 1)
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black",
+                             label="CPU reserved (whole vCPUs; container limit = demand)"),
+                       Patch(facecolor="white", edgecolor="black", hatch="//",
+                             label="vCPUs overcommitted to the real CPU demand")],
+              loc="upper right")
+    return fig
+
+
+def draw_replica_start(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Time until N replicas started at once are all ready, per technology."""
+    rows = list(tables["replicas"])
+    count = int(_num(rows[0], "replicas")) if rows else 0
+    fig, ax = slide_figure(f"Starting {count} replicas at once on one host", "",
+                           "seconds (log scale)", size=(12.0, 6.5))
+    width = 0.38
+    for i, row in enumerate(rows):
+        tech = str(row["technology"])
+        for offset, key, hatch in ((-width / 2, "start_p50_s", ""),
+                                   (width / 2, "start_all_s", "//")):
+            value = _num(row, key)
+            ax.bar(i + offset, value, width, color=colour(tech), edgecolor="black",
+                   hatch=hatch, alpha=0.6 if hatch else 1.0)
+            ax.text(i + offset, value * 1.1, f"{value:.2f} s", ha="center", fontsize=11)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(rows)), [label(str(r["technology"])) for r in rows])
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", label="median replica ready"),
+                       Patch(facecolor="white", edgecolor="black", hatch="//",
+                             label="all replicas ready")], loc="upper right")
+    return fig
+
+
+def figures() -> list[Figure]:
+    """The OS matrix, hosts for the fleet, and replica start time."""
+    return [
+        Figure("c06-os-matrix",
+               "Linux and Windows workloads on a Linux (KVM) and a Windows Server (Hyper-V) "
+               "host. As VMs every OS runs on either host, because each VM brings its own "
+               "kernel. As containers only the host kernel's own OS runs: the engine refuses "
+               "an image of the other OS. Running it anyway needs a VM of that OS "
+               "(the Docker Desktop way), at the VM's cost.",
+               draw_os_matrix),
+        Figure("c06-hosts-for-fleet",
+               f"Hosts needed for {FLEET:,} replicas of one small web service. A VM reserves "
+               "at least one whole vCPU and a GiB-scale guest per replica; a container's CPU "
+               "limit can be the service's actual demand and it adds only its process to a "
+               "shared kernel. Overcommitting vCPUs down to what the service really uses "
+               "(hatched), the application's own CPU demand binds every technology alike: "
+               "the container advantage is that its reservation matches demand without "
+               "overcommitment.",
+               draw_fleet),
+        Figure("c06-replica-start",
+               "Starting the replicas at once on one host: VMs boot a guest each; containers "
+               "only create processes on a running kernel; microVMs sit in between.",
+               draw_replica_start),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))

@@ -1,0 +1,226 @@
+"""C8: Linux containers need a Linux kernel, Windows containers a Windows kernel.
+
+Scenario (built in code): Linux images (alpine, Debian) and Windows images
+(Nano Server, Server Core, both ltsc2022) asked to run on
+
+- a Linux laptop with the native Docker Engine (QEMU user-mode handlers
+  registered with binfmt_misc, as the seed text suggests for "Windows
+  containers on Linux");
+- a Windows Server 2022 host in process isolation and in Hyper-V isolation,
+  and a Windows Server 2019 host (an older build than the images);
+- a Windows 11 laptop with Docker Desktop on WSL 2 (Linux containers) and
+  switched to Windows containers (Hyper-V isolation);
+- an Apple-silicon Mac with Docker Desktop.
+
+:func:`virtsim.compat.matrix` says for each pair how the image runs
+(natively on the host kernel, in a VM, emulated) or why not; each target is
+also simulated with one container per image, and the run's
+``compatibility`` table must agree.
+
+Verdict rule: *contradicted* if any image runs natively on a kernel of
+another OS family, or if a same-family image fails for another reason than
+a version mismatch; *supported with nuance* when cross-OS images do run but
+only through a VM the platform adds (Docker Desktop's Linux VM, Hyper-V's
+utility VM), or when the same family is not enough (a Windows image newer
+than the host build, whatever the isolation); *supported* otherwise.
+
+Run on its own: ``python experiments/c08_kernel_family.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.compat import Target, matrix, resolve
+from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.plotting import slide_figure
+from virtsim.profiles import ImageProfile, KernelProfile
+from virtsim.result import Record
+
+CLAIM = "C8"
+TITLE = "Kernel family: Linux images need Linux, Windows images need Windows"
+
+IMAGES: tuple[str, ...] = ("alpine", "debian", "nanoserver", "servercore")
+
+TARGETS: tuple[Target, ...] = (
+    Target("laptop", platform="docker-engine-linux", label="Linux laptop\nDocker Engine"),
+    Target("windows-server", platform="windows-server-containers",
+           label="Windows Server 2022\nprocess isolation"),
+    Target("windows-server", platform="windows-server-hyperv-containers",
+           label="Windows Server 2022\nHyper-V isolation"),
+    Target("windows-server", kernel="windows-server-2019", platform="windows-server-containers",
+           label="Windows Server 2019\nprocess isolation"),
+    Target("windows-laptop", platform="docker-desktop-windows-wsl2",
+           label="Windows 11\nDesktop (WSL 2)"),
+    Target("windows-laptop", platform="docker-desktop-windows-containers",
+           label="Windows 11\nDesktop (Win. containers)"),
+    Target("macbook-arm64", platform="docker-desktop-mac", label="macOS (arm64)\nDocker Desktop"),
+)
+"""Where the images are asked to run: host, host kernel, platform."""
+
+SIMULATED: dict[Size, int] = {"tiny": 3, "quick": len(TARGETS), "full": len(TARGETS)}
+"""How many of the targets are also simulated."""
+
+OUTCOME_COLOURS: dict[str, str] = {"native": "#2e7d32", "vm": "#1f77b4", "emulated": "#8c564b",
+                                   "needs-vm": "#9e9e9e", "impossible": "#c62828"}
+OUTCOME_LABELS: dict[str, str] = {
+    "native": "native: on the host kernel", "vm": "runs in a VM the platform adds",
+    "emulated": "emulated", "needs-vm": "refused: needs a kernel of its OS",
+    "impossible": "refused: build or version mismatch"}
+
+
+def _scenario(target: Target, seed: int) -> dict[str, Any]:
+    host: dict[str, Any] = {"name": "host", "profile": target.host, "platform": target.platform,
+                            "cached_images": list(IMAGES),
+                            "containers": [{"name": i, "image": i} for i in IMAGES]}
+    if target.kernel:
+        host["kernel"] = target.kernel
+    return {"name": "c08", "duration_s": 120, "seed": seed, "hosts": [host]}
+
+
+def run_rows(catalog: virtsim.Catalog, targets: tuple[Target, ...], seed: int) -> list[Record]:
+    """Simulate each target with one container per image: the run's own verdicts."""
+    rows: list[Record] = []
+    for target in targets:
+        scenario = virtsim.parse_scenario(_scenario(target, seed), catalog)
+        result = virtsim.run_scenario(scenario, catalog, seed=seed)
+        ready = {str(r["instance"]): r["ready_s"] for r in result.table("instances")}
+        for row in result.table("compatibility"):
+            rows.append({"target": target.name, "image": row["image"],
+                         "instance": row["instance"], "outcome": row["outcome"],
+                         "how": row["how"], "ready_s": ready.get(str(row["instance"])),
+                         "message": row["message"]})
+    return rows
+
+
+def binfmt_rows(catalog: virtsim.Catalog) -> list[Record]:
+    """A Windows image on Linux with and without QEMU's binfmt_misc handlers."""
+    kernel = catalog.require(KernelProfile, "linux-6.8")
+    rows: list[Record] = []
+    for name in ("nanoserver", "servercore"):
+        for binfmt in (False, True):
+            fit = resolve(catalog.require(ImageProfile, name), kernel, "amd64", binfmt=binfmt)
+            rows.append({"image": name, "kernel": kernel.name, "binfmt_qemu": binfmt,
+                         "outcome": fit.outcome, "message": fit.reason})
+    return rows
+
+
+def run(size: Size, seed: int) -> Tables:
+    """The resolver's matrix, the simulated targets and the binfmt_misc check."""
+    catalog = virtsim.load_catalog()
+    return {"matrix": matrix(catalog, IMAGES, TARGETS),
+            "runs": run_rows(catalog, TARGETS[: SIMULATED[size]], seed),
+            "binfmt": binfmt_rows(catalog)}
+
+
+# -- figures -----------------------------------------------------------------
+
+def draw_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Image x host platform, coloured by outcome."""
+    rows = list(tables["matrix"])
+    targets = list(dict.fromkeys(str(r["target"]) for r in rows))
+    images = list(dict.fromkeys(str(r["image"]) for r in rows))
+    fig, ax = slide_figure("Which images run on which host kernel, and how",
+                           "host and platform", "image (OS)", size=(15.0, 6.5))
+    short = {"native": "native", "vm": "in a VM", "emulated": "emulated",
+             "needs-vm": "wrong OS", "impossible": "build\nmismatch"}
+    for row in rows:
+        x, y = targets.index(str(row["target"])), images.index(str(row["image"]))
+        outcome = str(row["outcome"])
+        ax.add_patch(_cell(x, y, OUTCOME_COLOURS[outcome]))
+        text = short[outcome]
+        if outcome == "vm":
+            text = "in a\nLinux VM" if row["image_os"] == "linux" else "in a Hyper-V\nutility VM"
+        ax.text(x, y, text, ha="center", va="center", color="white", fontsize=11,
+                fontweight="bold")
+    oses = {str(r["image"]): str(r["image_os"]) for r in rows}
+    ax.set_xticks(range(len(targets)), targets, fontsize=10)
+    ax.set_yticks(range(len(images)), [f"{i}\n({oses[i]})" for i in images])
+    ax.set_xlim(-0.5, len(targets) - 0.5)
+    ax.set_ylim(len(images) - 0.5, -0.5)
+    ax.grid(False)
+    present = [o for o in OUTCOME_COLOURS if any(r["outcome"] == o for r in rows)]
+    ax.legend(handles=[Patch(color=OUTCOME_COLOURS[o], label=OUTCOME_LABELS[o])
+                       for o in present],
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
+    return fig
+
+
+def _cell(x: float, y: float, fill: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.47, y - 0.45), 0.94, 0.9, color=fill, zorder=2)
+
+
+def figures() -> list[Figure]:
+    """The OS x host matrix."""
+    return [
+        Figure("c08-os-host-matrix",
+               "A container's system calls go to the kernel beneath it, so the image's OS must "
+               "be the kernel's. Linux images run natively only on Linux; on Windows and macOS "
+               "Docker Desktop adds a Linux VM and they run inside it. Windows images run only "
+               "on a Windows kernel (the host's in process isolation, a utility VM's in Hyper-V "
+               "isolation), and only if the host build is at least the image's. QEMU's "
+               "binfmt_misc emulates another CPU, not another OS: a Windows image on Linux is "
+               "refused with or without it.",
+               draw_matrix),
+    ]
+
+
+# -- verdict -----------------------------------------------------------------
+
+def findings(tables: Tables) -> Finding:
+    """No native run across OS families; nuance for VMs the platforms add and build matching."""
+    rows = list(tables["matrix"])
+    cross = [r for r in rows if r["image_os"] != r["kernel_os"]]
+    same = [r for r in rows if r["image_os"] == r["kernel_os"]]
+    cross_native = [r for r in cross if r["outcome"] in ("native", "vm", "emulated")]
+    cross_vm = sorted({str(r["target"]).replace("\n", " ") for r in rows
+                       if r["image_os"] != r["host_os"] and r["outcome"] == "vm"})
+    same_failed = [r for r in same if r["outcome"] not in ("native", "vm", "emulated")]
+    odd = [r for r in same_failed if "incompatible" not in str(r["message"])
+           and "too old" not in str(r["message"])]
+    emulated_os = [r for r in tables["binfmt"] if r["binfmt_qemu"] and r["outcome"] != "needs-vm"]
+    by_pair = {(str(r["target"]), str(r["image"])): str(r["outcome"]) for r in rows}
+    disagree = [r for r in tables["runs"]
+                if by_pair[(str(r["target"]), str(r["image"]))] != r["outcome"]]
+
+    verdict: Verdict
+    if cross_native or odd or emulated_os or disagree:
+        verdict = "contradicted"
+        reason = ("An image ran natively (or emulated) on another OS family's kernel, failed for "
+                  "a reason other than a version mismatch, or the simulation disagreed.")
+    elif cross_vm or same_failed:
+        verdict = "supported with nuance"
+        parts = ["No image runs natively on another OS family's kernel, and QEMU binfmt_misc "
+                 "does not change that (it emulates a CPU, not an OS)"]
+        if cross_vm:
+            parts.append(f"but Linux images do run on {', '.join(cross_vm)} inside the Linux VM "
+                         "the platform adds, paying VM costs")
+        if same_failed:
+            parts.append(f"and the same family is not enough: {len(same_failed)} same-OS "
+                         "pair(s) fail on the host's build or version")
+        reason = "; ".join(parts) + "."
+    else:
+        verdict = "supported"
+        reason = "Every image runs natively on its own OS family's kernel and nowhere else."
+    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(rows, tables["binfmt"]))
+
+
+def _key_numbers(rows: list[Record], binfmt: list[Record]) -> tuple[str, ...]:
+    numbers = []
+    for target in dict.fromkeys(str(r["target"]) for r in rows):
+        outcomes = ", ".join(f"{r['image']} {r['outcome']}" for r in rows if r["target"] == target)
+        numbers.append(f"{target.replace(chr(10), ' ')}: {outcomes}")
+    with_qemu = next(r for r in binfmt if r["binfmt_qemu"])
+    numbers.append(f"{with_qemu['image']} on Linux with QEMU binfmt_misc: {with_qemu['message']}")
+    return tuple(numbers)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))

@@ -1,0 +1,280 @@
+"""C11: images of different distributions share one host kernel, while it offers what they need.
+
+Scenario (built in code): one host per kernel of the catalogue's Linux
+history, from RHEL 6's 2.6.32 to Debian 13's 6.12 (built with
+``vsyscall=none``), plus gVisor's Sentry and Kata's guest kernel. On each,
+one container of every distribution image (alpine, busybox, Debian,
+Ubuntu, Fedora, CentOS 6 and 7) and of an io_uring database (TigerBeetle)
+is started with the image cached. The experiment
+
+- resolves every (image, kernel) pair with :func:`virtsim.compat.resolve`
+  (the matrix: native, or the message the real tool prints);
+- simulates each host and reads the run's ``compatibility`` table, checking
+  that every container that started shares the one kernel node of its host
+  and that the simulation agrees with the resolver.
+
+Verdict rule: *contradicted* if on some kernel two distributions that both
+run do not share its kernel node, or if any failure is not explained by a
+requirement the kernel misses (minimum version, vsyscall, a feature);
+*supported with nuance* when a kernel breaks an image that an *older*
+kernel of the sweep runs (a newer kernel removed what the image needs, so
+"backward compatible" is not the whole story), or an old kernel breaks
+modern images; *supported* otherwise.
+
+Run on its own: ``python experiments/c11_distributions.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.compat import resolve, version_lt
+from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.plotting import slide_figure
+from virtsim.profiles import ImageProfile, KernelProfile
+from virtsim.result import Record
+
+CLAIM = "C11"
+TITLE = "Distributions share one host kernel while it offers what they need"
+
+IMAGES: tuple[str, ...] = ("alpine", "busybox", "debian", "ubuntu", "fedora", "centos-7",
+                           "centos-7-systemd", "centos-6", "tigerbeetle")
+"""Distribution base images, oldest ABI last, CentOS 7 booting systemd 219 (needs cgroup v1),
+and one app that needs io_uring."""
+
+KERNELS: dict[Size, tuple[str, ...]] = {
+    "tiny": ("linux-2.6.32", "linux-4.4", "linux-6.8", "linux-6.12-debian"),
+    "quick": ("linux-2.6.32", "linux-3.11", "linux-4.4", "linux-5.15", "linux-6.8",
+              "linux-6.12-debian", "gvisor-sentry", "kata-guest"),
+    "full": ("linux-2.6.32", "linux-3.11", "linux-4.4", "linux-5.15", "linux-6.8",
+             "linux-6.12-debian", "gvisor-sentry", "kata-guest"),
+}
+"""Kernels in version order, then the sandbox kernels (reached through their runtimes)."""
+
+SANDBOX_RUNTIMES: dict[str, tuple[str, str]] = {"gvisor-sentry": ("containerd", "runsc"),
+                                                "kata-guest": ("containerd", "kata")}
+"""Sandbox kernels are not host kernels: containers reach them through a runtime."""
+
+HOST = "m5d-metal"
+SANDBOX_HOST_KERNEL = "linux-6.8"
+
+OUTCOME_COLOURS: dict[str, str] = {"native": "#2e7d32", "impossible": "#c62828",
+                                   "emulated": "#8c564b", "needs-vm": "#9e9e9e"}
+"""Cell colours of the matrix: runs, cannot run."""
+
+
+def _kernel_label(kernel: KernelProfile) -> str:
+    return f"{kernel.name}\n({kernel.family} {kernel.version})"
+
+
+def _cause(reason: str) -> str:
+    """The requirement a failure message names: version, vsyscall or a feature."""
+    if "too old" in reason:
+        return "kernel too old"
+    if "vsyscall" in reason:
+        return "vsyscall removed"
+    if "lacks required feature" in reason:
+        return "missing feature"
+    return "unexplained"
+
+
+def matrix_rows(catalog: virtsim.Catalog, kernels: tuple[str, ...]) -> list[Record]:
+    """Every image against every kernel, through the resolver."""
+    rows: list[Record] = []
+    for name in IMAGES:
+        image = catalog.require(ImageProfile, name)
+        for order, kname in enumerate(kernels):
+            kernel = catalog.require(KernelProfile, kname)
+            fit = resolve(image, kernel, "amd64")
+            missing = [f for f in image.required_features if f not in kernel.features]
+            rows.append({"image": name, "distribution": image.distribution,
+                         "libc": f"{image.libc} {image.libc_version}".strip(),
+                         "kernel": kname, "kernel_version": kernel.version, "order": order,
+                         "outcome": fit.outcome,
+                         "cause": "" if fit.outcome == "native" else _cause(fit.reason),
+                         "missing": ", ".join(missing),
+                         "message": fit.reason})
+    return rows
+
+
+def host_scenario(kernel: str, seed: int) -> dict[str, Any]:
+    """One host running one container of every image on ``kernel``."""
+    engine, runtime = SANDBOX_RUNTIMES.get(kernel, ("docker", "runc"))
+    host_kernel = SANDBOX_HOST_KERNEL if kernel in SANDBOX_RUNTIMES else kernel
+    containers = [{"name": name, "image": name, "engine": engine, "runtime": runtime}
+                  for name in IMAGES]
+    return {"name": f"c11-{kernel}", "duration_s": 60, "seed": seed,
+            "hosts": [{"name": "host", "profile": HOST, "kernel": host_kernel,
+                       "cached_images": list(IMAGES), "containers": containers}]}
+
+
+def run_rows(catalog: virtsim.Catalog, kernels: tuple[str, ...], seed: int) -> list[Record]:
+    """Simulate every host; one row per container with the kernel node it shares."""
+    rows: list[Record] = []
+    for kname in kernels:
+        scenario = virtsim.parse_scenario(host_scenario(kname, seed), catalog)
+        graph = virtsim.build_graph(scenario, catalog)
+        result = virtsim.run_scenario(scenario, catalog, seed=seed)
+        ready = {str(r["instance"]): r["ready_s"] for r in result.table("instances")}
+        for row in result.table("compatibility"):
+            node = str(row["instance"])
+            rows.append({"kernel": kname, "image": row["image"], "instance": node,
+                         "kernel_node": graph.kernel_of(node), "outcome": row["outcome"],
+                         "started": ready.get(node) is not None, "ready_s": ready.get(node),
+                         "message": row["message"]})
+    return rows
+
+
+def run(size: Size, seed: int) -> Tables:
+    """The resolver matrix and the simulated hosts."""
+    catalog = virtsim.load_catalog()
+    kernels = KERNELS[size]
+    return {"matrix": matrix_rows(catalog, kernels), "runs": run_rows(catalog, kernels, seed)}
+
+
+# -- figures -----------------------------------------------------------------
+
+def draw_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Distribution image x kernel: runs, or the requirement that is missing."""
+    rows = list(tables["matrix"])
+    kernels = list(dict.fromkeys(str(r["kernel"]) for r in rows))
+    versions = {str(r["kernel"]): str(r["kernel_version"]) for r in rows}
+    images = list(dict.fromkeys(str(r["image"]) for r in rows))
+    fig, ax = slide_figure("One kernel, many distributions: which images run on which kernel",
+                           "kernel the containers share (version)", "image",
+                           size=(max(10.0, 1.6 * len(kernels) + 3), 6.5))
+    short = {"kernel too old": "too old", "vsyscall removed": "vsyscall\n=none",
+             "unexplained": "?"}
+    for row in rows:
+        x, y = kernels.index(str(row["kernel"])), images.index(str(row["image"]))
+        outcome = str(row["outcome"])
+        ax.add_patch(_cell(x, y, OUTCOME_COLOURS.get(outcome, "#999999")))
+        text = "runs" if outcome == "native" else short.get(str(row["cause"]),
+                                                            f"no {row['missing']}")
+        ax.text(x, y, text, ha="center", va="center", color="white", fontsize=10,
+                fontweight="bold")
+    ax.set_xticks(range(len(kernels)), [f"{k}\n{versions[k]}" for k in kernels], fontsize=10)
+    ax.set_yticks(range(len(images)), images)
+    ax.set_xlim(-0.5, len(kernels) - 0.5)
+    ax.set_ylim(len(images) - 0.5, -0.5)
+    ax.grid(False)
+    ax.legend(handles=[Patch(color=OUTCOME_COLOURS["native"], label="runs on the shared kernel"),
+                       Patch(color=OUTCOME_COLOURS["impossible"],
+                             label="refused: the kernel lacks what the image needs")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    return fig
+
+
+def _cell(x: float, y: float, fill: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.47, y - 0.45), 0.94, 0.9, color=fill, zorder=2)
+
+
+def draw_share(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """How many distributions run together on each kernel."""
+    rows = list(tables["runs"])
+    kernels = list(dict.fromkeys(str(r["kernel"]) for r in rows))
+    fig, ax = slide_figure("Containers of different distributions sharing one kernel",
+                           "kernel", "containers (one per image)",
+                           size=(max(10.0, 1.5 * len(kernels) + 3), 6.0))
+    started = [sum(1 for r in rows if r["kernel"] == k and r["started"]) for k in kernels]
+    refused = [sum(1 for r in rows if r["kernel"] == k and not r["started"]) for k in kernels]
+    xs = range(len(kernels))
+    ax.bar(xs, started, color=OUTCOME_COLOURS["native"], label="started, sharing the kernel")
+    ax.bar(xs, refused, bottom=started, color=OUTCOME_COLOURS["impossible"],
+           label="refused at start")
+    ax.set_xticks(list(xs), kernels, rotation=20, ha="right", fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)
+    return fig
+
+
+def figures() -> list[Figure]:
+    """The image x kernel matrix and the per-kernel count of distributions running."""
+    return [
+        Figure("c11-distribution-kernel-matrix",
+               "A container brings user space only; its system calls go to the kernel it "
+               "shares. Each image runs on every kernel that offers what its C library and "
+               "application need: glibc 2.26+ images (Debian, Ubuntu, Fedora) stop with "
+               "'FATAL: kernel too old' on RHEL 6's 2.6.32, the io_uring database needs 5.6. "
+               "Newer kernels break old images too: CentOS 6's glibc calls the vsyscall page, "
+               "which Debian's and Kata's kernels remove (vsyscall=none, exit 139), and "
+               "CentOS 7's systemd 219 needs the cgroup v1 hierarchy that cgroup v2-only hosts "
+               "(Ubuntu 22.04+, Debian 11+) no longer mount.",
+               draw_matrix),
+        Figure("c11-shared-kernel",
+               "Simulated hosts, one per kernel, each starting one container of every image. "
+               "Every container that starts shares the host's one kernel node (or the sandbox "
+               "kernel of gVisor and Kata); the others are refused with the real tool's message.",
+               draw_share),
+    ]
+
+
+# -- verdict -----------------------------------------------------------------
+
+def findings(tables: Tables) -> Finding:
+    """Shared kernel, and every failure explained; nuance when a newer kernel breaks an image."""
+    matrix = list(tables["matrix"])
+    runs = list(tables["runs"])
+    host_runs = [r for r in runs if r["kernel"] not in SANDBOX_RUNTIMES]  # sandboxes: one each
+    shared = all(len({str(r["kernel_node"]) for r in host_runs
+                      if r["kernel"] == k and r["started"]}) <= 1
+                 for k in {str(r["kernel"]) for r in host_runs})
+    shared = shared and all(str(r["kernel_node"]) == "host/kernel" for r in host_runs)
+    unexplained = [r for r in matrix if r["outcome"] != "native" and r["cause"] == "unexplained"]
+    agrees = {(str(r["kernel"]), str(r["image"])): str(r["outcome"]) for r in matrix} == {
+        (str(r["kernel"]), str(r["image"])): ("native" if r["started"] else str(r["outcome"]))
+        for r in runs}
+    host_kernels = [r for r in matrix if str(r["kernel"]) not in SANDBOX_RUNTIMES]
+    newer_breaks = sorted({
+        f"{r['image']} on {r['kernel']}" for r in host_kernels if r["outcome"] != "native"
+        and any(o["image"] == r["image"] and o["outcome"] == "native"
+                and version_lt(str(o["kernel_version"]), str(r["kernel_version"]))
+                for o in host_kernels)})
+    old_breaks = sorted({str(r["image"]) for r in host_kernels
+                         if r["cause"] == "kernel too old"})
+    best = max({str(r["kernel"]) for r in matrix},
+               key=lambda k: sum(1 for r in matrix if r["kernel"] == k
+                                 and r["outcome"] == "native"))
+    together = sum(1 for r in matrix if r["kernel"] == best and r["outcome"] == "native")
+
+    verdict: Verdict
+    if not shared or unexplained or not agrees:
+        verdict = "contradicted"
+        reason = ("Distributions that run on one host do not share its kernel, a failure is not "
+                  "explained by a missing kernel requirement, or the simulation and the "
+                  "resolver disagree.")
+    elif newer_breaks or old_breaks:
+        verdict = "supported with nuance"
+        reason = (f"{together} of {len(IMAGES)} images run together on {best}, all sharing its "
+                  "one kernel, and every refusal names a requirement the kernel misses. But "
+                  "compatibility runs both ways: "
+                  + (f"old kernels refuse modern images ({', '.join(old_breaks)}), " if old_breaks
+                     else "")
+                  + (f"and a newer kernel breaks images an older one runs "
+                     f"({'; '.join(newer_breaks)}): removed ABI (vsyscall, the cgroup v1 "
+                     "hierarchy), not only missing features." if newer_breaks else "."))
+    else:
+        verdict = "supported"
+        reason = (f"Every image runs on every kernel of the sweep, sharing the host's kernel "
+                  f"({together} distributions on {best}).")
+    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(matrix, runs))
+
+
+def _key_numbers(matrix: list[Record], runs: list[Record]) -> tuple[str, ...]:
+    numbers = []
+    for kernel in dict.fromkeys(str(r["kernel"]) for r in matrix):
+        ok = [str(r["image"]) for r in matrix if r["kernel"] == kernel and r["outcome"] == "native"]
+        numbers.append(f"{kernel}: {len(ok)}/{len(IMAGES)} images run")
+    examples = {str(r["cause"]): str(r["message"]) for r in matrix if r["cause"]}
+    numbers += [f"{cause}: {message}" for cause, message in sorted(examples.items())]
+    return tuple(numbers)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))

@@ -1,0 +1,310 @@
+"""C13: an image built FROM scratch holds only what is copied in: smallest, but no shell.
+
+Scenario (built in code): the catalogue's images from ``scratch-static``
+(a static Go binary copied into an empty image) through distroless, busybox
+and alpine to full Debian and Ubuntu. For each image the experiment
+
+- measures what it ships (unpacked and compressed size, executables,
+  packages) with :func:`virtsim.compat.attack_surface`, and compares them
+  fairly: every other image would need the same application binary added;
+- runs ``docker exec`` of ``sh``, ``bash``, ``ls`` and ``cat`` in it with
+  :func:`virtsim.compat.exec_in`, which answers with the real engine's message;
+- simulates a laptop running 1 to 100 containers of the image and reads,
+  from the footprint table, the disk its layers take on the host (stored once
+  by digest, however many containers use them).
+
+Verdict rule: *contradicted* if another image with the application added is
+smaller, ships fewer executables or packages, or if ``sh`` or ``ls`` work in
+the scratch image or its own binary does not; *supported with nuance* when
+scratch wins but another shell-less image comes within 1.5x of its size (so
+"no shell" is not what makes scratch small); *supported* otherwise.
+
+Run on its own: ``python experiments/c13_scratch.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.compat import attack_surface, exec_in
+from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.plotting import colour, label, slide_figure
+from virtsim.profiles import ImageProfile
+from virtsim.result import Record
+
+CLAIM = "C13"
+TITLE = "FROM scratch: the smallest image and attack surface, and no shell"
+
+SCRATCH = "scratch-static"
+IMAGES: tuple[str, ...] = ("scratch-static", "distroless-static", "busybox", "alpine",
+                           "debian-slim", "ubuntu", "debian")
+"""From the emptiest image to full distributions."""
+
+FAMILIES: dict[str, str] = {"scratch-static": "scratch", "alpine": "alpine",
+                            "debian-slim": "distro", "ubuntu": "distro", "debian": "distro"}
+"""Image -> the technology colour it is drawn in (other minimal images are grey)."""
+
+COMMANDS: tuple[str, ...] = ("sh", "bash", "ls", "cat")
+"""What a user types first in a container that misbehaves."""
+
+COUNTS: dict[Size, tuple[int, ...]] = {"tiny": (1, 4), "quick": (1, 10), "full": (1, 10, 100)}
+"""Containers per host in the storage sweep."""
+
+SHELL_LESS_NEAR = 1.5
+"""A shell-less image within this factor of scratch's size makes the verdict nuanced."""
+
+PUBLISHED: dict[str, tuple[float, str]] = {
+    "distroless-static": (2.0, "MEASUREMENTS.md Images: distroless static about 2 MiB [V]"),
+    "busybox": (2.5 / 1.048576, "MEASUREMENTS.md Images: busybox about 2.5 MB [V]"),
+    "alpine": (8.3 / 1.048576, "MEASUREMENTS.md Images: alpine:3.22 about 8.3 MB unpacked [V]"),
+    "debian": (124.0, "MEASUREMENTS.md Images: debian (full) 124 MiB [V]"),
+}
+"""Published unpacked sizes (MiB) of the images, to set beside the simulated layer storage."""
+
+
+def _family(image: str) -> str:
+    return FAMILIES.get(image, "minimal")
+
+
+def _label(family: str) -> str:
+    return "other minimal image" if family == "minimal" else label(family)
+
+
+def image_rows(catalog: virtsim.Catalog) -> list[Record]:
+    """What each image ships, alone and with the application binary added."""
+    app = catalog.require(ImageProfile, SCRATCH)
+    rows: list[Record] = []
+    for name in IMAGES:
+        image = catalog.require(ImageProfile, name)
+        surface = attack_surface(image)
+        has_app = name == SCRATCH
+        rows.append({
+            "image": name, "family": _family(name), "libc": image.libc,
+            "size_mib": float(surface["size_mib"]),
+            "compressed_mib": float(surface["compressed_mib"]),
+            "executables": int(surface["executables"]), "packages": int(surface["packages"]),
+            "with_app_size_mib": float(surface["size_mib"]) + (0.0 if has_app else app.size_mib),
+            "with_app_executables": int(surface["executables"]) + (0 if has_app else 1),
+            "has_shell": exec_in(image, "sh").ok,
+        })
+    return rows
+
+
+def exec_rows(catalog: virtsim.Catalog) -> list[Record]:
+    """``docker exec IMAGE COMMAND`` for each image and command, with the engine's answer."""
+    rows: list[Record] = []
+    for name in IMAGES:
+        image = catalog.require(ImageProfile, name)
+        commands = [(c, False) for c in COMMANDS]
+        if image.entrypoint:
+            commands.append((image.entrypoint, True))
+        for command, is_entrypoint in commands:
+            result = exec_in(image, command)
+            rows.append({"image": name, "command": command, "is_entrypoint": is_entrypoint,
+                         "ok": result.ok, "message": result.message})
+    return rows
+
+
+def storage_scenario(image: str, count: int, seed: int) -> dict[str, Any]:
+    """A laptop running ``count`` containers of one image."""
+    return {"name": f"c13-{image}-{count}", "duration_s": 600, "seed": seed,
+            "hosts": [{"name": "laptop", "profile": "laptop",
+                       "containers": [{"name": "app", "count": count, "image": image}]}]}
+
+
+def storage_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
+    """Disk taken on the host by image layers and writable layers, per container count."""
+    rows: list[Record] = []
+    for image in IMAGES:
+        for count in COUNTS[size]:
+            scenario = virtsim.parse_scenario(storage_scenario(image, count, seed), catalog)
+            result = virtsim.run_scenario(scenario, catalog, seed=seed)
+            layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
+                         if str(r["item"]).startswith("layer "))
+            per_container = [float(r["memory_mib"] or 0)
+                             for r in result.table("instance_footprint")]
+            rows.append({"image": image, "family": _family(image), "containers": count,
+                         "layer_disk_mib": round(layers, 6),
+                         "memory_per_container_mib": round(
+                             sum(per_container) / max(len(per_container), 1), 6)})
+    return rows
+
+
+def run(size: Size, seed: int) -> Tables:
+    """Image contents, exec answers and the simulated storage sweep."""
+    catalog = virtsim.load_catalog()
+    return {"images": image_rows(catalog), "exec": exec_rows(catalog),
+            "storage": storage_rows(catalog, size, seed)}
+
+
+# -- figures -----------------------------------------------------------------
+
+def draw_surface(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Size with the app, per image, annotated with what else it ships."""
+    fig, ax = slide_figure("What an image ships (each with the same app binary added)",
+                           "unpacked size with the app (MiB, log scale)", "")
+    rows = list(tables["images"])
+    for y, row in enumerate(rows):
+        family = str(row["family"])
+        size = float(row["with_app_size_mib"] or 0)
+        ax.barh(y, size, color=colour(family), edgecolor="black", height=0.7,
+                hatch="//" if family == "minimal" else "")
+        shell = "shell" if row["has_shell"] else "no shell"
+        ax.text(size * 1.08, y, f"{size:.1f} MiB: {row['with_app_executables']} executables, "
+                f"{row['packages']} packages, {shell}", va="center", fontsize=12)
+    ax.set_yticks(range(len(rows)), [str(r["image"]) for r in rows])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(float(r["with_app_size_mib"] or 0) for r in rows) * 60)
+    families = dict.fromkeys(str(r["family"]) for r in rows)
+    ax.legend(handles=[Patch(facecolor=colour(f), edgecolor="black", label=_label(f),
+                             hatch="//" if f == "minimal" else "") for f in families],
+              loc="upper right")
+    return fig
+
+
+def draw_exec(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Which commands run in which image: scratch only runs its own binary."""
+    fig, ax = slide_figure("docker exec IMAGE COMMAND: does it run?", "command",
+                           "image", size=(11.0, 6.0))
+    columns = [*COMMANDS, "entrypoint"]
+    images = list(IMAGES)
+    with_entrypoint = {str(r["image"]) for r in tables["exec"] if r["is_entrypoint"]}
+    for y in [i for i, image in enumerate(images) if image not in with_entrypoint]:
+        ax.add_patch(_cell(len(columns) - 1, y, "#d0d7de"))
+        ax.text(len(columns) - 1, y, "no entrypoint", ha="center", va="center", fontsize=11)
+    for row in tables["exec"]:
+        col = columns.index("entrypoint" if row["is_entrypoint"] else str(row["command"]))
+        y = images.index(str(row["image"]))
+        ok = bool(row["ok"])
+        ax.add_patch(_cell(col, y, "#2e7d32" if ok else "#c62828"))
+        text = "runs" if ok else "not found"
+        if row["is_entrypoint"]:
+            text = f"{row['command']}\n{text}"
+        ax.text(col, y, text, ha="center", va="center", color="white", fontsize=11,
+                fontweight="bold")
+    ax.set_xticks(range(len(columns)), [f"`{c}`" if c != "entrypoint" else "its own app"
+                                        for c in columns])
+    ax.set_yticks(range(len(images)), images)
+    ax.set_xlim(-0.5, len(columns) - 0.5)
+    ax.set_ylim(len(images) - 0.5, -0.5)
+    ax.grid(False)
+    ax.legend(handles=[Patch(color="#2e7d32", label="runs"),
+                       Patch(color="#c62828", label='exec: "…": executable file not found')],
+              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    return fig
+
+
+def _cell(x: float, y: float, fill: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.46, y - 0.44), 0.92, 0.88, color=fill, zorder=2)
+
+
+def draw_storage(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Layer storage per host against containers: flat, because layers are stored once."""
+    fig, ax = slide_figure("Image layers on the host against containers running",
+                           "containers of the image on one host", "image layers on disk (MiB)")
+    for image, marker in zip(IMAGES, "os^Dv<>", strict=False):
+        rows = [r for r in tables["storage"] if r["image"] == image]
+        family = _family(image)
+        ax.plot([int(r["containers"] or 0) for r in rows],
+                [float(r["layer_disk_mib"] or 0) for r in rows], marker=marker, lw=2.5,
+                markersize=10, color=colour(family), label=image,
+                linestyle="-" if family != "minimal" else "--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def figures() -> list[Figure]:
+    """Attack surface, exec matrix and the storage sweep."""
+    return [
+        Figure("c13-attack-surface",
+               "Each image with the same static application binary added. FROM scratch adds "
+               "nothing to the binary, so the image is the binary: the fewest bytes, one "
+               "executable, no packages. Every other base brings files the app never uses "
+               "(a libc, a shell, utilities, a package manager) and with them attack surface.",
+               draw_surface),
+        Figure("c13-exec-matrix",
+               "docker exec looks the command up in the image's own file system, not the "
+               "host's. A scratch image holds only the copied binary, so `sh` and `ls` fail "
+               "with the engine's 'executable file not found in $PATH'; distroless static has "
+               "no shell either. Images with busybox or a distribution's coreutils have both.",
+               draw_exec),
+        Figure("c13-layer-storage",
+               "Simulated disk taken by the base images' layers (before any app is added) on "
+               "one laptop as containers are added. "
+               "Layers are stored once per host by digest, so the lines are flat: the image's "
+               "size is paid once, and scratch's few MiB stay a few MiB at any density.",
+               draw_storage),
+    ]
+
+
+# -- verdict -----------------------------------------------------------------
+
+def findings(tables: Tables) -> Finding:
+    """Scratch smallest and shell-less, computed from the tables."""
+    images = {str(r["image"]): r for r in tables["images"]}
+    scratch = images[SCRATCH]
+    others = [r for name, r in images.items() if name != SCRATCH]
+    size = float(scratch["with_app_size_mib"] or 0)
+    smallest = all(float(r["with_app_size_mib"] or 0) > size for r in others)
+    fewest = all(int(r["with_app_executables"] or 0) >= int(scratch["with_app_executables"] or 0)
+                 and int(r["packages"] or 0) >= int(scratch["packages"] or 0) for r in others)
+    answers = {(str(r["image"]), str(r["command"])): r for r in tables["exec"]
+               if not r["is_entrypoint"]}
+    shell_fails = not any(bool(answers[(SCRATCH, c)]["ok"]) for c in ("sh", "ls"))
+    own_binary = next(bool(r["ok"]) for r in tables["exec"]
+                      if r["image"] == SCRATCH and r["is_entrypoint"])
+    near = [r for r in others if not r["has_shell"]
+            and float(r["with_app_size_mib"] or 0) <= SHELL_LESS_NEAR * size]
+    next_smallest = min(others, key=lambda r: float(r["with_app_size_mib"] or 0))
+    ratio = float(next_smallest["with_app_size_mib"] or 0) / size
+    message = str(answers[(SCRATCH, "sh")]["message"])
+
+    verdict: Verdict
+    if not (smallest and fewest and shell_fails and own_binary):
+        verdict = "contradicted"
+        reason = ("The scratch image is not the smallest or leanest with the app added, or a "
+                  "shell runs in it, or its own binary does not.")
+    elif near:
+        verdict = "supported with nuance"
+        reason = (f"Scratch is the smallest image with the app ({size:.1f} MiB, "
+                  f"{ratio:.2f}x less than {next_smallest['image']}) and `sh` and `ls` fail "
+                  f"({message}); but {', '.join(str(r['image']) for r in near)} also has no "
+                  "shell and costs little more, adding CA certificates and time zones that a "
+                  "scratch image lacks, so 'no shell' and 'smallest' come apart.")
+    else:
+        verdict = "supported"
+        reason = (f"Scratch is the smallest image with the app ({size:.1f} MiB, {ratio:.2f}x "
+                  f"less than the next) with one executable, and `sh` and `ls` fail: "
+                  f"{message}.")
+    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(tables, message),
+                   comparisons=_comparisons(tables))
+
+
+def _key_numbers(tables: Tables, message: str) -> tuple[str, ...]:
+    numbers = [f"{r['image']}: {float(r['size_mib'] or 0):.1f} MiB unpacked, "
+               f"{r['executables']} executables, {r['packages']} packages"
+               for r in tables["images"]]
+    numbers.append(f"docker exec {SCRATCH} sh: {message}")
+    return tuple(numbers)
+
+
+def _comparisons(tables: Tables) -> tuple[Comparison, ...]:
+    stored = {str(r["image"]): float(r["layer_disk_mib"] or 0) for r in tables["storage"]
+              if r["containers"] == min(int(x["containers"] or 0) for x in tables["storage"])}
+    return tuple(Comparison(f"{image} unpacked size on the host", published, stored[image],
+                            "MiB", source)
+                 for image, (published, source) in PUBLISHED.items() if image in stored)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))

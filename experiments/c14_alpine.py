@@ -1,0 +1,316 @@
+"""C14: alpine (a few MB, with a shell) is the middle ground between scratch and full distributions.
+
+Scenario (built in code): a laptop runs one ``docker run`` of each image,
+from ``scratch-static`` through busybox and alpine to Debian, Ubuntu and
+Fedora, cold (the image must be pulled) over links of 0.1, 1 and 10 Gbps, and
+warm (already pulled), replicated with independent seeds. Beside the start
+times the experiment reads what each image offers: its size, whether
+``sh`` runs in it, whether it has a package manager, how many packages it
+installs (:func:`virtsim.compat.exec_in`, :func:`virtsim.compat.attack_surface`).
+
+Verdict rule: *supported* when alpine is larger than scratch and smaller than
+every full distribution, has a shell and a package manager (scratch has
+neither), and its median cold start lies between scratch's and the
+distributions'; *supported with nuance* when that holds but another image
+with a shell is smaller (busybox), alpine is well above the "5 MB" the text
+gives, or on a fast link its cold start is within 20% of the distributions'
+(the engine's own path, not the image, dominates); *contradicted* otherwise.
+
+Run on its own: ``python experiments/c14_alpine.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.compat import attack_surface, exec_in
+from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.plotting import colour, label, slide_figure
+from virtsim.profiles import ImageProfile
+from virtsim.result import Record
+
+CLAIM = "C14"
+TITLE = "Alpine: a few MB with a shell, between scratch and full distributions"
+
+ALPINE = "alpine"
+SCRATCH = "scratch-static"
+DISTROS: tuple[str, ...] = ("debian-slim", "ubuntu", "debian", "fedora")
+IMAGES: tuple[str, ...] = (SCRATCH, "busybox", ALPINE, *DISTROS)
+FAMILIES: dict[str, str] = {SCRATCH: "scratch", ALPINE: "alpine",
+                            **dict.fromkeys(DISTROS, "distro")}
+PACKAGE_MANAGERS: tuple[str, ...] = ("apk", "apt", "dnf", "yum")
+
+LINKS_GBPS: dict[Size, tuple[float, ...]] = {"tiny": (1.0,), "quick": (0.1, 1.0),
+                                             "full": (0.1, 1.0, 10.0)}
+"""Download links swept for cold starts (a home link, an office LAN, a data centre)."""
+
+REPLICATIONS: dict[Size, int] = {"tiny": 2, "quick": 5, "full": 30}
+
+FAST_LINK_GAP = 0.2
+"""Alpine within this fraction of the distributions' cold start on the fastest link: nuance."""
+
+CLAIMED_ALPINE_MB = 5.0
+"""The seed text's figure for alpine ("around 5MB"); the claim under test, not a calibration."""
+
+MB_PER_MIB = 1.048576
+
+PUBLISHED: dict[str, tuple[float, str]] = {
+    "alpine": (8.3, "MEASUREMENTS.md Images: alpine:3.22 amd64 about 8.3 MB unpacked [V]"),
+    "debian-slim": (78.6, "MEASUREMENTS.md Images: debian:trixie-slim about 78.6 MB "
+                          "unpacked [V]"),
+    "ubuntu": (78.2, "MEASUREMENTS.md Images: ubuntu:24.04 about 78.2 MB unpacked [V]"),
+}
+"""Published unpacked sizes (MB) beside the simulated layer storage."""
+
+DOCKER_RUN_ALPINE_S = 1.193
+DOCKER_RUN_SOURCE = ("MEASUREMENTS.md Container runtimes: `docker run` of alpine `true` 1,193 ms "
+                     "with runc [V gVisor performance data]")
+"""A published warm ``docker run`` (start, run ``true``, exit and clean up)."""
+
+
+def _family(image: str) -> str:
+    return FAMILIES.get(image, "minimal")
+
+
+def _label(family: str) -> str:
+    return "other minimal image" if family == "minimal" else label(family)
+
+
+def image_rows(catalog: virtsim.Catalog) -> list[Record]:
+    """What each image offers: size, shell, package manager, packages."""
+    rows: list[Record] = []
+    for name in IMAGES:
+        image = catalog.require(ImageProfile, name)
+        surface = attack_surface(image)
+        manager = next((m for m in PACKAGE_MANAGERS if exec_in(image, m).ok), "")
+        rows.append({"image": name, "family": _family(name),
+                     "size_mib": float(surface["size_mib"]),
+                     "compressed_mib": float(surface["compressed_mib"]),
+                     "executables": int(surface["executables"]),
+                     "packages": int(surface["packages"]),
+                     "has_shell": exec_in(image, "sh").ok, "package_manager": manager})
+    return rows
+
+
+def start_scenario(image: str, link_gbps: float, warm: bool, seed: int) -> dict[str, Any]:
+    """One ``docker run`` of ``image`` on a laptop, pulled first unless ``warm``."""
+    host: dict[str, Any] = {"name": "laptop", "profile": "laptop",
+                            "overrides": {"nic_gbps": link_gbps},
+                            "containers": [{"name": "app", "image": image}]}
+    if warm:
+        host["cached_images"] = [image]
+    return {"name": f"c14-{image}", "duration_s": 3600, "seed": seed, "hosts": [host]}
+
+
+def replication_seeds(seed: int, count: int) -> list[int]:
+    """Independent seeds for the replications, derived from the experiment's seed."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(count)]
+
+
+def start_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
+    """Time to ready of each image, cold per link speed and warm, per replication."""
+    rows: list[Record] = []
+    cases = [(link, False) for link in LINKS_GBPS[size]] + [(max(LINKS_GBPS[size]), True)]
+    for rep, rep_seed in enumerate(replication_seeds(seed, REPLICATIONS[size])):
+        for image in IMAGES:
+            for link, warm in cases:
+                data = start_scenario(image, link, warm, rep_seed)
+                result = virtsim.run_scenario(virtsim.parse_scenario(data, catalog), catalog,
+                                              seed=rep_seed)
+                (instance,) = result.table("instances")
+                pull = sum(float(s["end_s"] or 0) - float(s["start_s"] or 0)
+                           for s in result.table("stages") if s["stage"] == "image-pull")
+                layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
+                             if str(r["item"]).startswith("layer "))
+                run_s = max(float(s["end_s"] or 0) for s in result.table("stages"))
+                rows.append({"image": image, "family": _family(image),
+                             "start": "warm" if warm else "cold", "link_gbps": link,
+                             "replication": rep, "ready_s": float(instance["ready_s"] or 0),
+                             "pull_s": round(pull, 9), "run_and_exit_s": run_s,
+                             "layer_disk_mib": round(layers, 6)})
+    return rows
+
+
+def run(size: Size, seed: int) -> Tables:
+    """Image contents and the start-time sweep over images, link speeds and replications."""
+    catalog = virtsim.load_catalog()
+    starts = start_rows(catalog, size, seed)
+    return {"images": image_rows(catalog), "starts": starts, "start_summary": summary(starts)}
+
+
+def summary(starts: list[Record]) -> list[Record]:
+    """Median and 5th/95th percentiles of time to ready per image, start kind and link."""
+    groups: dict[tuple[str, str, float], list[float]] = {}
+    for row in starts:
+        key = (str(row["image"]), str(row["start"]), float(row["link_gbps"] or 0))
+        groups.setdefault(key, []).append(float(row["ready_s"] or 0))
+    rows: list[Record] = []
+    for (image, start, link), values in groups.items():
+        rows.append({"image": image, "family": _family(image), "start": start,
+                     "link_gbps": link, "runs": len(values),
+                     "median_s": float(np.median(values)),
+                     "p5_s": float(np.percentile(values, 5)),
+                     "p95_s": float(np.percentile(values, 95))})
+    return rows
+
+
+# -- figures -----------------------------------------------------------------
+
+def draw_sizes(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Unpacked size per image, with what it offers written beside it."""
+    fig, ax = slide_figure("Image size and what you get for it", "unpacked size (MiB, log scale)",
+                           "")
+    rows = list(tables["images"])
+    for y, row in enumerate(rows):
+        size = float(row["size_mib"] or 0)
+        ax.barh(y, size, color=colour(str(row["family"])), edgecolor="black", height=0.7,
+                hatch="//" if row["family"] == "minimal" else "")
+        shell = "shell" if row["has_shell"] else "no shell"
+        manager = row["package_manager"] or "no package manager"
+        ax.text(size * 1.08, y, f"{size:.1f} MiB: {shell}, {manager}, {row['packages']} packages",
+                va="center", fontsize=12)
+    ax.axvline(CLAIMED_ALPINE_MB / MB_PER_MIB, color=colour(ALPINE), ls=":", lw=2)
+    ax.text(CLAIMED_ALPINE_MB / MB_PER_MIB, len(rows) - 0.4, " 'around 5MB'", fontsize=11,
+            color="#555555")
+    ax.set_yticks(range(len(rows)), [str(r["image"]) for r in rows])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(float(r["size_mib"] or 0) for r in rows) * 60)
+    families = dict.fromkeys(str(r["family"]) for r in rows)
+    ax.legend(handles=[Patch(facecolor=colour(f), edgecolor="black", label=_label(f),
+                             hatch="//" if f == "minimal" else "") for f in families],
+              loc="upper right")
+    return fig
+
+
+def draw_starts(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Median time to ready per image: cold on each link and warm."""
+    fig, ax = slide_figure("docker run: time to ready, cold pull against warm",
+                           "image", "time to ready, median (s)", size=(11.0, 6.0))
+    summary_rows = list(tables["start_summary"])
+    cases = sorted({(str(r["start"]), float(r["link_gbps"] or 0)) for r in summary_rows},
+                   key=lambda c: (c[0] == "warm", c[1]))
+    width = 0.8 / len(cases)
+    hatches = ["//", "..", "", "xx"]
+    for i, (start, link) in enumerate(cases):
+        for x, image in enumerate(IMAGES):
+            row = next(r for r in summary_rows if r["image"] == image and r["start"] == start
+                       and float(r["link_gbps"] or 0) == link)
+            median = float(row["median_s"] or 0)
+            ax.bar(x - 0.4 + width * (i + 0.5), median, width, color=colour(_family(image)),
+                   edgecolor="black", hatch=hatches[i % len(hatches)] if start == "cold" else "",
+                   alpha=1.0 if start == "cold" else 0.45,
+                   yerr=[[median - float(row["p5_s"] or 0)], [float(row["p95_s"] or 0) - median]],
+                   capsize=3)
+    ax.set_xticks(range(len(IMAGES)), list(IMAGES), rotation=15)
+    handles = [Patch(facecolor="white", edgecolor="black", hatch=hatches[i % len(hatches)]
+                     if start == "cold" else "", alpha=1.0 if start == "cold" else 0.45,
+                     label=f"cold, {link:g} Gbps link" if start == "cold" else "warm (pulled)")
+               for i, (start, link) in enumerate(cases)]
+    ax.legend(handles=handles, loc="upper left")
+    return fig
+
+
+def figures() -> list[Figure]:
+    """Sizes with what they offer, and start times."""
+    return [
+        Figure("c14-image-sizes",
+               "Unpacked image sizes. Alpine's musl libc and busybox applets give a shell and a "
+               "package manager (apk) in a few MiB; a full distribution's glibc, coreutils and "
+               "apt or dnf cost ten times more. The dotted line is the 'around 5MB' of the text.",
+               draw_sizes),
+        Figure("c14-start-times",
+               "Simulated time to ready of one docker run (median, bars 5th-95th percentile). "
+               "A cold start pulls and unpacks the image first, so on a slow link size "
+               "dominates; on a fast link or warm, the engine's own path (API, container "
+               "create, network) dominates and the images differ little.",
+               draw_starts),
+    ]
+
+
+# -- verdict -----------------------------------------------------------------
+
+def _median(tables: Tables, images: tuple[str, ...], start: str, link: float) -> float:
+    values = [float(r["ready_s"] or 0) for r in tables["starts"] if r["image"] in images
+              and r["start"] == start and float(r["link_gbps"] or 0) == link]
+    return statistics.median(values)
+
+
+def findings(tables: Tables) -> Finding:
+    """Alpine between scratch and the distributions in size, capability and cold start."""
+    images = {str(r["image"]): r for r in tables["images"]}
+    alpine, scratch = images[ALPINE], images[SCRATCH]
+    size = float(alpine["size_mib"] or 0)
+    distro_min = min(float(images[d]["size_mib"] or 0) for d in DISTROS)
+    between = float(scratch["size_mib"] or 0) < size < distro_min
+    capable = bool(alpine["has_shell"]) and bool(alpine["package_manager"]) \
+        and not scratch["has_shell"]
+    links = sorted({float(r["link_gbps"] or 0) for r in tables["starts"] if r["start"] == "cold"})
+    slow, fast = links[0], links[-1]
+    cold = {name: _median(tables, (name,), "cold", slow) for name in IMAGES}
+    distro_cold = _median(tables, DISTROS, "cold", slow)
+    start_between = cold[SCRATCH] <= cold[ALPINE] <= distro_cold
+    fast_alpine = _median(tables, (ALPINE,), "cold", fast)
+    fast_distro = _median(tables, DISTROS, "cold", fast)
+
+    nuances = []
+    smaller_shells = [n for n, r in images.items() if r["has_shell"] and n != ALPINE
+                      and float(r["size_mib"] or 0) < size]
+    if smaller_shells:
+        nuances.append(f"{', '.join(smaller_shells)} also has a shell and is smaller (but no "
+                       "package manager)")
+    if size * MB_PER_MIB > 1.25 * CLAIMED_ALPINE_MB:
+        nuances.append(f"alpine is {size * MB_PER_MIB:.1f} MB unpacked, not 'around 5MB' "
+                       f"({float(alpine['compressed_mib'] or 0) * MB_PER_MIB:.1f} MB to download)")
+    if fast_distro - fast_alpine < FAST_LINK_GAP * fast_distro:
+        nuances.append(f"on a {fast:g} Gbps link a cold alpine start ({fast_alpine:.2f} s) is "
+                       f"within {FAST_LINK_GAP:.0%} of a distribution's ({fast_distro:.2f} s): "
+                       "the engine's path dominates")
+    verdict: Verdict
+    if not (between and capable and start_between):
+        verdict = "contradicted"
+        reason = ("Alpine is not between scratch and the distributions in size or cold start, "
+                  "or lacks a shell or package manager.")
+    else:
+        verdict = "supported with nuance" if nuances else "supported"
+        reason = (f"Alpine ({size:.1f} MiB, shell and {alpine['package_manager']}) is "
+                  f"{distro_min / size:.0f}x smaller than the smallest distribution and starts "
+                  f"cold on {slow:g} Gbps in {cold[ALPINE]:.2f} s against {cold[SCRATCH]:.2f} s "
+                  f"(scratch) and {distro_cold:.2f} s (distributions)")
+        reason += "; but " + "; ".join(nuances) + "." if nuances else "."
+    key_numbers = tuple(
+        f"{name}: {float(images[name]['size_mib'] or 0):.1f} MiB, cold start on {slow:g} Gbps "
+        f"{cold[name]:.2f} s (median)" for name in IMAGES)
+    return Finding(CLAIM, verdict, reason, key_numbers=key_numbers,
+                   comparisons=_comparisons(tables))
+
+
+def _comparisons(tables: Tables) -> tuple[Comparison, ...]:
+    stored = {str(r["image"]): float(r["layer_disk_mib"] or 0) * MB_PER_MIB
+              for r in tables["starts"] if r["start"] == "cold"}
+    found = [Comparison(f"{image} unpacked size", published, round(stored[image], 3), "MB",
+                        source) for image, (published, source) in PUBLISHED.items()
+             if image in stored]
+    warm = [float(r["run_and_exit_s"] or 0) for r in tables["starts"]
+            if r["image"] == ALPINE and r["start"] == "warm"]
+    if warm:
+        found.append(Comparison("docker run alpine true, image pulled (runc), to exit",
+                                DOCKER_RUN_ALPINE_S, round(statistics.median(warm), 4), "s",
+                                DOCKER_RUN_SOURCE))
+    if ALPINE in stored:
+        found.append(Comparison("alpine size as the seed text states it", CLAIMED_ALPINE_MB,
+                                round(stored[ALPINE], 3), "MB",
+                                "seed text: 'Alpine Linux (which is around 5MB)'; Alpine docs "
+                                "say 'only 5 MB' (MEASUREMENTS.md Images)"))
+    return tuple(found)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))
