@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 import virtsim
 from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
+from virtsim.comparison import equal_density, side_by_side
 from virtsim.errors import InputError
-from virtsim.faults import blast_radius
+from virtsim.faults import FAULT_KINDS, blast_radius, draw_faults
 from virtsim.graph import ResourceGraph, build_graph
 
 
@@ -161,3 +163,119 @@ def test_exploit_success_depends_on_runtime_and_kernel(
 def test_venom_does_not_cross_firecracker(catalog: Catalog) -> None:
     result = exploit_run(catalog, "runc", "cve-2015-3456", kind="vm-escape", target="h/v-0")
     assert result.table("faults")[0]["crossed"] is False
+
+
+def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
+             vms: list[dict[str, Any]] | None = None, faults: list[dict[str, Any]] | None = None,
+             memory_gib: float | None = None, duration_s: float = 300) -> virtsim.Result:
+    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"],
+                            "containers": containers or [], "vms": vms or []}
+    if memory_gib is not None:
+        host["overrides"] = {"memory_gib": memory_gib}
+    data = {"duration_s": duration_s, "hosts": [host], "faults": faults or []}
+    return virtsim.run_scenario(virtsim.parse_scenario(data, catalog), catalog)
+
+
+@pytest.mark.parametrize(("live_restore", "lost", "survived"), [(False, 4, 0), (True, 0, 4)])
+def test_engine_crash_with_and_without_live_restore(live_restore: bool, lost: int,
+                                                    survived: int, catalog: Catalog) -> None:
+    result = one_host(catalog, [{"name": "c", "count": 4, "image": "alpine", "restart": "always",
+                                 "live_restore": live_restore}],
+                      faults=[{"kind": "engine-crash", "target": "h/c-0", "at_s": 30}])
+    fault = result.table("faults")[0]
+    assert (fault["instances"], fault["survived"]) == (lost, survived)
+    assert result.metrics["availability"] == (1.0 if live_restore else pytest.approx(
+        result.metrics["availability"]))
+    if not live_restore:  # they restart once the daemon is back (its catalogue restart time)
+        assert all(float(r["restarted_s"]) > 30 for r in result.table("recoveries"))  # type: ignore[arg-type]
+
+
+def test_memory_pressure_oom_kills_the_largest_first(catalog: Catalog) -> None:
+    """16 GiB host, VMs of 2 and 4 GiB: the 4 GiB VMs go first until the rest fits."""
+    result = one_host(catalog, vms=[
+        {"name": "small", "count": 4, "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
+         "memory_mib": 2048},
+        {"name": "big", "count": 2, "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
+         "memory_mib": 4096}], memory_gib=16)
+    kills = [r for r in result.table("faults") if r["kind"] == "oom-kill"]
+    assert kills and all(r["source"] == "memory pressure" for r in kills)
+    assert {str(r["target"]).rsplit("-", 1)[0] for r in kills} == {"h/big"}
+    footprint = {str(r["instance"]): float(r["memory_mib"])  # type: ignore[arg-type]
+                 for r in result.table("instance_footprint")}
+    host = next(float(r["memory_mib"]) for r in result.table("host_footprint"))  # type: ignore[arg-type]
+    left = host - sum(footprint[str(r["target"])] for r in kills)
+    assert left <= 16 * 1024
+
+
+def test_no_pressure_no_kill(catalog: Catalog) -> None:
+    result = one_host(catalog, [{"name": "c", "count": 3, "image": "alpine",
+                                 "memory_mib": 256}])
+    assert not result.table("faults")
+
+
+def test_cgroup_limit_below_the_workload_is_a_crash_loop_with_backoff(catalog: Catalog) -> None:
+    result = one_host(catalog, [{"name": "c", "image": "alpine", "workload": "stream",
+                                 "memory_mib": 8, "restart": "always"}], duration_s=200)
+    kills = [float(r["at_s"]) for r in result.table("faults")  # type: ignore[arg-type]
+             if r["kind"] == "oom-kill" and r["source"] == "cgroup"]
+    assert len(kills) >= 4
+    gaps = [b - a for a, b in itertools.pairwise(kills)]
+    assert gaps[-1] > gaps[0]  # docker's restart back-off doubles
+    assert result.metrics["unrecovered_instances"] <= 1
+
+
+@pytest.mark.parametrize(("checkpoint_s", "lost_below"), [(0.0, 1e9), (10.0, 10.0)])
+def test_work_lost_since_start_or_since_checkpoint(checkpoint_s: float, lost_below: float,
+                                                   catalog: Catalog) -> None:
+    result = one_host(catalog, [{"name": "job", "image": "alpine", "workload": "linpack",
+                                 "checkpoint_s": checkpoint_s}],
+                      faults=[{"kind": "container-crash", "target": "h/job", "at_s": 100}])
+    lost = float(result.table("blast_radius")[0]["work_lost_s"])  # type: ignore[arg-type]
+    ready = float(next(r["ready_s"] for r in result.table("instances")  # type: ignore[arg-type]
+                       if r["instance"] == "h/job"))
+    assert lost < lost_below
+    if not checkpoint_s:
+        assert lost == pytest.approx(100 - ready)
+
+
+def test_random_faults_come_from_the_seed_and_per_component_streams(catalog: Catalog) -> None:
+    data: dict[str, Any] = {"duration_s": 3600, "hosts": [
+        {"name": "h", "count": 2, "profile": "m5d-metal",
+         "containers": [{"name": "c", "count": 3, "image": "alpine"}]}],
+        "random_faults": {"kinds": ["container-crash"], "rate_scale": 2e4}}
+    graph = virtsim.build_graph(virtsim.parse_scenario(data, catalog), catalog)
+    spec = virtsim.parse_scenario(data, catalog).random_faults
+    assert spec is not None
+    first = draw_faults(graph, catalog, spec, 3600, seed=1)
+    assert first == draw_faults(graph, catalog, spec, 3600, seed=1)
+    assert first != draw_faults(graph, catalog, spec, 3600, seed=2)
+    assert first and {f.kind for f in first} == {"container-crash"}
+    data["hosts"][0]["count"] = 3  # another machine: the first two keep their faults
+    bigger = virtsim.build_graph(virtsim.parse_scenario(data, catalog), catalog)
+    more = draw_faults(bigger, catalog, spec, 3600, seed=1)
+    assert [f for f in more if not f.target.startswith("h-2")] == first
+
+
+def test_side_by_side_host_panic_takes_all_containers_guest_panic_one_vm(
+        catalog: Catalog) -> None:
+    rows = side_by_side(virtsim.parse_scenario(equal_density(4), catalog), catalog)
+    by = {(r["technology"], r["kind"]): r for r in rows}
+    panic = by[("containers", "host-kernel-panic")]
+    guest = by[("vms", "guest-kernel-panic")]
+    assert (panic["instances"], panic["of"]) == (4, 4)
+    assert (guest["instances"], guest["of"]) == (1, 4)
+    assert by[("vms", "host-kernel-panic")]["instances"] == 4  # KVM VMs run on the host kernel
+    # recovery is a machine reboot plus restarts, and a VM reboot: start procedures, not zero
+    assert float(panic["time_to_recover_s"]) > float(  # type: ignore[arg-type]
+        by[("containers", "container-crash")]["time_to_recover_s"])  # type: ignore[arg-type]
+    assert float(guest["time_to_recover_s"]) > 5  # type: ignore[arg-type]
+    assert by[("containers", "container-escape")]["compromised"] == 4
+    assert by[("vms", "vm-escape")]["crossed"] is True  # VENOM through QEMU
+
+
+def test_bundled_side_by_side_scenario_recovers_everything(catalog: Catalog) -> None:
+    result = virtsim.run_scenario(
+        virtsim.load_scenario(SCENARIOS / "side-by-side.toml", catalog), catalog)
+    kinds = {str(r["kind"]) for r in result.table("faults")}
+    assert kinds == set(FAULT_KINDS)
+    assert result.metrics["unrecovered_instances"] == 0

@@ -7,10 +7,19 @@ import csv
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from hypothesis import given
+from hypothesis import strategies as st
 
 from virtsim.claims import CLAIM_IDS, CLAIMS, claim, claim_number
 from virtsim.experiment import Comparison, Finding
-from virtsim.report import NOT_RUN, claim_sections, html_report, markdown, write_report
+from virtsim.report import (
+    NOT_RUN,
+    claim_sections,
+    html_report,
+    markdown,
+    one_line,
+    write_report,
+)
 from virtsim.reproduce import ExperimentOutcome, FigureFile, Reproduction
 
 PNG = "figures/c05-demo.png"
@@ -93,3 +102,12 @@ def test_a_missing_figure_file_is_shown_not_fatal(tmp_path: Path) -> None:
     reproduction = _reproduction(tmp_path)
     page = html_report(reproduction, claim_sections(reproduction))
     assert "figure c05-demo is missing" in page
+
+
+@given(st.text(), st.integers(10, 300))
+def test_one_line_is_short_flat_and_a_prefix(text: str, limit: int) -> None:
+    line = one_line(text, limit)
+    flat = " ".join(text.split())
+    assert "\n" not in line
+    assert len(line) <= limit + 2
+    assert flat.startswith(line.removesuffix(" …").rstrip(",;:"))

@@ -97,19 +97,27 @@ def test_report_names_every_claim_with_a_verdict_or_not_run(
         assert f"## {claim_id}:" in markdown
 
 
+def _no_diagrams(out: Path) -> list[reproduce.FigureFile]:
+    raise RuntimeError("no fonts")
+
+
 def test_a_failing_experiment_is_reported_and_the_others_complete(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "experiments" / "c12_broken.py"
     broken.parent.mkdir()
     broken.write_text('CLAIM = "C12"\nTITLE = "broken"\n\n'
                       'def run(size, seed):\n    raise RuntimeError("boom")\n')
     good = [p for p in experiment_paths() if claim_of_stem(p.stem) == "C13"]
     monkeypatch.setattr(reproduce, "experiment_paths", lambda: [broken, *good])
-    monkeypatch.setattr(reproduce, "draw_stacks", lambda out: [])
+    monkeypatch.setattr(reproduce, "draw_stacks", _no_diagrams)
     out = tmp_path / "out"
     status = cli.main(["reproduce", "--size", "tiny", "--workers", "1", "--out", str(out),
                        "--no-progress"])
     assert status == 1
+    err = capsys.readouterr().err
+    assert "c12_broken failed: RuntimeError: boom" in err
+    assert "stack diagrams not drawn: RuntimeError: no fonts" in err
     with (out / "findings.csv").open() as f:
         rows = {r["claim"]: r for r in csv.DictReader(f)}
     assert rows["C12"]["verdict"] == "failed"

@@ -84,6 +84,33 @@ MALFORMED: list[tuple[str, str, list[str]]] = [
     ("fault without time", HOST + "[[faults]]\nkind = 'host-kernel-panic'\ntarget = 'h'\n",
      ["faults[0].at_s", "required"]),
     ("hosts not a list", "hosts = 'h'\n", ["hosts", "'h'"]),
+    ("unknown orchestrator", CONTAINER + "[[orchestrators]]\nprofile = 'nomad'\ngroups = ['c']\n",
+     ["orchestrators[0].profile", "'nomad'", "kubernetes"]),
+    ("orchestrator of an unknown group", CONTAINER
+     + "[[orchestrators]]\nprofile = 'kubernetes'\ngroups = ['web']\n",
+     ["orchestrators[0].groups[0]", "'web'", "(c)"]),
+    ("vm group under a container orchestrator", VM
+     + "[[orchestrators]]\nprofile = 'kubernetes'\ngroups = ['vm']\n",
+     ["orchestrators[0].groups[0]", "container group for kubernetes", "a vm group"]),
+    ("group managed twice", CONTAINER + "[[orchestrators]]\nprofile = 'kubernetes'\n"
+     "groups = ['c']\n[[orchestrators]]\nprofile = 'docker-swarm'\ngroups = ['c']\n",
+     ["orchestrators[1].groups[0]", "one orchestrator", "orchestrators[0]"]),
+    ("orchestrator on an unknown host group", CONTAINER + "[[orchestrators]]\n"
+     "profile = 'kubernetes'\ngroups = ['c']\nhosts = ['rack']\n",
+     ["orchestrators[0].hosts[0]", "'rack'", "(h)"]),
+    ("orchestrator without groups", CONTAINER + "[[orchestrators]]\nprofile = 'kubernetes'\n",
+     ["orchestrators[0].groups", "required"]),
+    ("bad placement", CONTAINER + "[[orchestrators]]\nprofile = 'kubernetes'\ngroups = ['c']\n"
+     "placement = 'random'\n", ["orchestrators[0].placement", "'random'"]),
+    ("live restore differs within one engine", CONTAINER + "live_restore = true\n"
+     "[[hosts.containers]]\nname = 'd'\nimage = 'alpine'\n",
+     ["hosts[0].containers[1].live_restore", "daemon setting", "false"]),
+    ("unknown random fault kind", HOST + "[random_faults]\nkinds = ['meteor']\n",
+     ["random_faults.kinds[0]", "'meteor'", "failure_rates"]),
+    ("rate scale zero", HOST + "[random_faults]\nrate_scale = 0\n",
+     ["random_faults.rate_scale", "greater than 0"]),
+    ("negative repair time", HOST + "[[faults]]\nkind = 'machine-failure'\ntarget = 'h'\n"
+     "at_s = 1\nrepair_s = -1\n", ["faults[0].repair_s", "-1"]),
     ("two bare-metal hypervisors", VM.replace('"kvm"', '"esxi"').replace(
         'disk_image = "ubuntu-24.04-cloud"', 'disk_image = "ubuntu-24.04-cloud"\nvmm = "esxi-vmx"')
      + "[[hosts.vms]]\nname = 'w'\nhypervisor = 'kvm'\ndisk_image = 'ubuntu-24.04-cloud'\n",

@@ -19,7 +19,7 @@ from typing import Any
 import tomli_w
 
 from virtsim import __version__
-from virtsim.catalog import Catalog, load_catalog
+from virtsim.catalog import USER_MODELS_ENV, Catalog, load_catalog
 from virtsim.errors import InputError, display_path
 from virtsim.result import Result, write_outputs
 from virtsim.scenario import Scenario, load_scenario
@@ -234,6 +234,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from virtsim.reproduce import DEFAULT_SEED, reproduce
 
     _check_out_dir(args.out, "--out")
+    if args.models:  # experiments load the catalogue themselves, in worker processes
+        _catalog(args)  # a bad folder fails here, with exit 2
+        os.environ[USER_MODELS_ENV] = os.pathsep.join(
+            [*map(str, args.models), *filter(None, os.environ.get(USER_MODELS_ENV, "").split(
+                os.pathsep))])
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,

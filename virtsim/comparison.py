@@ -46,8 +46,9 @@ def equal_density(count: int = 8, host_profile: str = "m5d-metal", vcpus: int = 
                   seed: int = 0) -> dict[str, Any]:
     """The side-by-side scenario as a dict (see the module docs).
 
-    Every instance has ``restart = "always"``. ``machine_repair_s`` replaces the catalogue's repair time so
-    a machine failure recovers within the run.
+    Every instance has ``restart = "always"``. ``machine_repair_s``
+    replaces the catalogue's repair time so a machine failure recovers
+    within the run.
     """
     containers = {"name": "containers", "profile": host_profile, "cached_images": ["nginx-alpine"],
                   "containers": [{"name": "web", "count": count, "image": "nginx-alpine",
@@ -102,14 +103,18 @@ def side_by_side(scenario: Scenario, catalog: Catalog, seed: int | None = None) 
                       if machine == h.name or machine.startswith(f"{h.name}-")), machine)
         members, per_member = groups.get(group, (1, 0))
         fleet = members * per_member
-        down = sum(float(r["downtime_s"]) for r in result.table("downtime"))  # type: ignore[arg-type]
+        down = sum(_num(r["downtime_s"]) for r in result.table("downtime"))
         rows.append({"fault": index, "technology": group, "kind": fault.kind,
                      "target": fault.target, "exploit": fault.exploit or "",
                      "effect": hit["effect"], "crossed": hit["crossed"],
                      "instances": hit["instances"], "of": fleet,
-                     "share": float(hit["instances"]) / fleet if fleet else 0.0,  # type: ignore[arg-type]
+                     "share": _num(hit["instances"]) / fleet if fleet else 0.0,
                      "survived": hit["survived"], "time_to_recover_s": hit["time_to_recover_s"],
                      "downtime_s": down,
                      "availability": result.metrics.get("availability", 1.0),
                      "compromised": result.metrics.get("compromised_instances", 0)})
     return rows
+
+
+def _num(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0

@@ -62,7 +62,7 @@ from virtsim.profiles import (
     KernelProfile,
     WorkloadProfile,
 )
-from virtsim.scenario import FaultSpec, RandomFaultsSpec
+from virtsim.scenario import FaultSpec, RandomFaultsSpec, Scenario, host_profile
 from virtsim.simulation import Simulation, component_rng
 
 FaultKind = Literal[
@@ -72,6 +72,9 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 SECONDS_PER_YEAR = 365.25 * 86400
+PRESSURE_SHARE = 0.9
+"""Share of a host's RAM declared by its VMs and workloads above which memory pressure is checked
+(a cheap screen; the check itself uses the footprint model's resident sizes)."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,7 @@ class FaultModel:
     compromised: set[str] = field(default_factory=set)
     up: set[str] = field(default_factory=set)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    repairing: set[str] = field(default_factory=set)
     count: int = 0
     fleet: Fleet | None = None
     recovery: Recovery | None = None
@@ -253,6 +257,9 @@ class FaultModel:
         self.compromised.clear()
         self.up.clear()
         self.pending.clear()
+        self.repairing.clear()
+        if not _models_faults(sim.scenario, sim.catalog):
+            return  # nothing can fail: keep large fault-free fleets cheap
         self.fleet = Fleet.of(sim)
         self.recovery = Recovery(self.lifecycle, self.fleet,
                                  managers(sim.scenario, sim.graph, sim.catalog))
@@ -333,8 +340,8 @@ class FaultModel:
         self._record(sim, radius, reached, record, effect="crash", survived=survived)
         repair = self._repair_s(sim, kind, repair_s)
         whole_host = host_failed(graph, radius.origin)
-        if whole_host:
-            machine = graph.machine(radius.origin)
+        machine = graph.machine(radius.origin)
+        if whole_host and machine not in self.repairing:  # one under repair is off already
             self.lifecycle.stop(sim, machine)
             sim.env.process(self._reboot(sim, machine, repair))
         if kind == "engine-crash":
@@ -354,7 +361,8 @@ class FaultModel:
         self.lifecycle.stop(sim, node)
         record: dict[str, Any] = dict(
             fault=fault, instance=logical, node=node, machine=self.fleet.graph.machine(node),
-            manager="", action="none (no restart policy or orchestrator)", at_s=sim.now,
+            manager="", action="awaiting recovery" if logical in self.recovery.managed
+            else "none (no restart policy or orchestrator)", at_s=sim.now,
             detected_s=None, restarted_s=None, to_machine="", ready_s=None, recovery_s=None)
         sim.result.extend("recoveries", [record])
         self.pending[logical] = record
@@ -366,7 +374,9 @@ class FaultModel:
                 repair_s: float) -> Generator[simpy.Event, Any, None]:
         assert self.fleet is not None
         if repair_s > 0:
+            self.repairing.add(machine)
             yield sim.env.timeout(repair_s)
+            self.repairing.discard(machine)
         yield sim.env.process(self.lifecycle.power_on(self.fleet.view, machine))
 
     def _repair_s(self, sim: Simulation, kind: str, given: float | None) -> float:
@@ -461,9 +471,8 @@ class FaultModel:
         capacity = host.memory_gib * 1024.0
         running = [lg for lg in fleet.placed_on(machine) if lg in self.up]
         total = fleet.shared_mib.get(machine, 0.0) + sum(fleet.memory_mib[r] for r in running)
-        order = {lg: i for i, lg in enumerate(fleet.current)}
         while total > capacity and running:
-            victim = max(running, key=lambda lg: (fleet.memory_mib[lg], order[lg]))
+            victim = max(reversed(running), key=lambda lg: fleet.memory_mib[lg])  # ties: first
             running.remove(victim)
             why = (f"memory pressure: {total:.0f} MiB in use on {machine} > {capacity:.0f} MiB; "
                    "largest resident first")
@@ -485,9 +494,8 @@ class FaultModel:
     # -- report ------------------------------------------------------------
     def report(self, sim: Simulation) -> None:
         """Downtime, availability, recovery time per fault, work lost, compromised count."""
-        if not sim.result.table("faults"):
+        if self.fleet is None or not sim.result.table("faults"):
             return
-        assert self.fleet is not None
         end = sim.now
         instances = list(self.fleet.current)
         total_down = 0.0
@@ -529,6 +537,31 @@ class FaultModel:
         for row in sim.result.table("faults"):
             row["time_to_recover_s"] = (None if row["effect"] == "compromise"
                                         else latest.get(int(_num(row["fault"])), 0.0))
+
+
+def _models_faults(scenario: Scenario, catalog: Catalog) -> bool:
+    """Whether anything in the scenario can fail: faults, rates, orchestrators, memory.
+
+    Memory can run out where containers have cgroup limits or where a host's
+    declared memory (VM allocations, workloads) nears its RAM; elsewhere a
+    large fault-free fleet pays nothing for the fault model.
+    """
+    if scenario.faults or scenario.random_faults or scenario.orchestrators:
+        return True
+    for host in scenario.hosts:
+        containers = (*host.containers, *(c for v in host.vms for c in v.containers))
+        if any(c.memory_mib is not None for c in containers):
+            return True
+        declared = sum(v.count * v.memory_mib for v in host.vms)
+        declared += sum(c.count * _workload_mib(catalog, c.workload) for c in host.containers)
+        declared += sum(p.count * _workload_mib(catalog, p.workload) for p in host.processes)
+        if declared >= PRESSURE_SHARE * host_profile(host, catalog).memory_gib * 1024:
+            return True
+    return False
+
+
+def _workload_mib(catalog: Catalog, workload: str | None) -> float:
+    return catalog.require(WorkloadProfile, workload).memory_mib if workload else 0.0
 
 
 def _num(value: object) -> float:

@@ -221,7 +221,7 @@ class Lifecycle:
         began = sim.now
         for owner, stage in stages:
             yield from self.run_stage(sim, machine, owner, stage)
-        if attempt != self.attempts[machine]:
+        if attempt != self.attempts[machine] or self.ready[machine].triggered:
             return  # failed again while booting; the newer boot takes over
         sim.result.add("instances", instance=machine, kind="machine", machine=machine,
                        group=graph.graph.nodes[machine]["name"], requested_s=began,

@@ -117,8 +117,13 @@ def _group_names(host: HostSpec) -> set[str]:
 
 def top_level(graph: ResourceGraph, node: str) -> bool:
     """An instance not inside another instance (a VM or container of a host group)."""
-    return not any(graph.kind(a) in ("vm", "container") and
-                   graph.graph.nodes[a].get("instance", True) for a in graph.ancestors(node))
+    below = graph.host(node)
+    while below is not None:
+        data = graph.graph.nodes[below]
+        if data["kind"] in ("vm", "container") and data.get("instance", True):
+            return False
+        below = graph.host(below)
+    return True
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,8 @@ class Fleet:
     cpus: dict[str, float] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)
     shared_mib: dict[str, float] = field(default_factory=dict)
+    top: dict[str, list[str]] = field(default_factory=dict)
+    """Machine -> the logical top-level instances placed on it now."""
     replicas: int = 0
     copied: bool = False
 
@@ -173,17 +180,19 @@ class Fleet:
         """The fleet as the scenario places it, with each instance's resource demand."""
         graph = sim.graph
         fleet = cls(sim)
-        sizes = footprint(graph)
+        sizes = _member_footprints(graph)
         on_machine: dict[str, float] = {}
         for node in graph.instances():
+            machine = graph.machine(node)
+            first, per_instance, _ = sizes[machine]
             fleet.current[node] = fleet.logical[node] = node
-            fleet.memory_mib[node] = sizes.per_instance[node]["memory_mib"]
+            fleet.memory_mib[node] = per_instance[first + node[len(machine):]]
             fleet.cpus[node] = _cpus(graph, node)
             if top_level(graph, node):
-                machine = graph.machine(node)
                 on_machine[machine] = on_machine.get(machine, 0.0) + fleet.memory_mib[node]
-        for machine, totals in sizes.per_host.items():
-            fleet.shared_mib[machine] = totals["memory_mib"] - on_machine.get(machine, 0.0)
+                fleet.top.setdefault(machine, []).append(node)
+        for machine, (_, _, host_mib) in sizes.items():
+            fleet.shared_mib[machine] = host_mib - on_machine.get(machine, 0.0)
         return fleet
 
     @property
@@ -193,8 +202,7 @@ class Fleet:
 
     def placed_on(self, machine: str) -> list[str]:
         """Logical top-level instances whose current node is on ``machine``."""
-        return [lg for lg, node in self.current.items()
-                if self.graph.machine(node) == machine and top_level(self.graph, node)]
+        return self.top.get(machine, [])
 
     def load(self, machine: str, group: str, overcommit: float) -> HostLoad:
         """What ``machine`` has left for one more instance of ``group``."""
@@ -238,8 +246,27 @@ class Fleet:
             self.current[lg] = new
             self.logical[new] = lg
             graph.graph.nodes[new]["replica_of"] = lg
+        self.top[graph.machine(node)].remove(logical)
+        self.top.setdefault(machine, []).append(logical)
         self.view = dataclasses.replace(self.view, graph=ResourceGraph(graph.graph))
         return out
+
+
+def _member_footprints(graph: ResourceGraph) -> dict[str, tuple[str, dict[str, float], float]]:
+    """Per machine: the first member of its host group, that member's per-instance
+    memory (MiB) and its host total. Members of a group are built alike, so one
+    footprint per group serves all of them (a 20,000-host fleet costs one per group)."""
+    out: dict[str, tuple[str, dict[str, float], float]] = {}
+    done: dict[int, tuple[str, dict[str, float], float]] = {}
+    for machine in graph.machines():
+        spec = graph.graph.nodes[machine]["spec"]
+        if id(spec) not in done:
+            tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
+            sizes = footprint(ResourceGraph(tree))
+            done[id(spec)] = (machine, {n: v["memory_mib"] for n, v in sizes.per_instance.items()},
+                              sizes.per_host[machine]["memory_mib"])
+        out[machine] = done[id(spec)]
+    return out
 
 
 def _cpus(graph: ResourceGraph, node: str) -> float:

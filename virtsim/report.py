@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from virtsim.claims import CLAIM_IDS, Claim, claim
+from virtsim.claims import Claim, claim
 from virtsim.experiment import Comparison
 from virtsim.plotting import TECHNOLOGY_COLOURS, label
 from virtsim.result import Record, write_outputs
@@ -183,7 +183,8 @@ def _md_cell(text: str) -> str:
 
 def _md_section(section: ClaimSection) -> list[str]:
     c = section.claim
-    lines = [f"## {c.id}: {c.topic}", "", f"**Claim.** {c.plain}", ""]
+    lines = [f'<a id="{c.id.lower()}"></a>', "", f"## {c.id}: {c.topic}", "",
+             f"**Claim.** {c.plain}", ""]
     if c.quote:
         lines += [f"> {c.quote}", ""]
     lines += [f"**Verdict: {section.status}.** {section.reason}", ""]
@@ -226,7 +227,7 @@ white-space:nowrap}
 blockquote{border-left:4px solid #d0d7de;margin:1em 0;padding:.2em 1em;color:#57606a}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
 figcaption{color:#57606a;font-size:.95rem}
-.stacks{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:16px}
+.stacks{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:16px}
 .legend span{display:inline-block;margin:2px 14px 2px 0}
 .legend i{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:6px;
 vertical-align:-2px}
@@ -243,6 +244,12 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
         f"Verdicts: {_e(_counts(sections))}. Every number comes from a simulation of the "
         "calibrated catalogue; each verdict is computed from the results by the "
         "experiment's own rule, never written by hand.</p>",
+        "<p><b>How to read it.</b> <i>Supported</i>: the simulation agrees with the claim. "
+        "<i>Supported with nuance</i>: it agrees, but the results show where the claim needs "
+        "qualifying (the reason says where). <i>Contradicted</i>: the results disagree. "
+        "<i>Not run</i>: no experiment for the claim was run. Each figure's caption explains "
+        "the mechanism; each table of published against simulated values shows how close the "
+        "calibrated model comes to the measurements it was built from.</p>",
         _summary_table(sections),
         _legend(),
     ]
@@ -341,6 +348,3 @@ def _html_outcome(out: Path, outcome: ExperimentOutcome) -> str:
         parts.append(f"<p><small>Data (tidy CSV): {links}</small></p>")
     return "\n".join(parts)
 
-
-__all__ = ["CLAIM_IDS", "NOT_RUN", "ClaimSection", "claim_sections", "html_report", "markdown",
-           "write_report"]

@@ -172,6 +172,7 @@ def run_module(module: ModuleType, stem: str, size: Size, seed: int,
                         for fig in module.figures())
     except Exception as exc:
         return _failure(stem, claim, title, seed, exc, out, time.perf_counter() - started)
+    (out / stem / "error.txt").unlink(missing_ok=True)  # from an earlier, failed run
     return ExperimentOutcome(
         experiment=stem, claim=claim, title=title, seed=seed, finding=finding,
         figures=tuple(FigureFile(f.name, f.caption, f"figures/{f.name}.png",
@@ -330,7 +331,7 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
              ) -> tuple[list[ExperimentOutcome], list[FigureFile]]:
     draw = draw_stacks if with_stacks else _no_stacks
     bar = tqdm(total=len(jobs) + 1, desc=f"reproduce ({size})", unit="step", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
+               disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
     outcomes: list[ExperimentOutcome] = []
     stacks: list[FigureFile] = []
 
@@ -344,7 +345,7 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
         for path, seed in jobs:
             bar.set_postfix_str(path.stem)
             done(run_experiment(path, size, seed, out))
-        stacks = draw(out)
+        stacks = _stacks_or_none(lambda: draw(out))
         bar.update(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -355,7 +356,7 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
             for future in _as_completed(futures):
                 path, seed = futures[future]
                 done(_result_or_failure(future, path, seed, out))
-            stacks = stack_future.result()
+            stacks = _stacks_or_none(stack_future.result)
             bar.update(1)
     bar.close()
     return outcomes, stacks
@@ -363,6 +364,15 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
 
 def _no_stacks(out: Path) -> list[FigureFile]:
     return []
+
+
+def _stacks_or_none(get: Callable[[], list[FigureFile]]) -> list[FigureFile]:
+    try:
+        return get()
+    except Exception as exc:  # the diagrams are an illustration: the report goes on without
+        print(f"virtsim: stack diagrams not drawn: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return []
 
 
 def _as_completed(futures: Iterable[Future[ExperimentOutcome]]
