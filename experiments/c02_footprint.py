@@ -257,10 +257,12 @@ def findings(tables: Tables) -> Finding:
         reason = "A full VM does not cost more memory and disk per instance than a container."
     elif exceptions:
         verdict = "supported with nuance"
-        reason = ("A full Ubuntu VM costs about a GiB of RAM per instance and ships a disk "
-                  "image of hundreds of MiB to GiB, while Linux container images and "
-                  "per-container memory are MB-scale; but the scale is a property of what "
-                  "is packed, not of the technology: " + "; ".join(exceptions) + ".")
+        reason = (f"A full Ubuntu VM holds {vm_memory['vm-full']:,.0f} MiB of RAM per "
+                  f"instance and a Windows one {vm_memory['vm-windows']:,.0f} MiB, while a "
+                  f"Linux container adds at most {max(c_memory.values()):,.0f} MiB and its "
+                  f"image is at most {max(c_image.values()):,.0f} MiB; but the scale is a "
+                  "property of what is packed, not of the technology: "
+                  + "; ".join(exceptions) + ".")
     else:
         verdict = "supported"
         reason = "Every VM variant is GB-scale and every container MB-scale."
@@ -351,7 +353,7 @@ def draw_footprint(tables: Mapping[str, list[Record]]) -> MplFigure:
 
 def draw_per_instance(tables: Mapping[str, list[Record]]) -> MplFigure:
     """Per-instance memory and image size for each variant, log scale, with the 1 GiB line."""
-    fig, ax = slide_figure("One instance: memory and image, MB or GB?", "",
+    fig, ax = slide_figure("One instance: memory and image, MB or GB?", "instance type",
                            "MiB (log scale)", size=(13.0, 7.0))
     width = 0.4
     names = [v.name for v in VARIANTS]
@@ -376,7 +378,7 @@ def draw_per_instance(tables: Mapping[str, list[Record]]) -> MplFigure:
 
 def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
     """Instances per host and the binding resource, with and without CPU reservation."""
-    fig, ax = slide_figure("How many fit one host, and what runs out first", "",
+    fig, ax = slide_figure("How many fit one host, and what runs out first", "instance type",
                            "instances per host (log scale)", size=(13.0, 7.0))
     rows = list(tables["density"])
     labels = {v.name: v for v in VARIANTS}

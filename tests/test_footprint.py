@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog
 from virtsim.footprint import Footprint, density, footprint
-from virtsim.graph import build_graph
+from virtsim.graph import ResourceGraph, build_graph
 from virtsim.profiles import DiskImageProfile, HostProfile, ImageProfile
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -203,3 +203,19 @@ def test_density_names_binding_limit(catalog: Catalog) -> None:
     assert d.count == 0
     with pytest.raises(ValueError):
         density(h, 0, 0, 0)
+
+
+def test_copied_machines_get_the_same_records_as_walked_ones(catalog: Catalog) -> None:
+    from virtsim.scenario import parse_scenario
+
+    first = {"name": "h", "profile": "m5d-metal", "count": 3, "ksm": True,
+             "vms": [vm(2, containers=[containers(2)])],
+             "containers": [containers(3, runtime="kata")]}
+    other = {"name": "g", "profile": "m5d-metal", "count": 2,
+             "containers": [containers(2, runtime="runsc", writable=5.0)]}
+    graph = build_graph(parse_scenario({"hosts": [first, other]}, catalog), catalog)
+    assert set(graph.copies) == {"h-1", "h-2", "g-1"}
+    stamped, walked = footprint(graph), footprint(ResourceGraph(graph.graph))
+    assert stamped.records == walked.records
+    assert stamped.per_instance == walked.per_instance
+    assert stamped.guests == walked.guests

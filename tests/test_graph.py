@@ -123,3 +123,20 @@ def test_every_node_but_a_machine_has_one_host(hosts: list[dict[str, Any]],
     for container in graph.nodes("container"):
         assert graph.kind(graph.kernel_of(container)) == "kernel"
         assert graph.kind(graph.path_to_machine(container)[-1]) == "machine"
+
+
+def test_host_group_members_are_stamped_copies_of_the_first(catalog: Catalog) -> None:
+    scenario = load_scenario(SCENARIOS / "mixed-stack.toml", catalog)
+    scenario = scenario.model_copy(update={"hosts": tuple(
+        h.model_copy(update={"count": 3}) for h in scenario.hosts)})
+    graph = build_graph(scenario, catalog)
+    assert graph.copies == {"node-1": "node-0", "node-2": "node-0"}
+    first = [n for n in graph.nodes() if graph.machine(n) == "node-0"]
+    third = [n for n in graph.nodes() if graph.machine(n) == "node-2"]
+    assert third == ["node-2" + n[len("node-0"):] for n in first]
+    for a, b in zip(first, third, strict=True):
+        assert {**graph.attrs(a), "machine": "node-2"} == graph.attrs(b)
+        assert graph.host(b) == (None if graph.host(a) is None
+                                 else "node-2" + str(graph.host(a))[len("node-0"):])
+        assert list(graph.graph.successors(b)) == [
+            "node-2" + s[len("node-0"):] for s in graph.graph.successors(a)]

@@ -230,8 +230,8 @@ def components(graph: ResourceGraph, kind: str) -> list[str]:
 
 def host_failed(graph: ResourceGraph, origin: str) -> bool:
     """Whether a crash at ``origin`` takes its whole host (the machine then reboots)."""
-    machine = graph.machine(origin)
-    return origin in (machine, f"{machine}/kernel") or graph.host(origin) == machine
+    machine = graph.machine(origin)  # the machine, or what sits on it (a kernel, a type-1)
+    return origin == machine or graph.host(origin) == machine
 
 
 @dataclass

@@ -199,11 +199,38 @@ class _Walker:
 
     # -- per-node records --------------------------------------------------
     def walk(self) -> None:
-        for node in list(self.g.nodes()):
-            getattr(self, f"_{self.g.kind(node)}")(node)
+        """Records of every node in graph order, then each VM's balancing record.
+
+        A machine that copies another's stack (see ``ResourceGraph.copies``) gets
+        that machine's records with the ids renamed: the same records in the same
+        order as walking it, for a fraction of the cost.
+        """
+        spans: dict[str, tuple[int, int]] = {}  # machine -> its records' index range
+        data, copies = self.g.data, self.g.copies
+        machine, began = "", 0
+        for node, attrs in data.items():
+            if attrs["machine"] != machine:
+                spans[machine] = (began, len(self.records))
+                machine, began = attrs["machine"], len(self.records)
+                if machine in copies:
+                    self.copy_records(spans[copies[machine]], copies[machine], machine)
+            if machine not in copies:
+                getattr(self, f"_{attrs['kind']}")(node)
         vms = sorted(self.g.nodes("vm"), key=lambda n: -len(self.g.ancestors(n)))
         for vm in vms:
             self._balance(vm)
+
+    def copy_records(self, span: tuple[int, int], first: str, machine: str) -> None:
+        """Append the records ``records[span]`` of machine ``first`` renamed for ``machine``."""
+        cut = len(first)
+        for index in range(*span):
+            record = dict(self.records[index])
+            record["machine"] = machine
+            for key in ("node", "instance", "guest"):  # every id is under its machine
+                if record[key]:
+                    record[key] = machine + record[key][cut:]
+            self.records.append(record)
+            self.inside[record["guest"]] += record["memory_mib"]
 
     def _machine(self, node: str) -> None:
         return None

@@ -20,6 +20,8 @@ catalogue ``profile`` and the scenario ``spec`` it was built from.
 
 from __future__ import annotations
 
+import gc
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,6 +32,7 @@ from virtsim.catalog import Catalog
 from virtsim.profiles import (
     DiskImageProfile,
     EngineProfile,
+    HostProfile,
     HypervisorProfile,
     ImageProfile,
     KernelProfile,
@@ -59,6 +62,10 @@ class ResourceGraph:
     """A scenario's stack as a networkx DiGraph with the queries the models need."""
 
     graph: nx.DiGraph
+    copies: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Machine -> the machine of its host group whose stack it copies node for node
+    (same spec, ids differing only in the machine's name): per-machine work done once
+    for the first can be stamped out for the copies."""
     below: dict[str, str] = field(init=False, repr=False, compare=False)
     """Node -> the node it runs on: the queries walk stacks downwards millions of times."""
     data: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
@@ -137,10 +144,28 @@ class ResourceGraph:
 def build_graph(scenario: Scenario, catalog: Catalog) -> ResourceGraph:
     """Expand a validated scenario (counts, nesting, sandboxes) into its resource graph."""
     builder = _Builder(catalog)
-    for host in scenario.hosts:
-        for i in range(host.count):
-            builder.add_host(host, member_name(host.name, i, host.count))
-    return ResourceGraph(builder.graph)
+    copies: dict[str, str] = {}
+    collecting = gc.isenabled()
+    gc.disable()  # a graph is millions of long-lived objects: no cycles to find while building
+    try:
+        for host in scenario.hosts:
+            profile = host_profile(host, catalog)
+            first = member_name(host.name, 0, host.count)
+            mark = len(builder.graph)
+            builder.add_host(host, first, profile)
+            template = builder.template(mark)
+            for i in range(1, host.count):
+                copy = member_name(host.name, i, host.count)
+                builder.stamp(template, first, copy)
+                copies[copy] = first
+    finally:
+        if collecting:
+            gc.enable()
+    return ResourceGraph(builder.graph, copies)
+
+
+Template = list[tuple[str, str | None, dict[str, Any]]]
+"""The nodes one machine's stack added, in order: (id, id it runs on, attributes)."""
 
 
 class _Builder:
@@ -155,8 +180,26 @@ class _Builder:
             self.graph.add_edge(below, node)
         return node
 
-    def add_host(self, spec: HostSpec, host: str) -> None:
-        profile = host_profile(spec, self.catalog)
+    def template(self, mark: int) -> Template:
+        """The nodes added since the graph had ``mark`` nodes, to stamp out again."""
+        data, pred = self.graph.nodes, self.graph.pred
+        return [(node, next(iter(pred[node]), None), data[node])
+                for node in itertools.islice(self.graph, mark, None)]
+
+    def stamp(self, template: Template, first: str, host: str) -> None:
+        """Add machine ``host`` as a copy of machine ``first``'s stack.
+
+        Every machine of a host group is built from the same spec and profiles,
+        so only the ids (``first/...`` becomes ``host/...``) and the ``machine``
+        attribute differ; copying is much cheaper than building each again.
+        """
+        cut = len(first)
+        self.graph.add_nodes_from((host + node[cut:], {**attrs, "machine": host})
+                                  for node, _, attrs in template)
+        self.graph.add_edges_from((host + below[cut:], host + node[cut:])
+                                  for node, below, _ in template if below is not None)
+
+    def add_host(self, spec: HostSpec, host: str, profile: HostProfile) -> None:
         self.node(host, None, "machine", spec.name, host, profile=profile, spec=spec)
         kernel = self.catalog.require(KernelProfile, spec.kernel or profile.kernel)
         hypervisors = {vm.hypervisor: self.catalog.require(HypervisorProfile, vm.hypervisor)

@@ -1,0 +1,300 @@
+"""C7: VMs are managed by hypervisor tooling, containers by orchestrators.
+
+Scenarios (built in code): a cluster of three m5d.metal hosts running the
+same service either as containers or as VMs, under each manager of the
+catalogue (``models/orchestrators/``):
+
+- containers: dockerd's restart policy alone (``docker-restart``), Docker
+  Swarm, Kubernetes;
+- VMs on KVM: libvirt's ``on_crash = restart`` alone (``libvirt-restart``),
+  OpenStack with Masakari evacuation; VMs on ESXi: vSphere HA.
+
+Three faults hit the first host, each in its own run: one instance crashes
+(a container crash or a guest kernel panic), the host's software crashes
+(a host kernel panic; on ESXi a hypervisor crash, the purple screen) and the
+machine fails (repair time from ``models/failure_rates/machine-failure``).
+Detection delays, eviction waits and restart back-offs come from the
+orchestrator profiles (MEASUREMENTS.md, "Failures and recovery"); every
+restart and reschedule runs the lifecycle's start procedures.
+
+Tables: ``recovery`` (per technology, manager and fault: instances lost,
+mean detection delay, mean start time, time to full recovery or None,
+share recovered within the run, availability, reschedules).
+
+Verdict rule: *contradicted* if one manager recovers both VMs and
+containers; otherwise *supported with nuance* if both technologies have a
+manager of their own that brings every instance back after a machine
+failure and the fastest VM tool beats the slowest container orchestrator
+(the mechanisms are the same; the defaults, not the technology, set the
+recovery time); *supported* otherwise.
+
+Run on its own: ``python experiments/c07_management.py [--size quick] [--seed 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
+
+import virtsim
+from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.plotting import colour, label, slide_figure
+from virtsim.result import Record
+
+CLAIM = "C7"
+TITLE = "Management: restart policies, orchestrators and VM HA recovering from faults"
+
+HOSTS = 3
+PER_HOST: dict[Size, int] = {"tiny": 2, "quick": 4, "full": 8}
+DURATION_S = 1500.0
+FAULT_AT_S = 60.0
+FAULTS = ("instance", "host software", "machine")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One technology under one manager."""
+
+    technology: str
+    manager: str
+    hypervisor: str = "kvm"
+
+    @property
+    def local(self) -> bool:
+        """A restart policy rather than an orchestrator."""
+        return self.manager.endswith("-restart")
+
+
+SETUPS: tuple[Setup, ...] = (
+    Setup("container", "docker-restart"),
+    Setup("container", "docker-swarm"),
+    Setup("container", "kubernetes"),
+    Setup("vm", "libvirt-restart"),
+    Setup("vm", "openstack-evacuate"),
+    Setup("vm", "vsphere-ha", hypervisor="esxi"),
+)
+
+PUBLISHED_DETECTION: dict[str, tuple[float, str]] = {
+    "kubernetes": (340.0, "MEASUREMENTS.md Failures and recovery: node-monitor-grace-period "
+                   "40 s + NoExecute toleration 300 s before pods leave a dead node [V]"),
+    "docker-swarm": (15.0, "MEASUREMENTS.md Failures and recovery: DOWN after 3 heartbeats "
+                     "of 5 s, 13.5-16.5 s [V]"),
+    "vsphere-ha": (15.0, "MEASUREMENTS.md Failures and recovery: vSphere HA declares a host "
+                   "failed at 15 s [V]"),
+    "openstack-evacuate": (150.0, "MEASUREMENTS.md Failures and recovery: service_down_time "
+                           "60 s, evacuation waits 90-180 s (lower bound) [V]"),
+}
+
+
+def scenario(setup: Setup, fault: str, per_host: int, seed: int) -> dict[str, Any]:
+    """Three hosts, ``per_host`` instances each, one fault on the first host."""
+    group: dict[str, Any]
+    host: dict[str, Any] = {"name": "node", "count": HOSTS, "profile": "m5d-metal",
+                            "cached_images": ["nginx-alpine"]}
+    if setup.technology == "container":
+        group = {"name": "web", "count": per_host, "image": "nginx-alpine", "cpus": 2.0,
+                 "memory_mib": 2048.0}
+        host["containers"] = [group]
+    else:
+        vmm = "esxi-vmx" if setup.hypervisor == "esxi" else "qemu"
+        group = {"name": "web", "count": per_host, "hypervisor": setup.hypervisor, "vmm": vmm,
+                 "disk_image": "ubuntu-24.04-cloud", "vcpus": 2, "memory_mib": 2048}
+        host["vms"] = [group]
+    orchestrators = []
+    if setup.local:
+        group["restart"] = "always"
+    else:
+        orchestrators = [{"profile": setup.manager, "groups": ["web"]}]
+    kinds = {"instance": "container-crash" if setup.technology == "container"
+             else "guest-kernel-panic",
+             "host software": "hypervisor-crash" if setup.hypervisor == "esxi"
+             else "host-kernel-panic",
+             "machine": "machine-failure"}
+    target = "node-0/web-0" if fault == "instance" else "node-0"
+    return {"name": f"c07-{setup.manager}-{fault.replace(' ', '-')}", "duration_s": DURATION_S,
+            "seed": seed, "hosts": [host], "orchestrators": orchestrators,
+            "faults": [{"kind": kinds[fault], "target": target, "at_s": FAULT_AT_S}]}
+
+
+def _num(row: Mapping[str, Any], key: str) -> float:
+    value = row.get(key)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _measure(catalog: virtsim.Catalog, setup: Setup, fault: str, per_host: int,
+             seed: int) -> Record:
+    spec = virtsim.parse_scenario(scenario(setup, fault, per_host, seed), catalog)
+    result = virtsim.run_scenario(spec, catalog, seed=seed)
+    hit = result.table("faults")[0]
+    rows = result.table("recoveries")
+    started = [r for r in rows if r["ready_s"] is not None]
+    stack = "containers (runc)" if setup.technology == "container" else (
+        f"VMs on {'ESXi' if setup.hypervisor == 'esxi' else 'KVM/QEMU'}")
+    return {"technology": setup.technology, "stack": stack, "manager": setup.manager,
+            "fault": fault,
+            "kind": hit["kind"], "instances": hit["instances"],
+            "detection_s": _mean([_num(r, "detected_s") - _num(r, "at_s") for r in rows
+                                  if r["detected_s"] is not None]),
+            "start_s": _mean([_num(r, "ready_s") - _num(r, "restarted_s") for r in started
+                              if r["restarted_s"] is not None]),
+            "time_to_recover_s": hit["time_to_recover_s"],
+            "recovered_share": len(started) / len(rows) if rows else 1.0,
+            "availability": result.metrics.get("availability", 1.0),
+            "reschedules": len(result.table("reschedules"))}
+
+
+def run(size: Size, seed: int) -> Tables:
+    """Every manager against every fault."""
+    catalog = virtsim.load_catalog()
+    return {"recovery": [_measure(catalog, setup, fault, PER_HOST[size], seed)
+                         for setup in SETUPS for fault in FAULTS]}
+
+
+def _machine_rows(tables: Mapping[str, list[Record]]) -> list[Record]:
+    return [r for r in tables["recovery"] if r["fault"] == "machine"]
+
+
+def findings(tables: Tables) -> Finding:
+    """Verdict from which tools recover which technology, and how fast."""
+    rows = tables["recovery"]
+    techs: dict[str, set[str]] = {}
+    for row in rows:
+        techs.setdefault(str(row["manager"]), set()).add(str(row["technology"]))
+    shared = sorted(m for m, t in techs.items() if len(t) > 1)
+    machine = _machine_rows(tables)
+    full = {str(r["manager"]): _num(r, "time_to_recover_s") for r in machine
+            if _num(r, "recovered_share") == 1.0 and r["time_to_recover_s"] is not None}
+    best: dict[str, tuple[str, float]] = {}
+    worst: dict[str, tuple[str, float]] = {}
+    for row in machine:
+        name = str(row["manager"])
+        if name in full:
+            tech = str(row["technology"])
+            if tech not in best or full[name] < best[tech][1]:
+                best[tech] = (name, full[name])
+            if tech not in worst or full[name] > worst[tech][1]:
+                worst[tech] = (name, full[name])
+    stranded = sorted(str(r["manager"]) for r in machine if str(r["manager"]) not in full)
+    verdict: Verdict
+    if shared:
+        verdict = "contradicted"
+        reason = f"{', '.join(shared)} recovered both VMs and containers."
+    elif {"vm", "container"} <= set(best) and best["vm"][1] < worst["container"][1]:
+        verdict = "supported with nuance"
+        reason = (f"Each technology has its own tools, but they work alike: restart in place, "
+                  f"declare a silent host dead, restart its instances elsewhere. Their defaults "
+                  f"set the recovery time, not the technology: after a machine failure "
+                  f"{best['vm'][0]} has every VM back in {best['vm'][1]:.0f} s while "
+                  f"{worst['container'][0]} needs {worst['container'][1]:.0f} s for containers; "
+                  f"restart policies alone ({', '.join(stranded) or 'none'}) wait for the "
+                  "repair.")
+    else:
+        verdict = "supported"
+        reason = ("Each technology has its own tools, and the container orchestrators recover "
+                  "faster than the VM tools.")
+    numbers = [f"{r['manager']}: machine failure, all back in "
+               + (f"{_num(r, 'time_to_recover_s'):.0f} s" if str(r["manager"]) in full
+                  else f"more than {DURATION_S - FAULT_AT_S:.0f} s (waits for repair)")
+               for r in machine]
+    return Finding(claim=CLAIM, verdict=verdict, reason=reason, key_numbers=tuple(numbers),
+                   comparisons=_comparisons(tables))
+
+
+def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
+    out = []
+    for row in _machine_rows(tables):
+        name = str(row["manager"])
+        if name in PUBLISHED_DETECTION and row["detection_s"] is not None:
+            published, source = PUBLISHED_DETECTION[name]
+            out.append(Comparison(f"{name}: failure detection until rescheduling", published,
+                                  _num(row, "detection_s"), "s", source))
+    return tuple(out)
+
+
+def _label(row: Record) -> str:
+    return f"{row['manager']}\n({row['stack']})"
+
+
+def draw_machine(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Detection and restart time after a machine failure, per manager."""
+    rows = _machine_rows(tables)
+    fig, ax = slide_figure("After a machine failure: detect, then start elsewhere",
+                           "time after the failure (s)", "", size=(12.0, 6.5))
+    horizon = DURATION_S - FAULT_AT_S
+    y = np.arange(len(rows))
+    for i, row in enumerate(rows):
+        tech = str(row["technology"])
+        if row["time_to_recover_s"] is None:
+            ax.barh(i, horizon, color=colour(tech), alpha=0.25, hatch="//")
+            ax.text(horizon * 0.5, i, "waits for repair (not back in the run)",
+                    va="center", ha="center", fontsize=11)
+            continue
+        detect = _num(row, "detection_s")
+        total = _num(row, "time_to_recover_s")
+        ax.barh(i, detect, color=colour(tech), alpha=0.4)
+        ax.barh(i, total - detect, left=detect, color=colour(tech))
+        ax.text(total + 8, i, f"{total:.0f} s", va="center", fontsize=11)
+    ax.set_yticks(y, [_label(r) for r in rows], fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlim(0, horizon * 1.08)
+    ax.legend(handles=[Patch(color="#999999", alpha=0.4, label="detection (+ eviction wait)"),
+                       Patch(color="#999999", label="restart: placement, pull or boot")],
+              loc="lower right")
+    return fig
+
+
+def draw_faults(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Time to full recovery per manager and fault (log scale)."""
+    rows = tables["recovery"]
+    managers = list(dict.fromkeys(str(r["manager"]) for r in rows))
+    fig, ax = slide_figure("Time to full recovery by manager and fault",
+                           "manager", "time to full recovery (s, log scale)", size=(12.0, 6.5))
+    x = np.arange(len(managers))
+    hatches = {"instance": "", "host software": "..", "machine": "xx"}
+    for j, fault in enumerate(FAULTS):
+        for i, name in enumerate(managers):
+            row = next(r for r in rows if r["manager"] == name and r["fault"] == fault)
+            value = (_num(row, "time_to_recover_s") if row["time_to_recover_s"] is not None
+                     else DURATION_S)
+            ax.bar(i + (j - 1) * 0.27, max(value, 0.1), width=0.27,
+                   color=colour(str(row["technology"])), hatch=hatches[fault],
+                   edgecolor="black", alpha=0.45 if row["time_to_recover_s"] is None else 1.0)
+    ax.set_yscale("log")
+    ax.set_xticks(x, managers, fontsize=11)
+    handles = [Patch(facecolor="white", edgecolor="black", hatch=hatches[f], label=f"{f} fault")
+               for f in FAULTS]
+    handles += [Patch(color=colour(t), label=label(t)) for t in ("container", "vm")]
+    handles.append(Patch(color="#999999", alpha=0.45, label="not back within the run"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
+    return fig
+
+
+def figures() -> list[Figure]:
+    """Machine-failure timeline per manager; recovery per manager and fault."""
+    return [
+        Figure("c07-machine-failure", "A machine fails 60 s into the run. A restart policy "
+               "(docker-restart, libvirt-restart) only restarts instances on the same host, so "
+               "they wait for the repair. An orchestrator first has to decide the host is dead "
+               "(light part: heartbeat timeout, plus Kubernetes' 300 s eviction toleration or "
+               "Masakari's evacuation wait) and then starts the instances on the surviving "
+               "hosts through the normal start path (dark part).", draw_machine),
+        Figure("c07-recovery", "Time until every instance the fault took is ready again. An "
+               "instance crash is handled in place by every manager (container back-offs, a VM "
+               "reboot); a host software crash reboots the host, which usually beats the "
+               "orchestrators' failure detection, so they also restart in place; only a "
+               "machine failure needs a reschedule, and only orchestrators do it.",
+               draw_faults),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_for(__name__))
