@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import measure, scenario_data  # noqa: E402
+from harness import measure, scenario_data
 
 TARGETS = {"datacenter": "< 10 s, < 1 GiB", "datacenter-mixed": "< 30 s",
            "hyperscale": "< 180 s, < 8 GiB"}

@@ -9,10 +9,11 @@ Two curves, each point run in a fresh subprocess so its peak memory is its own:
   per host.
 
 Cost should grow about linearly in lifecycle events, never in hosts squared.
-The figure (``benchmarks/scaling.png``) has wall time and peak memory on
-log-log axes, with a line of slope one through the first point for reference.
+The figure (``benchmarks/scaling.png``) has wall time, CPU time (the steadier
+figure on a shared machine) and peak memory on log-log axes, with a line of
+slope one through the first point for reference.
 
-Run: python benchmarks/scaling.py [--max-hosts N] [--max-per-host N] [--out FILE]
+Run: python benchmarks/scaling.py [--max-hosts N] [--max-per-host N] [--out FILE] [--replot]
 Prints one line per point; asserts nothing.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -49,8 +50,8 @@ def point(curve: str, size: int) -> dict[str, float]:
         data = scenario_data("hyperscale", CURVE_HOSTS / HYPERSCALE_HOSTS,
                              size / HYPERSCALE_PER_HOST)
     figures, _ = measure(data)
-    return {"size": size, "wall_s": figures.wall_s, "peak_mib": figures.peak_mib,
-            "events": figures.events, "instances": figures.instances}
+    return {"size": size, "wall_s": figures.wall_s, "cpu_s": figures.cpu_s,
+            "peak_mib": figures.peak_mib, "events": figures.events, "instances": figures.instances}
 
 
 def run_curve(curve: str, sizes: list[int]) -> list[dict[str, float]]:
@@ -60,7 +61,8 @@ def run_curve(curve: str, sizes: list[int]) -> list[dict[str, float]]:
         out = subprocess.run([sys.executable, __file__, "--point", curve, str(size)],
                              check=True, capture_output=True, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
-        print(f"{curve:>9} {size:>7,}: wall {figures['wall_s']:7.2f} s, peak RSS "
+        print(f"{curve:>9} {size:>7,}: wall {figures['wall_s']:7.2f} s, cpu "
+              f"{figures['cpu_s']:7.2f} s, peak RSS "
               f"{figures['peak_mib']:7.1f} MiB, {int(figures['events']):,} events, "
               f"{int(figures['instances']):,} instances", flush=True)
         points.append(figures)
@@ -78,6 +80,9 @@ def plot(curves: dict[str, list[dict[str, float]]], out: Path) -> None:
         sizes = [p["size"] for p in points]
         label, style = labels[curve]
         ax.loglog(sizes, [p["wall_s"] for p in points], style, label="wall time (s)")
+        if all("cpu_s" in p for p in points):
+            ax.loglog(sizes, [p["cpu_s"] for p in points], style, alpha=0.5,
+                      label="CPU time (s)")
         ax.loglog(sizes, [p["peak_mib"] / 1024 for p in points], style, mfc="none",
                   label="peak RSS (GiB)")
         first = points[0]
@@ -101,10 +106,15 @@ def main() -> None:
     parser.add_argument("--max-hosts", type=int, default=HOSTS[-1])
     parser.add_argument("--max-per-host", type=int, default=PER_HOST[-1])
     parser.add_argument("--out", type=Path, default=HERE / "scaling.png")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the figure from the .json beside it, running nothing")
     parser.add_argument("--point", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.point:
         print(json.dumps(point(args.point[0], int(args.point[1]))))
+        return
+    if args.replot:
+        plot(json.loads(args.out.with_suffix(".json").read_text()), args.out)
         return
     curves = {"hosts": run_curve("hosts", [h for h in HOSTS if h <= args.max_hosts]),
               "per-host": run_curve("per-host", [n for n in PER_HOST if n <= args.max_per_host])}

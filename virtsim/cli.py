@@ -81,14 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.set_defaults(handler=_cmd_catalog)
 
     reproduce = sub.add_parser(
-        "reproduce", help="run every claim experiment: figures, CSV, report.html and report.md")
+        "reproduce", help="run every claim experiment: figures, CSV, report.html and report.md",
+        description="Run the claim experiments of experiments/ (C1-C14) and write, under "
+                    "--out, report.html (self-contained), report.md, findings.csv, "
+                    "comparisons.csv, one folder of tidy CSV per experiment and figures/ "
+                    "(PNG and SVG). Exit 1 if an experiment failed (the others still run).")
     reproduce.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
                            help="output folder (default: reproduce-out)")
     reproduce.add_argument("--quick", action="store_true",
                            help="smaller sweeps: all claims in well under a minute")
     reproduce.add_argument("--size", choices=("tiny", "quick", "full"), default=None,
                            help=argparse.SUPPRESS)
-    reproduce.add_argument("--seed", type=_seed, default=None,
+    reproduce.add_argument("--seed", type=_seed, default=None, metavar="N",
                            help="base seed (default: a fixed seed, so runs repeat exactly)")
     reproduce.add_argument("--workers", type=_workers, default=None, metavar="N",
                            help="local worker processes (default: min(2, CPUs))")

@@ -365,6 +365,7 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
         lambda: {"memory_mib": 0.0, "disk_mib": 0.0})
     for inst in graph.instances():  # graph order, not set order: same bytes every run
         per_instance[inst] = {"memory_mib": 0.0, "disk_mib": 0.0}
+    totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
     for record in walker.records:
         host = per_host[record["machine"]]
         host["memory_mib"] += record["memory_mib"]
@@ -372,10 +373,12 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
         owner = record["instance"]
         if not owner:
             continue
-        for inst in graph.path_to_machine(owner):
-            if inst in walker.instances:
-                per_instance[inst]["memory_mib"] += record["memory_mib"]
-                per_instance[inst]["disk_mib"] += record["disk_mib"]
+        if owner not in totals:
+            totals[owner] = [per_instance[inst] for inst in graph.path_to_machine(owner)
+                             if inst in walker.instances]
+        for sizes in totals[owner]:
+            sizes["memory_mib"] += record["memory_mib"]
+            sizes["disk_mib"] += record["disk_mib"]
     return Footprint(records=walker.records, per_host=per_host,
                      per_instance=dict(per_instance), guests=walker.guests)
 
@@ -437,12 +440,11 @@ class FootprintModel:
         graph = sim.graph
         result = footprint(graph)
         sim.result.extend("footprint", result.records)  # ours alone: no copy needed
-        ordered = [n for n in graph.nodes() if n in result.per_instance]  # graph order: stable
-        for node in ordered:
-            sizes = result.per_instance[node]
-            sim.result.add("instance_footprint", instance=node, kind=graph.kind(node),
-                           machine=graph.machine(node), group=graph.graph.nodes[node]["name"],
-                           memory_mib=sizes["memory_mib"], disk_mib=sizes["disk_mib"])
+        for node, data in graph.data.items():  # graph order: stable
+            if (sizes := result.per_instance.get(node)) is not None:
+                sim.result.add("instance_footprint", instance=node, kind=data["kind"],
+                               machine=data["machine"], group=data["name"],
+                               memory_mib=sizes["memory_mib"], disk_mib=sizes["disk_mib"])
         for machine, sizes in result.per_host.items():
             sim.result.add("host_footprint", machine=machine, memory_mib=sizes["memory_mib"],
                            disk_mib=sizes["disk_mib"])
@@ -456,14 +458,14 @@ class FootprintModel:
         graph = sim.graph
         groups: dict[tuple[str, str], list[str]] = {}
         instance_memory: dict[str, float] = {}  # per machine, top-level instances only
-        for node in graph.nodes():
+        for node, data in graph.data.items():
             if node not in result.per_instance or not _top_level(graph, node):
                 continue
-            machine = graph.machine(node)
+            machine = data["machine"]
             instance_memory[machine] = (instance_memory.get(machine, 0.0)
                                         + result.per_instance[node]["memory_mib"])
-            if graph.kind(node) in ("vm", "container"):
-                groups.setdefault((machine, str(graph.graph.nodes[node]["name"])), []).append(node)
+            if data["kind"] in ("vm", "container"):
+                groups.setdefault((machine, str(data["name"])), []).append(node)
         densities: dict[str, Any] = {}
         for (machine, name), members in groups.items():
             host: HostProfile = graph.graph.nodes[machine]["profile"]
@@ -483,8 +485,12 @@ class FootprintModel:
 
 def _top_level(graph: ResourceGraph, node: str) -> bool:
     """An instance not inside another instance (its bytes are not already counted)."""
-    return not any(graph.kind(a) in ("vm", "container") and
-                   graph.graph.nodes[a].get("instance", True) for a in graph.ancestors(node))
+    data, below = graph.data, graph.below
+    while (node := below.get(node, "")):
+        attrs = data[node]
+        if attrs["kind"] in ("vm", "container") and attrs.get("instance", True):
+            return False
+    return True
 
 
 def _vcpus(graph: ResourceGraph, node: str) -> float:

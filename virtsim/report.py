@@ -247,6 +247,7 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
         "<p><b>How to read it.</b> <i>Supported</i>: the simulation agrees with the claim. "
         "<i>Supported with nuance</i>: it agrees, but the results show where the claim needs "
         "qualifying (the reason says where). <i>Contradicted</i>: the results disagree. "
+        "<i>Failed</i>: its experiment raised (the error is shown). "
         "<i>Not run</i>: no experiment for the claim was run. Each figure's caption explains "
         "the mechanism; each table of published against simulated values shows how close the "
         "calibrated model comes to the measurements it was built from.</p>",
