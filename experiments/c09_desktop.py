@@ -234,7 +234,8 @@ def figures() -> list[Figure]:
                "Every demand crosses the VM's layer: CPU-bound work loses what an untuned "
                "hardware-assisted VM loses, random I/O more; files bind-mounted from the host "
                "cross the VM boundary through VirtioFS (about 3x slower) or the older gRPC "
-               "FUSE (5-6x).",
+               "FUSE (5-6x). No published figure was found for Windows' file sharing into "
+               "WSL 2 or Hyper-V, so those bars stay at the VM's own disk cost.",
                draw_performance),
     ]
 

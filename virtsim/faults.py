@@ -194,7 +194,11 @@ def draw_faults(graph: ResourceGraph, catalog: Catalog, spec: RandomFaultsSpec,
     profile's ``per_year`` times ``rate_scale``; an escape attempt carries an
     exploit drawn from the catalogue's exploits of its boundary.
     """
-    kinds = spec.kinds or tuple(catalog.names("failure_rates"))
+    kinds = spec.kinds or tuple(k for k in catalog.names("failure_rates") if k in FAULT_KINDS)
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown:
+        raise InputError("random_faults", "kinds", f"fault kinds ({', '.join(FAULT_KINDS)})",
+                         f"'{unknown[0]}'")
     exploits = [catalog.require(ExploitProfile, n) for n in catalog.names("exploits")]
     drawn: list[FaultSpec] = []
     for kind in kinds:
@@ -303,8 +307,11 @@ class FaultModel:
         yield sim.env.timeout(spec.at_s)
         graph = self.fleet.graph
         target = self.fleet.current.get(spec.target, spec.target)
-        radius = blast_radius(graph, spec.kind, target)
         succeeded, why = True, "injected"
+        try:
+            radius = blast_radius(graph, spec.kind, target)
+        except ValueError as exc:  # a drawn fault whose component lacks the layer it needs
+            radius, succeeded, why = BlastRadius(target, frozenset(), ()), False, str(exc)
         if spec.exploit is not None:
             exploit = sim.catalog.require(ExploitProfile, spec.exploit)
             succeeded, why = exploit_succeeds(graph, exploit, spec.kind, target)
@@ -312,7 +319,9 @@ class FaultModel:
                 radius = BlastRadius(target, frozenset({target}), (target,))
         record = dict(fault=index, kind=spec.kind, target=spec.target, source=source,
                       exploit=spec.exploit or "", crossed=succeeded, why=why)
-        if spec.kind.endswith("escape"):
+        if not radius.reached:
+            self._record(sim, radius, [], record, effect="none", survived=0)
+        elif spec.kind.endswith("escape"):
             self.compromise(sim, radius, record)
         else:
             self.crash(sim, radius, record, spec.repair_s)
