@@ -48,7 +48,7 @@ from virtsim.result import Record
 CLAIM = "C5"
 TITLE = "Blast radius: what one fault or compromise takes down, VMs against containers"
 
-DENSITIES: dict[Size, tuple[int, ...]] = {"tiny": (4,), "quick": (4, 16), "full": (4, 16, 48)}
+DENSITIES: dict[Size, tuple[int, ...]] = {"tiny": (4,), "quick": (4, 12), "full": (4, 16, 48)}
 TECHNOLOGY = {"containers": "container", "vms": "vm"}
 HOST_LEVEL = frozenset({"host-kernel-panic", "machine-failure", "hypervisor-crash"})
 ESCAPES: tuple[tuple[str, str, str, str], ...] = (

@@ -14,8 +14,8 @@ A fault hits one node of the resource graph at a scheduled time:
 Under a hosted or in-kernel hypervisor the VMs run on the host kernel, so a
 host kernel panic takes them too; under a bare-metal hypervisor they sit
 beside the management kernel and survive it. An engine crash stops the
-containers of that engine on that kernel (the daemon is their parent unless
-live restore is on, modelled here as off, Docker's default).
+containers of that engine on that kernel (the daemon is their parent)
+unless their group sets ``live_restore`` (off by default, as in Docker).
 
 A crash that takes the host (machine failure, host kernel panic, a
 bare-metal hypervisor crash) makes the machine reboot after any repair time
