@@ -3,7 +3,7 @@
 The skeleton is the CloudSim Plus scale test written directly in SimPy: each
 host is a ``simpy.Resource`` with one slot per core, each VM holds one core
 of its host while it runs its jobs one after another, each job a timeout.
-virtsim runs ``experiments/scenarios/datacenter.toml`` (the same hosts, VMs
+virtsim runs ``benchmarks/scenarios/datacenter.toml`` (the same hosts, VMs
 and jobs, with the full model on: staged VM boots on fluid-shared host
 resources, jobs sharing CPU, footprint). Both run in this process, one after
 the other, and the ratios of wall time and of time per SimPy event are

@@ -28,7 +28,11 @@ from virtsim.run import models
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
+HERE = Path(__file__).resolve().parent
+SCENARIO_DIRS = (HERE / "scenarios", HERE.parent / "experiments" / "scenarios")
+"""Where :func:`scenario_data` looks for ``NAME.toml``: the benchmark scenarios (kept out
+of ``experiments/scenarios``, whose every file the test suite runs at full size), then the
+examples."""
 
 
 def peak_rss_mib() -> float:
@@ -46,7 +50,9 @@ def events_processed(env: simpy.Environment) -> int:
 def scenario_data(name: str, host_scale: float = 1.0,
                   per_host_scale: float = 1.0) -> dict[str, Any]:
     """A shipped scenario's table with host counts (and instance counts per host) scaled."""
-    with (SCENARIOS / f"{name}.toml").open("rb") as file:
+    path = next((d / f"{name}.toml" for d in SCENARIO_DIRS if (d / f"{name}.toml").exists()),
+                SCENARIO_DIRS[0] / f"{name}.toml")
+    with path.open("rb") as file:
         data = tomllib.load(file)
     for host in data["hosts"]:
         host["count"] = max(1, round(host.get("count", 1) * host_scale))

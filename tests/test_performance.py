@@ -308,7 +308,7 @@ def test_no_resource_is_used_beyond_its_capacity(jobs: list[tuple[str, str, floa
         yield from batch_job(env, load, Placement(str(i), str(i), "", workload(name),
                                                   compose(CATALOG, [layer, "native"]), groups))
 
-    for i, (name, layer, start) in enumerate(jobs):
+    for i, (name, layer, start) in enumerate([("stream", "native", 0.0), *jobs]):
         env.process(run(i, name, layer, start))
     env.run()
     assert seen and all(seen)

@@ -111,8 +111,8 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
         elif kind == "container":
             network = getattr(attrs.get("spec"), "network", "nat")
             names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
-            if _emulated(graph, layer):
-                names.append(EMULATOR)
+            if emulator := _emulator(graph, layer):
+                names.append(emulator)
         elif kind == "runtime":
             runtime: RuntimeProfile = attrs["profile"]
             if runtime.name in known:
@@ -126,11 +126,15 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
     return names
 
 
-def _emulated(graph: ResourceGraph, container: str) -> bool:
-    """Whether the container's image runs under QEMU user-mode emulation on its host."""
+def _emulator(graph: ResourceGraph, container: str) -> str:
+    """The ``layer_costs`` profile of the emulator the container's image needs ('' if none).
+
+    QEMU user mode (:data:`EMULATOR`) through binfmt_misc, or Rosetta 2 where
+    the kernel offers it: whichever the compatibility resolver chose.
+    """
     host_arch = graph.graph.nodes[graph.machine(container)]["profile"].arch
     kernel = graph.graph.nodes[graph.kernel_of(container)]["profile"]
-    return resolve(graph.graph.nodes[container]["profile"], kernel, host_arch).emulator != ""
+    return resolve(graph.graph.nodes[container]["profile"], kernel, host_arch).emulator
 
 
 def _vm_cost_name(graph: ResourceGraph, vm: str, attrs: Mapping[str, object],
