@@ -191,3 +191,16 @@ def test_same_seed_same_recovery(seed: int, catalog: Catalog) -> None:
     data = cluster("kubernetes", random_faults={"rate_scale": 2e5})
     data["seed"] = seed
     assert run(catalog, data).tables == run(catalog, data).tables
+
+
+def test_configured_detection_and_placement_hosts_are_used(catalog: Catalog) -> None:
+    data = cluster("kubernetes", faults=FAIL_NODE_0)
+    data["hosts"].append({"name": "spare", "profile": "m5d-metal"})
+    data["orchestrators"][0].update(detection_s=5.0, hosts=["spare"])
+    result = run(catalog, data)
+    moves = result.table("reschedules")
+    profile = catalog.require(OrchestratorProfile, "kubernetes")
+    expected = 100 + 5 + profile.eviction_delay_s + profile.restart_delay_s
+    assert len(moves) == 4
+    assert all(float(m["at_s"]) == pytest.approx(expected) for m in moves)  # type: ignore[arg-type]
+    assert {m["to_machine"] for m in moves} == {"spare"}
