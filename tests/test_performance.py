@@ -366,3 +366,22 @@ def test_removing_a_layer_never_slows_a_service(layers: list[str], drop: int,
     slow, fast = serve_alone(web, full, HOST), serve_alone(web, fewer, HOST)
     assert fast.mean_latency_s <= slow.mean_latency_s * (1 + 1e-9)
     assert fast.p99_latency_s <= slow.p99_latency_s * (1 + 1e-9)
+
+
+def test_a_bind_mount_pays_the_desktop_file_sharing_and_only_there() -> None:
+    import virtsim
+
+    scenario = virtsim.parse_scenario({"hosts": [
+        {"name": "mac", "profile": "macbook-arm64", "platform": "docker-desktop-mac",
+         "containers": [{"name": "bound", "image": "alpine", "bind_mount": True},
+                        {"name": "plain", "image": "alpine"}]},
+        {"name": "linux", "profile": "laptop",
+         "containers": [{"name": "bound", "image": "alpine", "bind_mount": True}]}]}, CATALOG)
+    graph = virtsim.build_graph(scenario, CATALOG)
+    assert "virtiofs" in layer_cost_names(graph, "mac/docker-desktop/bound", CATALOG)
+    assert "virtiofs" not in layer_cost_names(graph, "mac/docker-desktop/plain", CATALOG)
+    assert layer_cost_names(graph, "linux/bound", CATALOG) == ["docker-nat", "runc", "native"]
+    costs = path_costs(graph, "mac/docker-desktop/bound", CATALOG)
+    plain = path_costs(graph, "mac/docker-desktop/plain", CATALOG)
+    assert costs.efficiency["disk_seq"] == pytest.approx(plain.efficiency["disk_seq"] / 3,
+                                                         rel=0.01)

@@ -111,6 +111,8 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
         elif kind == "container":
             network = getattr(attrs.get("spec"), "network", "nat")
             names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
+            if getattr(attrs.get("spec"), "bind_mount", False):
+                names.extend(_file_sharing(graph, layer, catalog))
             if emulator := _emulator(graph, layer):
                 names.append(emulator)
         elif kind == "runtime":
@@ -124,6 +126,23 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
         elif kind == "vm":
             names.append(_vm_cost_name(graph, layer, attrs, known))
     return names
+
+
+def _file_sharing(graph: ResourceGraph, container: str, catalog: Catalog) -> list[str]:
+    """The file-sharing cost of a bind mount from a desktop platform's host OS into its VM.
+
+    Only a container in the Linux VM a platform built (Docker Desktop) pays
+    it; on a native engine a bind mount is a plain directory of the same kernel.
+    """
+    from virtsim.profiles import PlatformProfile
+    from virtsim.scenario import DESKTOP_VM
+
+    platform = getattr(graph.attrs(graph.machine(container)).get("spec"), "platform", None)
+    vm = next((a for a in graph.ancestors(container) if graph.kind(a) == "vm"), None)
+    if platform is None or vm is None or graph.attrs(vm)["name"] != DESKTOP_VM:
+        return []
+    sharing = catalog.require(PlatformProfile, platform).file_sharing
+    return [sharing] if sharing else []
 
 
 def _emulator(graph: ResourceGraph, container: str) -> str:

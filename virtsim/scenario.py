@@ -91,6 +91,8 @@ class ContainerSpec(Model):
     workload: str | None = None
     restart: Literal["no", "always", "on-failure"] = "no"
     start_at_s: float = Field(default=0.0, ge=0)
+    bind_mount: bool = Field(default=False, description="its workload's files are bind-mounted "
+                             "from the host (under Docker Desktop: through the VM's file sharing)")
     live_restore: bool = Field(default=False, description="dockerd live-restore: survive a "
                                "daemon crash (a daemon setting: equal for an engine's groups)")
     checkpoint_s: float = Field(default=0.0, ge=0, description="batch work checkpointed every "
