@@ -140,3 +140,14 @@ def test_host_group_members_are_stamped_copies_of_the_first(catalog: Catalog) ->
                                  else "node-2" + str(graph.host(a))[len("node-0"):])
         assert list(graph.graph.successors(b)) == [
             "node-2" + s[len("node-0"):] for s in graph.graph.successors(a)]
+
+
+@pytest.mark.parametrize("path", sorted((SCENARIOS.parent.parent / "benchmarks" / "scenarios")
+                                        .glob("*.toml")), ids=lambda p: p.stem)
+def test_benchmark_scenarios_build_at_a_tiny_size(path: Any, catalog: Catalog) -> None:
+    scenario = load_scenario(path, catalog)
+    small = scenario.model_copy(update={"hosts": tuple(
+        h.model_copy(update={"count": 2}) for h in scenario.hosts)})
+    graph = build_graph(small, catalog)
+    assert len(graph.copies) == len(scenario.hosts)
+    assert sum(1 for _ in graph.instances()) > 0

@@ -48,6 +48,7 @@ Rules (assumptions are marked as such):
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -227,8 +228,8 @@ class _Walker:
             record = dict(self.records[index])
             record["machine"] = machine
             for key in ("node", "instance", "guest"):  # every id is under its machine
-                if record[key]:
-                    record[key] = machine + record[key][cut:]
+                if record[key]:  # interned: the same string object as the graph's node id
+                    record[key] = sys.intern(machine + record[key][cut:])
             self.records.append(record)
             self.inside[record["guest"]] += record["memory_mib"]
 

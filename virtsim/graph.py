@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -194,9 +195,11 @@ class _Builder:
         attribute differ; copying is much cheaper than building each again.
         """
         cut = len(first)
-        self.graph.add_nodes_from((host + node[cut:], {**attrs, "machine": host})
+        # Interned ids: records that name a node (footprint, lifecycle) share its one string.
+        ids = {node: sys.intern(host + node[cut:]) for node, _, _ in template}
+        self.graph.add_nodes_from((ids[node], {**attrs, "machine": host})
                                   for node, _, attrs in template)
-        self.graph.add_edges_from((host + below[cut:], host + node[cut:])
+        self.graph.add_edges_from((ids[below], ids[node])
                                   for node, below, _ in template if below is not None)
 
     def add_host(self, spec: HostSpec, host: str, profile: HostProfile) -> None:
