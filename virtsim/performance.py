@@ -414,8 +414,9 @@ class PerformanceModel:
         for item in found:
             if isinstance(item, Placement):
                 groups[item.machine].update(cpu_caps(graph, item.node))
+        placed = {p.machine for p in found if isinstance(p, Placement)}
         for machine, caps in groups.items():
-            if any(isinstance(p, Placement) and p.machine == machine for p in found):
+            if machine in placed:
                 load = MachineLoad(sim.env, graph.graph.nodes[machine]["profile"], native, caps)
                 load.pool.listeners.append(self._record_rates)
                 self.loads[machine] = load

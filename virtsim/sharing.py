@@ -52,12 +52,24 @@ def max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
     n = work.shape[0]
     if n == 0:
         return np.zeros(0)
+    if n == 1:  # alone: the tightest resource or its cap (no numpy overhead on the hot path)
+        return np.array([_alone_rate(work[0].tolist(), capacity.tolist(), float(caps[0]))])
     # Work below 1e-12 or a billionth of an activity's largest is numerical dust.
     work = np.where((work > _EPS) & (work > 1e-9 * work.max(axis=1, keepdims=True)), work, 0.0)
     size = (work / capacity).max(axis=1)  # dominant resource-seconds per unit of progress
     scale = np.where(size > 0, size, 1.0)
     shares = _progressive_fill(work / scale[:, None], capacity, weights, caps * scale)
     return np.asarray(shares / scale)
+
+
+def _alone_rate(work: list[float], capacity: list[float], cap: float) -> float:
+    """:func:`max_min_rates` for one activity: its tightest resource, or its cap."""
+    biggest = max(work)
+    rate = cap
+    for amount, room in zip(work, capacity, strict=True):
+        if amount > _EPS and amount > 1e-9 * biggest:
+            rate = min(rate, room / amount)
+    return rate if rate != np.inf else 0.0
 
 
 def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
@@ -134,6 +146,7 @@ class FluidPool:
         self._pending = False
         self._generation = 0
         self.recomputations = 0
+        self._usage = np.zeros(len(self.resources))
         self.busy_integral = np.zeros(len(self.resources))
         self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
         """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
@@ -169,18 +182,14 @@ class FluidPool:
 
     def usage(self) -> np.ndarray:
         """Current use of each resource (same units as capacity)."""
-        if not self.activities:
-            return np.zeros_like(self.capacity)
-        rates = np.array([a.rate for a in self.activities])
-        work = np.stack([a.work for a in self.activities])
-        return np.asarray(rates @ work)
+        return self._usage.copy()
 
     def advance(self) -> None:
         """Bring every activity's progress and the busy integrals up to now."""
         now = float(self.env.now)
         elapsed = now - self._last
         if elapsed > 0:
-            self.busy_integral += self.usage() * elapsed
+            self.busy_integral += self._usage * elapsed
             for activity in self.activities:
                 activity.progress = min(1.0, activity.progress + activity.rate * elapsed)
         self._last = now
@@ -210,6 +219,7 @@ class FluidPool:
         self._generation += 1
         self.effective_capacity = self.capacity.copy()
         if not self.activities:
+            self._usage = np.zeros(len(self.resources))
             self._notify()
             return
         work = np.stack([a.work for a in self.activities])
@@ -223,13 +233,13 @@ class FluidPool:
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
         caps = np.minimum(caps, [a.limit for a in self.activities])
         rates = max_min_rates(work, self.effective_capacity, weights, caps)
-        for activity, rate in zip(self.activities, rates, strict=True):
-            activity.rate = float(rate)
-        with np.errstate(divide="ignore"):
-            left = np.array([1.0 - a.progress for a in self.activities])
-            eta = np.where(rates > _EPS, left / np.maximum(rates, _EPS), np.inf)
-        soonest = float(eta.min())
-        if np.isfinite(soonest):
+        self._usage = rates @ work
+        soonest = np.inf
+        for activity, rate in zip(self.activities, rates.tolist(), strict=True):
+            activity.rate = rate
+            if rate > _EPS:
+                soonest = min(soonest, (1.0 - activity.progress) / rate)
+        if soonest != np.inf:
             generation = self._generation
             self.env.timeout(soonest).callbacks.append(lambda _e: self._wake(generation))
         self._notify()
