@@ -147,6 +147,7 @@ class FluidPool:
         self._generation = 0
         self.recomputations = 0
         self._usage = np.zeros(len(self.resources))
+        self._capacity_list: list[float] = self.capacity.tolist()
         self.busy_integral = np.zeros(len(self.resources))
         self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
         """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
@@ -222,6 +223,9 @@ class FluidPool:
             self._usage = np.zeros(len(self.resources))
             self._notify()
             return
+        if len(self.activities) == 1 and self.capacity_scale is None:
+            self._recompute_alone(self.activities[0])
+            return
         work = np.stack([a.work for a in self.activities])
         weights = np.array([a.weight for a in self.activities])
         caps = np.array([a.cap for a in self.activities])
@@ -242,6 +246,18 @@ class FluidPool:
         if soonest != np.inf:
             generation = self._generation
             self.env.timeout(soonest).callbacks.append(lambda _e: self._wake(generation))
+        self._notify()
+
+    def _recompute_alone(self, activity: Activity) -> None:
+        """The common case of one activity on an unscaled pool, without numpy."""
+        rate = _alone_rate(activity.work.tolist(), self._capacity_list,
+                           min(activity.cap, activity.limit))
+        activity.rate = rate
+        self._usage = activity.work * rate
+        if rate > _EPS:
+            generation = self._generation
+            self.env.timeout((1.0 - activity.progress) / rate).callbacks.append(
+                lambda _e: self._wake(generation))
         self._notify()
 
     def _notify(self) -> None:
