@@ -24,7 +24,7 @@ import simpy
 import virtsim
 from virtsim.catalog import Catalog
 from virtsim.graph import build_graph
-from virtsim.run import models
+from virtsim.run import long_lived_stack, models
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
 
@@ -113,10 +113,11 @@ def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measu
     for model in active:
         model.attach(sim)
     attached = time.perf_counter()
-    sim.env.run(until=scenario.duration_s)
-    ran = time.perf_counter()
-    for model in active:
-        model.report(sim)
+    with long_lived_stack():
+        sim.env.run(until=scenario.duration_s)
+        ran = time.perf_counter()
+        for model in active:
+            model.report(sim)
     reported = time.perf_counter()
     cpu = time.process_time() - cpu
     hosts = sum(h.count for h in scenario.hosts)
