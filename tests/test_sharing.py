@@ -101,3 +101,15 @@ def test_pool_rejects_bad_arguments() -> None:
     pool = FluidPool(env, ["cpu"], [1.0])
     with pytest.raises(ValueError, match='"work"'):
         pool.start([1.0, 2.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(problems())
+def test_the_plain_python_path_for_few_activities_matches_numpy(
+        problem: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+    from virtsim.sharing import _numpy_max_min, _small_max_min
+
+    work, capacity, weights, caps = problem
+    fast = _small_max_min(work.tolist(), capacity.tolist(), weights.tolist(), caps.tolist())
+    assert fast == pytest.approx(_numpy_max_min(work, capacity, weights, caps).tolist(),
+                                 rel=1e-9, abs=1e-12)

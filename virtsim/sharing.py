@@ -54,12 +54,66 @@ def max_min_rates(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
         return np.zeros(0)
     if n == 1:  # alone: the tightest resource or its cap (no numpy overhead on the hot path)
         return np.array([_alone_rate(work[0].tolist(), capacity.tolist(), float(caps[0]))])
+    if n <= SMALL:  # a few activities: plain Python beats numpy's per-call overhead
+        return np.array(_small_max_min(work.tolist(), capacity.tolist(), weights.tolist(),
+                                       caps.tolist()))
+    return _numpy_max_min(work, capacity, weights, caps)
+
+
+def _numpy_max_min(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
+                   caps: np.ndarray) -> np.ndarray:
+    """:func:`max_min_rates` for many activities, vectorised."""
     # Work below 1e-12 or a billionth of an activity's largest is numerical dust.
     work = np.where((work > _EPS) & (work > 1e-9 * work.max(axis=1, keepdims=True)), work, 0.0)
     size = (work / capacity).max(axis=1)  # dominant resource-seconds per unit of progress
     scale = np.where(size > 0, size, 1.0)
     shares = _progressive_fill(work / scale[:, None], capacity, weights, caps * scale)
     return np.asarray(shares / scale)
+
+
+SMALL = 8
+"""Up to this many activities, rates are solved in plain Python (same algorithm)."""
+
+
+def _small_max_min(work: list[list[float]], capacity: list[float], weights: list[float],
+                   caps: list[float]) -> list[float]:
+    """:func:`max_min_rates` for a few activities, without numpy."""
+    scaled: list[list[float]] = []
+    scales: list[float] = []
+    for row in work:
+        biggest = max(row)
+        row = [w if w > _EPS and w > 1e-9 * biggest else 0.0 for w in row]
+        size = max(w / c for w, c in zip(row, capacity, strict=True))
+        scales.append(size if size > 0 else 1.0)
+        scaled.append([w / scales[-1] for w in row])
+    ceiling = [c * s for c, s in zip(caps, scales, strict=True)]
+    rates = [0.0] * len(work)
+    active: list[int] = []
+    for i, row in enumerate(scaled):
+        if sum(row) <= _EPS:  # no work anywhere: limited only by its cap
+            rates[i] = ceiling[i] if ceiling[i] != np.inf else 0.0
+        else:
+            active.append(i)
+    remaining = list(capacity)
+    columns = range(len(capacity))
+    while active:
+        demand = [sum(weights[i] * scaled[i][j] for i in active) for j in columns]
+        level_res = [remaining[j] / demand[j] if demand[j] > _EPS else np.inf for j in columns]
+        level_cap = {i: (ceiling[i] - rates[i]) / weights[i] for i in active}
+        step = min(min(level_res), min(level_cap.values()))
+        if step == np.inf:
+            break  # pragma: no cover - an active activity always has work or a cap
+        step = max(step, 0.0)
+        for i in active:
+            rates[i] += weights[i] * step
+        remaining = [max(r - d * step, 0.0) for r, d in zip(remaining, demand, strict=True)]
+        saturated = [j for j in columns if level_res[j] <= step * (1 + 1e-9) + _EPS]
+        frozen = {i for i in active if level_cap[i] <= step * (1 + 1e-9) + _EPS
+                  or any(scaled[i][j] > 0 for j in saturated)}
+        if not frozen:  # numerical dust: stop rather than spin
+            break
+        active = [i for i in active if i not in frozen]
+    return [r / s for r, s in zip(rates, scales, strict=True)]
 
 
 def _alone_rate(work: list[float], capacity: list[float], cap: float) -> float:
