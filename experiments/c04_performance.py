@@ -36,7 +36,16 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 import virtsim
-from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Comparison,
+    Figure,
+    Finding,
+    Size,
+    Tables,
+    Verdict,
+    experiments_dir,
+    main_for,
+)
 from virtsim.layer_costs import compose
 from virtsim.performance import serve_alone, service_capacity
 from virtsim.plotting import colour, label, slide_figure
@@ -104,8 +113,6 @@ NEIGHBOUR_STACKS: dict[str, dict[str, Any]] = {
 
 
 def _scenario_data(workloads: tuple[str, ...]) -> dict[str, Any]:
-    from virtsim.experiment import experiments_dir
-
     data = tomllib.loads((experiments_dir() / "scenarios" / SCENARIO).read_text("utf-8"))
     data["hosts"] = [h for h in data["hosts"] if h["name"].split("--")[1] in workloads]
     return data

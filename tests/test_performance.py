@@ -304,7 +304,7 @@ def test_no_resource_is_used_beyond_its_capacity(jobs: list[tuple[str, str, floa
 
     def run(i: int, name: str, layer: str, start: float):  # type: ignore[no-untyped-def]
         yield env.timeout(start)
-        groups = ("vm",) if i % 2 else ()
+        groups = {"vm": 2.0} if i % 2 else {}
         yield from batch_job(env, load, Placement(str(i), str(i), "", workload(name),
                                                   compose(CATALOG, [layer, "native"]), groups))
 

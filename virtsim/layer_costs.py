@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from virtsim.catalog import Catalog
 from virtsim.compat import resolve
 from virtsim.graph import ResourceGraph
-from virtsim.profiles import LayerCostProfile, RuntimeProfile
+from virtsim.profiles import LayerCostProfile, PlatformProfile, RuntimeProfile
+from virtsim.scenario import DESKTOP_VM
 
 DEMANDS: tuple[str, ...] = (
     "cpu", "memory_bw", "random_access", "disk_seq", "disk_random", "net_stream"
@@ -134,9 +135,6 @@ def _file_sharing(graph: ResourceGraph, container: str, catalog: Catalog) -> lis
     Only a container in the Linux VM a platform built (Docker Desktop) pays
     it; on a native engine a bind mount is a plain directory of the same kernel.
     """
-    from virtsim.profiles import PlatformProfile
-    from virtsim.scenario import DESKTOP_VM
-
     platform = getattr(graph.attrs(graph.machine(container)).get("spec"), "platform", None)
     vm = next((a for a in graph.ancestors(container) if graph.kind(a) == "vm"), None)
     if platform is None or vm is None or graph.attrs(vm)["name"] != DESKTOP_VM:

@@ -27,7 +27,7 @@ starts do not contend (a simplification).
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,9 +104,20 @@ def _check_random_access(work: np.ndarray, capacity: np.ndarray) -> None:
         raise ValueError("random access demand but no 'native' layer with random_access_mups")
 
 
-def _cpu_ceiling(workload: WorkloadProfile, capacity: np.ndarray, cpu_limit: float) -> float:
-    """Most cores one workload can use: its threads, its caps, the machine."""
-    return float(min(workload.threads, cpu_limit, capacity[CPU]))
+def _work_and_ceiling(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+                      cpu_limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Its work in native units, and the most of each resource it can use alone.
+
+    The CPU ceiling is its threads, its caps or the machine, whichever is least.
+
+    Raises:
+        ValueError: The workload needs random access and no layer gives a rate.
+    """
+    work = effective_work(workload, costs)
+    ceiling = capacities(host, costs)
+    _check_random_access(work, ceiling)
+    ceiling[CPU] = min(float(workload.threads), cpu_limit, float(ceiling[CPU]))
+    return work, ceiling
 
 
 def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
@@ -116,11 +127,7 @@ def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
     Raises:
         ValueError: The workload needs random access and no layer gives a rate.
     """
-    work = effective_work(workload, costs)
-    capacity = capacities(host, costs)
-    _check_random_access(work, capacity)
-    ceiling = capacity.copy()
-    ceiling[CPU] = _cpu_ceiling(workload, capacity, cpu_limit)
+    work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
     used = work > 0
     return float((work[used] / ceiling[used]).sum()) + latency_s(workload, costs)
 
@@ -158,11 +165,7 @@ class ServiceLevel:
 def service_capacity(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
                      cpu_limit: float = math.inf) -> float:
     """Requests per second a service processes alone when every thread is busy."""
-    work = effective_work(workload, costs)
-    capacity = capacities(host, costs)
-    _check_random_access(work, capacity)
-    ceiling = capacity.copy()
-    ceiling[CPU] = _cpu_ceiling(workload, capacity, cpu_limit)
+    work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
     used = work > 0
     return float((ceiling[used] / work[used]).min()) if used.any() else math.inf
 
@@ -171,8 +174,11 @@ def serve_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
                 cpu_limit: float = math.inf) -> ServiceLevel:
     """A service's throughput and latency alone on ``host`` through ``costs``."""
     mu = service_capacity(workload, costs, host, cpu_limit)
-    return _level(workload, costs, [(workload.arrival_rate_per_s, mu, 1.0)],
-                  servers(workload, cpu_limit))
+    offered = workload.arrival_rate_per_s
+    if math.isinf(mu):  # no shared demand: only the layers' serial latency
+        fixed = latency_s(workload, costs)
+        return ServiceLevel(offered, offered, mu, fixed, fixed)
+    return _level(workload, costs, [(min(offered, mu), mu, 1.0)], servers(workload, cpu_limit))
 
 
 def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
@@ -189,7 +195,7 @@ def _level(workload: WorkloadProfile, costs: LayerCost,
     fixed = latency_s(workload, costs)
     total = sum(d for _, _, d in intervals)
     served = sum(x * d for x, _, d in intervals)
-    capacity = sum(min(mu, 1e300) * d for _, mu, d in intervals) / total if total else 0.0
+    capacity = sum(mu * d for _, mu, d in intervals) / total if total else 0.0
     throughput = served / total if total else 0.0
     if not intervals or total <= 0 or served <= 0:
         return ServiceLevel(offered, throughput, capacity, fixed, fixed)
@@ -198,7 +204,7 @@ def _level(workload: WorkloadProfile, costs: LayerCost,
     queues, weights = [], []
     for x, mu, d in intervals:
         if d > 0 and x > 0:
-            queues.append(Queue(x, mu if math.isfinite(mu) else 1e300, servers))
+            queues.append(Queue(x, mu, servers))
             weights.append(x * d)
     mean = sum(q.mean_response_s() * w for q, w in zip(queues, weights, strict=True))
     mean /= sum(weights)
@@ -216,8 +222,8 @@ class Placement:
         machine: Its machine.
         workload: Its profile.
         costs: The composed cost of its layers.
-        cpu_groups: Capped groups (VMs, cgroups) it runs in, innermost first.
-        cpu_limit: The tightest of those caps, in cores.
+        cpu_caps: Cores allowed to each capped group (VM, cgroup) it runs in,
+            innermost first (:func:`cpu_caps`).
         weight: Its CPU share weight (cgroup ``cpu_weight``).
     """
 
@@ -226,9 +232,18 @@ class Placement:
     machine: str
     workload: WorkloadProfile
     costs: LayerCost
-    cpu_groups: tuple[str, ...] = ()
-    cpu_limit: float = math.inf
+    cpu_caps: Mapping[str, float] = field(default_factory=dict)
     weight: float = 1.0
+
+    @property
+    def cpu_groups(self) -> tuple[str, ...]:
+        """The capped groups it runs in, innermost first."""
+        return tuple(self.cpu_caps)
+
+    @property
+    def cpu_limit(self) -> float:
+        """The tightest of its caps, in cores (inf if none)."""
+        return min(self.cpu_caps.values(), default=math.inf)
 
 
 def cpu_caps(graph: ResourceGraph, node: str) -> dict[str, float]:
@@ -269,9 +284,8 @@ def placements(graph: ResourceGraph, catalog: Catalog,
             continue
         owner = node if node in instances else next(
             (a for a in graph.path_to_machine(node) if a in instances), node)
-        caps = cpu_caps(graph, node)
-        yield Placement(node, owner, graph.machine(node), workload, costs, tuple(caps),
-                        min(caps.values(), default=math.inf), _weight(graph, node))
+        yield Placement(node, owner, graph.machine(node), workload, costs,
+                        cpu_caps(graph, node), _weight(graph, node))
 
 
 class MachineLoad:
@@ -290,7 +304,8 @@ class MachineLoad:
         self.interference_max_neighbours = native.cache_interference_max_neighbours
         self._cache_columns = np.array([CPU, MEMORY, RANDOM, *range(len(DEMANDS),
                                                                     len(self.pool.resources))])
-        self.pool.capacity_scale = self.interference
+        if self.interference_per_neighbour > 0:
+            self.pool.capacity_scale = self.interference
 
     def interference(self, work: np.ndarray) -> np.ndarray:
         """Capacity factor per resource: co-runners on CPU and memory slow each other."""
@@ -401,7 +416,9 @@ class PerformanceModel:
         self.loads: dict[str, MachineLoad] = {}
         self.finished: dict[str, float] = {}
         self.began: dict[str, float] = {}
-        self.services: dict[int, ServiceTrack] = {}
+        self.services: dict[str, ServiceTrack] = {}
+        """Running services by process node."""
+        self._by_activity: dict[int, ServiceTrack] = {}
         self.skipped: list[tuple[str, str, str]] = []
         self.jobs: list[Placement] = []
 
@@ -409,17 +426,19 @@ class PerformanceModel:
         """Place every workload and start it when its instance is ready."""
         graph, native = sim.graph, compose(sim.catalog, [NATIVE])
         self.loads.clear()
-        groups: dict[str, dict[str, float]] = {m: {} for m in graph.machines()}
+        groups: dict[str, dict[str, float]] = {}
+        serving: set[str] = set()
         found = list(placements(graph, sim.catalog, set(self.ready)))
         for item in found:
             if isinstance(item, Placement):
-                groups[item.machine].update(cpu_caps(graph, item.node))
-        placed = {p.machine for p in found if isinstance(p, Placement)}
+                groups.setdefault(item.machine, {}).update(item.cpu_caps)
+                if item.workload.mode == "service":
+                    serving.add(item.machine)
         for machine, caps in groups.items():
-            if machine in placed:
-                load = MachineLoad(sim.env, graph.graph.nodes[machine]["profile"], native, caps)
+            load = MachineLoad(sim.env, graph.graph.nodes[machine]["profile"], native, caps)
+            if machine in serving:  # only services need the rates of every interval
                 load.pool.listeners.append(self._record_rates)
-                self.loads[machine] = load
+            self.loads[machine] = load
         for item in found:
             if not isinstance(item, Placement):
                 self.skipped.append(item)
@@ -442,11 +461,11 @@ class PerformanceModel:
         track = start_service(self.loads[placement.machine], placement,
                               sim.scenario.duration_s - sim.now)
         if track is not None:
-            self.services[id(track.activity)] = track
+            self.services[placement.node] = self._by_activity[id(track.activity)] = track
 
     def _record_rates(self, pool: FluidPool) -> None:
         """After each recomputation: each service's served rate and what it could serve."""
-        tracks = [self.services.get(id(a)) for a in pool.activities]
+        tracks = [self._by_activity.get(id(a)) for a in pool.activities]
         if not any(tracks):
             return
         spare = np.maximum(pool.effective_capacity - pool.usage(), 0.0)
@@ -513,7 +532,7 @@ class PerformanceModel:
     def _service_record(self, sim: Simulation, placement: Placement, native: LayerCost,
                         end: float) -> dict[str, Any]:
         host = self.loads[placement.machine].host
-        track = next((t for t in self.services.values() if t.placement is placement), None)
+        track = self.services.get(placement.node)
         intervals: list[tuple[float, float, float]] = []
         if track is not None:
             marks = [*track.intervals, (end, 0.0, 0.0)]
