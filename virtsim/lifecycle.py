@@ -182,9 +182,7 @@ class Lifecycle:
             stages = [("app", s) for s in data["profile"].start]
         if kind != "container":
             outcome = "native"
-        stops = [(o, s) for o, s in stages if s.phase == "stop"]
-        for owner, stage in (x for x in stages if x[1].phase == "start"):
-            yield from self.run_stage(sim, node, owner, stage)
+        yield self.run_stages(sim, node, [x for x in stages if x[1].phase == "start"])
         if attempt != self.attempts[node]:
             return  # a fault hit this start and a restart superseded it
         sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
@@ -194,8 +192,7 @@ class Lifecycle:
         self.ready[node].succeed()
         for listener in self.on_ready:
             listener(sim, node)
-        for owner, stage in stops:
-            yield from self.run_stage(sim, node, owner, stage)
+        self.run_stages(sim, node, [x for x in stages if x[1].phase == "stop"])
 
     def stop(self, sim: Simulation, node: str) -> None:
         """A fault stopped ``node``: abandon any start in flight and re-arm its readiness.
@@ -227,8 +224,7 @@ class Lifecycle:
         stages += [("kernel", s) for s in kernel.boot]
         stages += [("os", s) for s in kernel.userspace]
         began = sim.now
-        for owner, stage in stages:
-            yield from self.run_stage(sim, machine, owner, stage)
+        yield self.run_stages(sim, machine, stages)
         if attempt != self.attempts[machine] or self.ready[machine].triggered:
             return  # failed again while booting; the newer boot takes over
         sim.result.add("instances", instance=machine, kind="machine", machine=machine,
@@ -280,10 +276,9 @@ class Lifecycle:
         engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
         api = [s for s in engine.api if s.phase == "start"]
         if api:  # the first API call reaches the daemon, which then pulls
-            yield from self.run_stage(sim, node, "engine", api[0])
+            yield self.run_stages(sim, node, [("engine", api[0])])
         yield from self.pull(sim, node, engine)
-        for stage in api[1:]:
-            yield from self.run_stage(sim, node, "engine", stage)
+        yield self.run_stages(sim, node, [("engine", stage) for stage in api[1:]])
 
     def pull(self, sim: Simulation, node: str,
              engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
@@ -322,43 +317,94 @@ class Lifecycle:
         yield state.pool.start([cpu, 0.0, 0.0], cap=1.0 / cpu if cpu > 0 else np.inf).done
         state.layers[store].add(layer.digest)
 
-    def run_stage(self, sim: Simulation, node: str, owner: str,
-                  stage: Stage) -> Generator[simpy.Event, Any, None]:
-        """Hold the stage's lock, wait its latency, then do its work on the host."""
-        state = self.machines[sim.graph.machine(node)]
-        asked = sim.now
-        lock = None
-        if stage.lock:
-            lock = state.locks.setdefault(stage.lock, simpy.Resource(sim.env, capacity=1))
-            request = lock.request()
-            yield request
-        began = sim.now
-        wall = stage.wall_s.sample(self.rng)
-        work = np.array([stage.cpu_s, stage.read_mib, stage.fetch_mib])
-        first_read: simpy.Event | None = None
-        if stage.read_mib > 0:
-            key = _file_key(sim.graph, node, owner, stage)
-            cached = state.page_cache.get(key)
+    def run_stages(self, sim: Simulation, node: str,
+                   stages: list[tuple[str, Stage]]) -> simpy.Event:
+        """Run ``stages`` one after another; the event succeeds after the last."""
+        done = sim.env.event()
+        StageRun(self, sim, node, stages, done).next()
+        return done
+
+
+class StageRun:
+    """One instance's stages in sequence, each stage: lock, latency, then work.
+
+    A stage holds its lock (where the real daemon serialises), waits out its
+    latency, then does its work on the machine's pool; the pool calls back
+    when the work is done, so a run of stages costs the pool's moments, not a
+    SimPy process resuming at every step.
+    """
+
+    __slots__ = ("asked", "began", "done", "first_read", "index", "lifecycle", "node", "owner",
+                 "request", "sim", "stage", "stages", "state", "uncontended")
+    stage: Stage
+
+    def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str,
+                 stages: list[tuple[str, Stage]], done: simpy.Event) -> None:
+        self.lifecycle = lifecycle
+        self.sim = sim
+        self.node = node
+        self.stages = stages
+        self.done = done
+        self.state = lifecycle.machines[sim.graph.machine(node)]
+        self.index = 0
+        self.asked = self.began = 0.0
+        self.request: simpy.resources.resource.Request | None = None
+        self.first_read: simpy.Event | None = None
+        self.owner = ""
+        self.uncontended = 0.0
+
+    def next(self) -> None:
+        """Begin the next stage, or succeed ``done`` after the last."""
+        if self.index == len(self.stages):
+            self.done.succeed()
+            return
+        self.owner, self.stage = self.stages[self.index]
+        self.asked = self.sim.now
+        self.request = self.first_read = None
+        if self.stage.lock:
+            lock = self.state.locks.setdefault(self.stage.lock,
+                                               simpy.Resource(self.sim.env, capacity=1))
+            self.request = lock.request()
+            self.request.callbacks.append(self._locked)
+        else:
+            self._locked(None)
+
+    def _locked(self, _event: simpy.Event | None) -> None:
+        stage = self.stage
+        self.began = self.sim.now
+        wall = stage.wall_s.sample(self.lifecycle.rng)
+        read = stage.read_mib
+        if read > 0:
+            key = _file_key(self.sim.graph, self.node, self.owner, stage)
+            cached = self.state.page_cache.get(key)
             if cached is None:
-                first_read = state.page_cache[key] = sim.env.event()
+                self.first_read = self.state.page_cache[key] = self.sim.env.event()
             else:  # another start read these files: wait for its read, then hit the cache
-                yield cached
-                work[1] = 0.0
-        capacity = state.pool.capacity
+                read = 0.0
+                if not cached.processed:
+                    cached.callbacks.append(lambda _e: self._work(wall, 0.0))
+                    return
+        self._work(wall, read)
+
+    def _work(self, wall: float, read: float) -> None:
+        stage = self.stage
+        capacity = self.state.pool.capacity
         alone = max(stage.cpu_s, stage.read_mib / capacity[1], stage.fetch_mib / capacity[2])
-        latency = max(0.0, wall - alone)
-        if latency > 0:
-            yield sim.env.timeout(latency)
-        if work.any():
-            cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
-            yield state.pool.start(work, cap=cap).done
-        if first_read is not None:
-            first_read.succeed()
-        if lock is not None:
-            lock.release(request)
-        sim.result.add("stages", instance=node, owner=owner, stage=stage.name,
-                       start_s=began, end_s=sim.now, queued_s=began - asked,
-                       uncontended_s=max(wall, alone))
+        self.uncontended = max(wall, alone)
+        cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
+        self.state.pool.start(np.array([stage.cpu_s, read, stage.fetch_mib]), cap=cap,
+                              delay=max(0.0, wall - alone), on_done=self._finished)
+
+    def _finished(self) -> None:
+        if self.first_read is not None:
+            self.first_read.succeed()
+        if self.request is not None:
+            self.request.resource.release(self.request)
+        self.sim.result.add("stages", instance=self.node, owner=self.owner,
+                            stage=self.stage.name, start_s=self.began, end_s=self.sim.now,
+                            queued_s=self.began - self.asked, uncontended_s=self.uncontended)
+        self.index += 1
+        self.next()
 
 
 def _file_key(graph: ResourceGraph, node: str, owner: str, stage: Stage) -> tuple[object, ...]:

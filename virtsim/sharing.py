@@ -21,8 +21,9 @@ the rates a service had over an interval).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -87,6 +88,12 @@ def _small_max_min(work: list[list[float]], capacity: list[float], weights: list
         scales.append(size if size > 0 else 1.0)
         scaled.append([w / scales[-1] for w in row])
     ceiling = [c * s for c, s in zip(caps, scales, strict=True)]
+    # Each activity's own maximum: its ceiling, or 1 (its tightest resource, after scaling).
+    rates = [min(c, 1.0) if sum(row) > _EPS else (c if c != np.inf else 0.0)
+             for c, row in zip(ceiling, scaled, strict=True)]
+    if all(sum(r * row[j] for r, row in zip(rates, scaled, strict=True)) <= room * (1 + 1e-12)
+           for j, room in enumerate(capacity)):
+        return [r / s for r, s in zip(rates, scales, strict=True)]  # all fit: nobody is held back
     rates = [0.0] * len(work)
     active: list[int] = []
     for i, row in enumerate(scaled):
@@ -159,7 +166,6 @@ def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarra
     return rates
 
 
-@dataclass(eq=False)
 class Activity:
     """Work in flight on one :class:`FluidPool`.
 
@@ -169,22 +175,62 @@ class Activity:
         cap: Maximum progress rate (fraction of the work per second) at full speed:
             its threads; it falls when a ``capacity_scale`` hook slows a resource it uses.
         limit: Maximum progress rate whatever the speed (work that has not arrived yet).
-        done: SimPy event that succeeds when the work is complete.
         progress: Fraction of the work completed so far.
         rate: Current progress rate.
+        finished: Whether the work is complete.
     """
 
-    work: np.ndarray
-    weight: float
-    cap: float
-    done: simpy.Event
-    limit: float = np.inf
-    progress: float = 0.0
-    rate: float = 0.0
+    __slots__ = ("_done", "_env", "_on_done", "cap", "finished", "limit", "progress", "rate",
+                 "row", "weight", "work")
+
+    def __init__(self, env: simpy.Environment, work: np.ndarray, weight: float, cap: float,
+                 limit: float, on_done: Callable[[], None] | None) -> None:
+        self.work = work
+        self.row: list[float] = work.tolist()
+        self.weight = weight
+        self.cap = cap
+        self.limit = limit
+        self.progress = 0.0
+        self.rate = 0.0
+        self.finished = False
+        self._env = env
+        self._done: simpy.Event | None = None
+        self._on_done = on_done
+
+    @property
+    def done(self) -> simpy.Event:
+        """SimPy event that succeeds when the work is complete (made on first use)."""
+        if self._done is None:
+            self._done = self._env.event()
+            if self.finished:
+                self._done.succeed()
+        return self._done
+
+    def _finish(self) -> None:
+        self.finished = True
+        self.rate = 0.0
+        if self._done is not None:
+            self._done.succeed()
+        if self._on_done is not None:
+            self._on_done()
+
+    @property
+    def idle(self) -> bool:
+        """No work and no ceiling: complete the moment it joins."""
+        return min(self.cap, self.limit) == np.inf and sum(self.row) <= _EPS
 
 
 class FluidPool:
-    """A host's resources shared by concurrent activities at max-min fair rates."""
+    """A host's resources shared by concurrent activities at max-min fair rates.
+
+    The pool keeps one pending SimPy timeout, for its next *moment*: the
+    earliest completion or delayed arrival. At a moment it brings progress up
+    to date, admits the arrivals due, completes what has finished (whose
+    callbacks may start more work at once), and only then, if the set of
+    activities changed, recomputes the rates. A chain of work (a start's
+    stages) thus costs about one event per change instead of a SimPy process
+    resuming for each piece.
+    """
 
     def __init__(self, env: simpy.Environment, resources: Sequence[str],
                  capacity: Sequence[float]) -> None:
@@ -196,13 +242,17 @@ class FluidPool:
         self.resources = tuple(resources)
         self.capacity = np.asarray(capacity, dtype=float)
         self.activities: list[Activity] = []
+        self._arrivals: list[tuple[float, int, Activity]] = []
+        self._arrival_order = itertools.count()
         self._last = float(env.now)
-        self._pending = False
-        self._generation = 0
+        self._stepping = False
+        self._changed = False
+        self._wake_at = np.inf
+        self._wake_token = 0
         self.recomputations = 0
-        self._usage = np.zeros(len(self.resources))
         self._capacity_list: list[float] = self.capacity.tolist()
-        self.busy_integral = np.zeros(len(self.resources))
+        self._usage = [0.0] * len(self.resources)
+        self._busy = [0.0] * len(self.resources)
         self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
         """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
         (and on the cap of every activity using that resource)."""
@@ -215,111 +265,155 @@ class FluidPool:
         return self.resources.index(resource)
 
     def start(self, work: Sequence[float] | np.ndarray, weight: float = 1.0,
-              cap: float = np.inf, limit: float = np.inf) -> Activity:
-        """Start an activity; its ``done`` event fires when all its work is complete."""
+              cap: float = np.inf, limit: float = np.inf, delay: float = 0.0,
+              on_done: Callable[[], None] | None = None) -> Activity:
+        """Start an activity, after ``delay`` seconds that use nothing (latency).
+
+        When all its work is complete its ``done`` event succeeds and
+        ``on_done`` is called (at that moment, before rates are recomputed).
+        Work that is all zero, with no cap, completes as it joins: a pure delay.
+        """
         vector = np.asarray(work, dtype=float)
         if vector.shape != self.capacity.shape or (vector < 0).any():
             raise ValueError(f'"work" must be {len(self.resources)} values >= 0, got {work}')
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
-        self.advance()
-        activity = Activity(vector, float(weight), float(cap), self.env.event(), float(limit))
-        self.activities.append(activity)
-        self._schedule_recompute()
+        activity = Activity(self.env, vector, float(weight), float(cap), float(limit), on_done)
+        when = float(self.env.now) + delay
+        heapq.heappush(self._arrivals, (when, next(self._arrival_order), activity))
+        self._wake_by(when)
         return activity
 
     def cancel(self, activity: Activity) -> None:
-        """Withdraw an unfinished activity (its event never fires)."""
+        """Withdraw an unfinished activity (it never completes)."""
         if activity in self.activities:
             self.advance()
             self.activities.remove(activity)
-            self._schedule_recompute()
+            self._changed = True
+            self._wake_by(float(self.env.now))
+        else:
+            self._arrivals = [a for a in self._arrivals if a[2] is not activity]
+            heapq.heapify(self._arrivals)
 
     def usage(self) -> np.ndarray:
         """Current use of each resource (same units as capacity)."""
-        return self._usage.copy()
+        return np.array(self._usage)
+
+    @property
+    def busy_integral(self) -> np.ndarray:
+        """Use of each resource integrated over time, up to the last :meth:`advance`."""
+        return np.array(self._busy)
 
     def advance(self) -> None:
         """Bring every activity's progress and the busy integrals up to now."""
         now = float(self.env.now)
         elapsed = now - self._last
         if elapsed > 0:
-            self.busy_integral += self._usage * elapsed
+            self._busy = [b + u * elapsed for b, u in zip(self._busy, self._usage, strict=True)]
             for activity in self.activities:
                 activity.progress = min(1.0, activity.progress + activity.rate * elapsed)
         self._last = now
 
-    def _schedule_recompute(self) -> None:
-        # Coalesce every change made at this instant into one recomputation.
-        if not self._pending:
-            self._pending = True
-            self.env.timeout(0).callbacks.append(self._recompute_now)
+    # -- the pool's moments ------------------------------------------------
+    def _wake_by(self, when: float) -> None:
+        """Make sure the pool wakes at ``when`` at the latest (one pending wake-up)."""
+        if self._stepping or when >= self._wake_at:
+            return  # a moment in progress schedules the next one when it ends
+        self._wake_at = when
+        self._wake_token += 1
+        token = self._wake_token
+        self.env.timeout(max(0.0, when - float(self.env.now))).callbacks.append(
+            lambda _event: self._wake(token))
 
-    def _recompute_now(self, _event: simpy.Event) -> None:
-        self._pending = False
+    def _wake(self, token: int) -> None:
+        if token != self._wake_token:
+            return  # superseded by an earlier wake-up
+        self._wake_at = np.inf
         self.advance()
-        self._complete_finished()
-        self._recompute()
+        self._stepping = True
+        try:
+            while self._admit_due() | self._complete_finished():
+                pass  # completions may start work at once, which may finish at once
+        finally:
+            self._stepping = False
+        if self._changed:
+            self._changed = False
+            self._recompute()
+        self._wake_by(self._next_moment())
 
-    def _complete_finished(self) -> None:
+    def _admit_due(self) -> bool:
+        due = float(self.env.now) + 1e-12
+        admitted = False
+        while self._arrivals and self._arrivals[0][0] <= due:
+            activity = heapq.heappop(self._arrivals)[2]
+            activity.progress = 1.0 if activity.idle else 0.0
+            self.activities.append(activity)
+            admitted = self._changed = True
+        return admitted
+
+    def _complete_finished(self) -> bool:
         finished = [a for a in self.activities if a.progress >= 1.0 - 1e-9]
-        if finished:
-            self.activities = [a for a in self.activities if a.progress < 1.0 - 1e-9]
-            for activity in finished:
-                activity.rate = 0.0
-                activity.done.succeed()
+        if not finished:
+            return False
+        self.activities = [a for a in self.activities if a.progress < 1.0 - 1e-9]
+        self._changed = True
+        for activity in finished:
+            activity._finish()
+        return True
+
+    def _next_moment(self) -> float:
+        soonest = self._arrivals[0][0] if self._arrivals else np.inf
+        now = float(self.env.now)
+        for activity in self.activities:
+            if activity.rate > _EPS:
+                soonest = min(soonest, now + (1.0 - activity.progress) / activity.rate)
+        return soonest
 
     def _recompute(self) -> None:
         self.recomputations += 1
-        self._generation += 1
-        self.effective_capacity = self.capacity.copy()
-        if not self.activities:
-            self._usage = np.zeros(len(self.resources))
-            self._notify()
+        self.effective_capacity = self.capacity
+        activities = self.activities
+        if not activities:
+            self._usage = [0.0] * len(self.resources)
+        elif self.capacity_scale is None and len(activities) <= SMALL:
+            self._recompute_small(activities)
+        else:
+            self._recompute_numpy(activities)
+        self._notify()
+
+    def _recompute_small(self, activities: list[Activity]) -> None:
+        """A few activities on an unscaled pool, in plain Python."""
+        if len(activities) == 1:
+            activity = activities[0]
+            rate = activity.rate = _alone_rate(activity.row, self._capacity_list,
+                                               min(activity.cap, activity.limit))
+            self._usage = [w * rate for w in activity.row]
             return
-        if len(self.activities) == 1 and self.capacity_scale is None:
-            self._recompute_alone(self.activities[0])
-            return
-        work = np.stack([a.work for a in self.activities])
-        weights = np.array([a.weight for a in self.activities])
-        caps = np.array([a.cap for a in self.activities])
+        rates = _small_max_min([a.row for a in activities], self._capacity_list,
+                               [a.weight for a in activities],
+                               [min(a.cap, a.limit) for a in activities])
+        usage = [0.0] * len(self.resources)
+        for activity, rate in zip(activities, rates, strict=True):
+            activity.rate = rate
+            usage = [u + w * rate for u, w in zip(usage, activity.row, strict=True)]
+        self._usage = usage
+
+    def _recompute_numpy(self, activities: list[Activity]) -> None:
+        work = np.stack([a.work for a in activities])
+        weights = np.array([a.weight for a in activities])
+        caps = np.array([a.cap for a in activities])
         if self.capacity_scale is not None:
             # Slower resources serve everyone slower: an activity's own ceiling
             # (its threads) falls with the slowest resource it uses.
             factor = np.clip(self.capacity_scale(work), 1e-9, 1.0)
             self.effective_capacity = self.capacity * factor
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
-        caps = np.minimum(caps, [a.limit for a in self.activities])
+        caps = np.minimum(caps, [a.limit for a in activities])
         rates = max_min_rates(work, self.effective_capacity, weights, caps)
-        self._usage = rates @ work
-        soonest = np.inf
-        for activity, rate in zip(self.activities, rates.tolist(), strict=True):
+        self._usage = (rates @ work).tolist()
+        for activity, rate in zip(activities, rates.tolist(), strict=True):
             activity.rate = rate
-            if rate > _EPS:
-                soonest = min(soonest, (1.0 - activity.progress) / rate)
-        if soonest != np.inf:
-            generation = self._generation
-            self.env.timeout(soonest).callbacks.append(lambda _e: self._wake(generation))
-        self._notify()
-
-    def _recompute_alone(self, activity: Activity) -> None:
-        """The common case of one activity on an unscaled pool, without numpy."""
-        rate = _alone_rate(activity.work.tolist(), self._capacity_list,
-                           min(activity.cap, activity.limit))
-        activity.rate = rate
-        self._usage = activity.work * rate
-        if rate > _EPS:
-            generation = self._generation
-            self.env.timeout((1.0 - activity.progress) / rate).callbacks.append(
-                lambda _e: self._wake(generation))
-        self._notify()
 
     def _notify(self) -> None:
         for listener in self.listeners:
             listener(self)
-
-    def _wake(self, generation: int) -> None:
-        if generation == self._generation:  # else a later change already rescheduled
-            self.advance()
-            self._complete_finished()
-            self._recompute()
