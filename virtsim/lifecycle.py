@@ -71,11 +71,15 @@ class MachineState:
     """Per-machine lifecycle state: shared resources, locks, layers on each kernel."""
 
     pool: FluidPool
+    capacity: tuple[float, ...]
+    """CPU cores, disk MiB/s and network MiB/s, as in :func:`host_capacity`."""
     locks: dict[str, simpy.Resource] = field(default_factory=dict)
     layers: dict[str, set[str]] = field(default_factory=dict)
     pulls: dict[tuple[str, str], simpy.Event] = field(default_factory=dict)
-    page_cache: dict[tuple[object, ...], simpy.Event] = field(default_factory=dict)
-    """Files read once per machine: a later start reads them from memory."""
+    page_cache: dict[tuple[object, ...], list[Callable[[], None]] | None] = field(
+        default_factory=dict)
+    """Files read once per machine: a later start reads them from memory. While the
+    first read is in flight the entry holds what waits for it; once read, ``None``."""
 
 
 class Lifecycle:
@@ -101,7 +105,8 @@ class Lifecycle:
         graph = sim.graph
         for machine in graph.machines():
             host: HostProfile = graph.graph.nodes[machine]["profile"]
-            state = MachineState(FluidPool(sim.env, RESOURCES, host_capacity(host)))
+            capacity = host_capacity(host)
+            state = MachineState(FluidPool(sim.env, RESOURCES, capacity), tuple(capacity))
             spec = graph.graph.nodes[machine]["spec"]
             state.layers[f"{machine}/kernel"] = {
                 layer.digest for name in spec.cached_images
@@ -136,9 +141,9 @@ class Lifecycle:
         makespan = max((float(r["ready_s"]) for r in ready), default=0.0)  # type: ignore[arg-type]
         for machine, state in self.machines.items():
             state.pool.advance()
-            for i, resource in enumerate(RESOURCES):
-                busy = float(state.pool.busy_integral[i])
-                capacity = float(state.pool.capacity[i])
+            busy_integral = state.pool.busy_integral.tolist()
+            for busy, capacity, resource in zip(busy_integral, state.capacity, RESOURCES,
+                                                strict=True):
                 util = busy / (capacity * makespan) if makespan > 0 else 0.0
                 sim.result.add("host_utilisation", machine=machine, resource=resource,
                                window_s=makespan, busy=busy, utilisation=util)
@@ -192,7 +197,7 @@ class Lifecycle:
         self.ready[node].succeed()
         for listener in self.on_ready:
             listener(sim, node)
-        self.run_stages(sim, node, [x for x in stages if x[1].phase == "stop"])
+        StageRun(self, sim, node, [x for x in stages if x[1].phase == "stop"]).next()
 
     def stop(self, sim: Simulation, node: str) -> None:
         """A fault stopped ``node``: abandon any start in flight and re-arm its readiness.
@@ -321,7 +326,7 @@ class Lifecycle:
                    stages: list[tuple[str, Stage]]) -> simpy.Event:
         """Run ``stages`` one after another; the event succeeds after the last."""
         done = sim.env.event()
-        StageRun(self, sim, node, stages, done).next()
+        StageRun(self, sim, node, stages, done.succeed).next()
         return done
 
 
@@ -339,7 +344,8 @@ class StageRun:
     stage: Stage
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str,
-                 stages: list[tuple[str, Stage]], done: simpy.Event) -> None:
+                 stages: list[tuple[str, Stage]],
+                 done: Callable[[], object] | None = None) -> None:
         self.lifecycle = lifecycle
         self.sim = sim
         self.node = node
@@ -349,14 +355,15 @@ class StageRun:
         self.index = 0
         self.asked = self.began = 0.0
         self.request: simpy.resources.resource.Request | None = None
-        self.first_read: simpy.Event | None = None
+        self.first_read: list[Callable[[], None]] | None = None
         self.owner = ""
         self.uncontended = 0.0
 
     def next(self) -> None:
-        """Begin the next stage, or succeed ``done`` after the last."""
+        """Begin the next stage, or call ``done`` after the last."""
         if self.index == len(self.stages):
-            self.done.succeed()
+            if self.done is not None:
+                self.done()
             return
         self.owner, self.stage = self.stages[self.index]
         self.asked = self.sim.now
@@ -376,28 +383,33 @@ class StageRun:
         read = stage.read_mib
         if read > 0:
             key = _file_key(self.sim.graph, self.node, self.owner, stage)
-            cached = self.state.page_cache.get(key)
-            if cached is None:
-                self.first_read = self.state.page_cache[key] = self.sim.env.event()
+            cache = self.state.page_cache
+            if key not in cache:
+                self.first_read = cache[key] = []
             else:  # another start read these files: wait for its read, then hit the cache
                 read = 0.0
-                if not cached.processed:
-                    cached.callbacks.append(lambda _e: self._work(wall, 0.0))
+                waiting = cache[key]
+                if waiting is not None:
+                    waiting.append(lambda: self._work(wall, 0.0))
                     return
         self._work(wall, read)
 
     def _work(self, wall: float, read: float) -> None:
         stage = self.stage
-        capacity = self.state.pool.capacity
-        alone = max(stage.cpu_s, stage.read_mib / capacity[1], stage.fetch_mib / capacity[2])
+        _, disk, net = self.state.capacity
+        alone = max(stage.cpu_s, stage.read_mib / disk, stage.fetch_mib / net)
         self.uncontended = max(wall, alone)
         cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
-        self.state.pool.start(np.array([stage.cpu_s, read, stage.fetch_mib]), cap=cap,
+        self.state.pool.start((stage.cpu_s, read, stage.fetch_mib), cap=cap,
                               delay=max(0.0, wall - alone), on_done=self._finished)
 
     def _finished(self) -> None:
         if self.first_read is not None:
-            self.first_read.succeed()
+            key = _file_key(self.sim.graph, self.node, self.owner, self.stage)
+            if self.state.page_cache.get(key) is self.first_read:  # not cleared by a reboot
+                self.state.page_cache[key] = None
+            for waiter in self.first_read:
+                waiter()
         if self.request is not None:
             self.request.resource.release(self.request)
         self.sim.result.add("stages", instance=self.node, owner=self.owner,

@@ -88,12 +88,6 @@ def _small_max_min(work: list[list[float]], capacity: list[float], weights: list
         scales.append(size if size > 0 else 1.0)
         scaled.append([w / scales[-1] for w in row])
     ceiling = [c * s for c, s in zip(caps, scales, strict=True)]
-    # Each activity's own maximum: its ceiling, or 1 (its tightest resource, after scaling).
-    rates = [min(c, 1.0) if sum(row) > _EPS else (c if c != np.inf else 0.0)
-             for c, row in zip(ceiling, scaled, strict=True)]
-    if all(sum(r * row[j] for r, row in zip(rates, scaled, strict=True)) <= room * (1 + 1e-12)
-           for j, room in enumerate(capacity)):
-        return [r / s for r, s in zip(rates, scales, strict=True)]  # all fit: nobody is held back
     rates = [0.0] * len(work)
     active: list[int] = []
     for i, row in enumerate(scaled):
@@ -170,32 +164,38 @@ class Activity:
     """Work in flight on one :class:`FluidPool`.
 
     Attributes:
-        work: Work on each of the pool's resources, in the pool's order.
+        row: Work on each of the pool's resources, in the pool's order.
         weight: Share weight.
         cap: Maximum progress rate (fraction of the work per second) at full speed:
             its threads; it falls when a ``capacity_scale`` hook slows a resource it uses.
         limit: Maximum progress rate whatever the speed (work that has not arrived yet).
         progress: Fraction of the work completed so far.
         rate: Current progress rate.
+        begins: When it starts to progress (after its latency).
         finished: Whether the work is complete.
     """
 
-    __slots__ = ("_done", "_env", "_on_done", "cap", "finished", "limit", "progress", "rate",
-                 "row", "weight", "work")
+    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "finished", "limit", "progress",
+                 "rate", "row", "weight")
 
-    def __init__(self, env: simpy.Environment, work: np.ndarray, weight: float, cap: float,
+    def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
                  limit: float, on_done: Callable[[], None] | None) -> None:
-        self.work = work
-        self.row: list[float] = work.tolist()
+        self.row = work
         self.weight = weight
         self.cap = cap
         self.limit = limit
         self.progress = 0.0
         self.rate = 0.0
+        self.begins = 0.0
         self.finished = False
         self._env = env
         self._done: simpy.Event | None = None
         self._on_done = on_done
+
+    @property
+    def work(self) -> np.ndarray:
+        """Work on each of the pool's resources, in the pool's order."""
+        return np.array(self.row)
 
     @property
     def done(self) -> simpy.Event:
@@ -206,6 +206,21 @@ class Activity:
                 self._done.succeed()
         return self._done
 
+    @property
+    def idle(self) -> bool:
+        """No work and no ceiling: complete the moment it joins."""
+        return min(self.cap, self.limit) == np.inf and sum(self.row) <= _EPS
+
+    def own_rate(self, capacity: list[float]) -> float:
+        """The rate it would have alone: its tightest resource, or its ceiling."""
+        return _alone_rate(self.row, capacity, min(self.cap, self.limit))
+
+    def finishes(self, now: float) -> float:
+        """When it completes at its current rate (``inf`` if it is not progressing)."""
+        if self.rate <= _EPS:
+            return np.inf
+        return max(now, self.begins) + (1.0 - self.progress) / self.rate
+
     def _finish(self) -> None:
         self.finished = True
         self.rate = 0.0
@@ -213,11 +228,6 @@ class Activity:
             self._done.succeed()
         if self._on_done is not None:
             self._on_done()
-
-    @property
-    def idle(self) -> bool:
-        """No work and no ceiling: complete the moment it joins."""
-        return min(self.cap, self.limit) == np.inf and sum(self.row) <= _EPS
 
 
 class FluidPool:
@@ -227,9 +237,16 @@ class FluidPool:
     earliest completion or delayed arrival. At a moment it brings progress up
     to date, admits the arrivals due, completes what has finished (whose
     callbacks may start more work at once), and only then, if the set of
-    activities changed, recomputes the rates. A chain of work (a start's
-    stages) thus costs about one event per change instead of a SimPy process
-    resuming for each piece.
+    activities changed, recomputes the rates.
+
+    While the pool is *uncontended* (every activity runs at its own maximum
+    and all of them fit in the capacity together) no rate depends on any
+    other, so an activity that also fits joins at once, even with a latency
+    before it, and runs at its own pace: its arrival needs no moment and
+    nothing is recomputed when it comes or goes. The first activity that does
+    not fit ends that regime and rates are solved again. A chain of work (a
+    start's stages) thus costs about one event per piece of work, not a SimPy
+    process resuming several times for each.
     """
 
     def __init__(self, env: simpy.Environment, resources: Sequence[str],
@@ -251,8 +268,11 @@ class FluidPool:
         self._wake_token = 0
         self.recomputations = 0
         self._capacity_list: list[float] = self.capacity.tolist()
-        self._usage = [0.0] * len(self.resources)
-        self._busy = [0.0] * len(self.resources)
+        self._uncontended = True
+        self._committed = [0.0] * len(self.resources)
+        """In the uncontended regime: what every admitted activity uses at its own pace."""
+        self._work_done = [0.0] * len(self.resources)
+        """Work of the activities that completed or were withdrawn."""
         self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
         """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
         (and on the cap of every activity using that resource)."""
@@ -273,15 +293,19 @@ class FluidPool:
         ``on_done`` is called (at that moment, before rates are recomputed).
         Work that is all zero, with no cap, completes as it joins: a pure delay.
         """
-        vector = np.asarray(work, dtype=float)
-        if vector.shape != self.capacity.shape or (vector < 0).any():
+        row = [float(w) for w in work]
+        if len(row) != len(self.resources) or min(row) < 0:
             raise ValueError(f'"work" must be {len(self.resources)} values >= 0, got {work}')
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
-        activity = Activity(self.env, vector, float(weight), float(cap), float(limit), on_done)
-        when = float(self.env.now) + delay
-        heapq.heappush(self._arrivals, (when, next(self._arrival_order), activity))
-        self._wake_by(when)
+        activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
+        now = float(self.env.now)
+        if self._fits_uncontended(activity):
+            self._join_uncontended(activity, now + delay)
+            self._wake_by(activity.finishes(now))
+        else:
+            heapq.heappush(self._arrivals, (now + delay, next(self._arrival_order), activity))
+            self._wake_by(now + delay)
         return activity
 
     def cancel(self, activity: Activity) -> None:
@@ -289,6 +313,7 @@ class FluidPool:
         if activity in self.activities:
             self.advance()
             self.activities.remove(activity)
+            self._retire(activity, activity.progress)
             self._changed = True
             self._wake_by(float(self.env.now))
         else:
@@ -297,22 +322,56 @@ class FluidPool:
 
     def usage(self) -> np.ndarray:
         """Current use of each resource (same units as capacity)."""
-        return np.array(self._usage)
+        now = float(self.env.now)
+        use = np.zeros(len(self.resources))
+        for activity in self.activities:
+            if activity.begins <= now:
+                use += np.array(activity.row) * activity.rate
+        return use
 
     @property
     def busy_integral(self) -> np.ndarray:
         """Use of each resource integrated over time, up to the last :meth:`advance`."""
-        return np.array(self._busy)
+        busy = np.array(self._work_done)
+        for activity in self.activities:
+            busy += np.array(activity.row) * activity.progress
+        return busy
 
     def advance(self) -> None:
-        """Bring every activity's progress and the busy integrals up to now."""
+        """Bring every activity's progress up to now."""
         now = float(self.env.now)
-        elapsed = now - self._last
-        if elapsed > 0:
-            self._busy = [b + u * elapsed for b, u in zip(self._busy, self._usage, strict=True)]
+        last = self._last
+        if now > last:
             for activity in self.activities:
-                activity.progress = min(1.0, activity.progress + activity.rate * elapsed)
+                since = activity.begins if activity.begins > last else last
+                if now > since:
+                    activity.progress = min(1.0, activity.progress + activity.rate * (now - since))
         self._last = now
+
+    # -- the uncontended regime ----------------------------------------------
+    def _fits_uncontended(self, activity: Activity) -> bool:
+        if not self._uncontended or self.capacity_scale is not None or self.listeners:
+            return False
+        if activity.idle:
+            return False  # completes as it joins: let a moment do that
+        rate = activity.own_rate(self._capacity_list)
+        return all(used + w * rate <= room * (1 + 1e-12) for used, w, room
+                   in zip(self._committed, activity.row, self._capacity_list, strict=True))
+
+    def _join_uncontended(self, activity: Activity, begins: float) -> None:
+        rate = activity.rate = activity.own_rate(self._capacity_list)
+        activity.begins = begins
+        self._committed = [c + w * rate for c, w in zip(self._committed, activity.row,
+                                                        strict=True)]
+        self.activities.append(activity)
+
+    def _retire(self, activity: Activity, progress: float) -> None:
+        self._work_done = [d + w * progress for d, w in zip(self._work_done, activity.row,
+                                                            strict=True)]
+        if self._uncontended:
+            rate = activity.rate
+            self._committed = [c - w * rate for c, w in zip(self._committed, activity.row,
+                                                            strict=True)]
 
     # -- the pool's moments ------------------------------------------------
     def _wake_by(self, when: float) -> None:
@@ -342,13 +401,20 @@ class FluidPool:
         self._wake_by(self._next_moment())
 
     def _admit_due(self) -> bool:
-        due = float(self.env.now) + 1e-12
+        now = float(self.env.now)
         admitted = False
-        while self._arrivals and self._arrivals[0][0] <= due:
+        while self._arrivals and self._arrivals[0][0] <= now + 1e-12:
             activity = heapq.heappop(self._arrivals)[2]
-            activity.progress = 1.0 if activity.idle else 0.0
+            admitted = True
+            if self._fits_uncontended(activity):
+                self._join_uncontended(activity, now)
+                continue
+            activity.begins = now
             self.activities.append(activity)
-            admitted = self._changed = True
+            if activity.idle:  # no work: it completes now and changes no one's rate
+                activity.progress = 1.0
+            else:
+                self._changed = True
         return admitted
 
     def _complete_finished(self) -> bool:
@@ -356,7 +422,9 @@ class FluidPool:
         if not finished:
             return False
         self.activities = [a for a in self.activities if a.progress < 1.0 - 1e-9]
-        self._changed = True
+        for activity in finished:
+            self._retire(activity, 1.0)
+        self._changed = self._changed or not self._uncontended
         for activity in finished:
             activity._finish()
         return True
@@ -365,41 +433,61 @@ class FluidPool:
         soonest = self._arrivals[0][0] if self._arrivals else np.inf
         now = float(self.env.now)
         for activity in self.activities:
-            if activity.rate > _EPS:
-                soonest = min(soonest, now + (1.0 - activity.progress) / activity.rate)
+            soonest = min(soonest, activity.finishes(now))
         return soonest
 
     def _recompute(self) -> None:
         self.recomputations += 1
         self.effective_capacity = self.capacity
+        self._postpone_not_begun()
         activities = self.activities
-        if not activities:
-            self._usage = [0.0] * len(self.resources)
-        elif self.capacity_scale is None and len(activities) <= SMALL:
-            self._recompute_small(activities)
-        else:
-            self._recompute_numpy(activities)
+        if self.capacity_scale is not None:
+            if activities:
+                self._recompute_numpy(activities)
+        elif not self._all_fit(activities):
+            if len(activities) <= SMALL:
+                self._recompute_small(activities)
+            else:
+                self._recompute_numpy(activities)
         self._notify()
+
+    def _postpone_not_begun(self) -> None:
+        """Activities admitted early (uncontended) that have not begun wait as arrivals."""
+        now = float(self.env.now)
+        waiting = [a for a in self.activities if a.begins > now + 1e-12]
+        if waiting:
+            self.activities = [a for a in self.activities if a.begins <= now + 1e-12]
+            for activity in waiting:
+                activity.rate = 0.0
+                heapq.heappush(self._arrivals,
+                               (activity.begins, next(self._arrival_order), activity))
+
+    def _all_fit(self, activities: list[Activity]) -> bool:
+        """Whether everyone at its own pace fits; if so, that is the answer (uncontended)."""
+        rates = [a.own_rate(self._capacity_list) for a in activities]
+        committed = [0.0] * len(self.resources)
+        for activity, rate in zip(activities, rates, strict=True):
+            committed = [c + w * rate for c, w in zip(committed, activity.row, strict=True)]
+        fits = all(c <= room * (1 + 1e-12)
+                   for c, room in zip(committed, self._capacity_list, strict=True))
+        self._uncontended = fits and not self.listeners
+        if fits:
+            self._committed = committed
+            for activity, rate in zip(activities, rates, strict=True):
+                activity.rate = rate
+        return fits
 
     def _recompute_small(self, activities: list[Activity]) -> None:
         """A few activities on an unscaled pool, in plain Python."""
-        if len(activities) == 1:
-            activity = activities[0]
-            rate = activity.rate = _alone_rate(activity.row, self._capacity_list,
-                                               min(activity.cap, activity.limit))
-            self._usage = [w * rate for w in activity.row]
-            return
         rates = _small_max_min([a.row for a in activities], self._capacity_list,
                                [a.weight for a in activities],
                                [min(a.cap, a.limit) for a in activities])
-        usage = [0.0] * len(self.resources)
         for activity, rate in zip(activities, rates, strict=True):
             activity.rate = rate
-            usage = [u + w * rate for u, w in zip(usage, activity.row, strict=True)]
-        self._usage = usage
 
     def _recompute_numpy(self, activities: list[Activity]) -> None:
-        work = np.stack([a.work for a in activities])
+        self._uncontended = False
+        work = np.array([a.row for a in activities])
         weights = np.array([a.weight for a in activities])
         caps = np.array([a.cap for a in activities])
         if self.capacity_scale is not None:
@@ -410,7 +498,6 @@ class FluidPool:
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
         caps = np.minimum(caps, [a.limit for a in activities])
         rates = max_min_rates(work, self.effective_capacity, weights, caps)
-        self._usage = (rates @ work).tolist()
         for activity, rate in zip(activities, rates.tolist(), strict=True):
             activity.rate = rate
 
