@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
+from functools import cached_property
 from typing import Annotated, Literal
 
 import numpy as np
@@ -117,12 +118,18 @@ class LogNormal(_Dist):
     def mean(self) -> float:
         return self.mean_value
 
+    @cached_property
     def _sigma_mu(self) -> tuple[float, float]:
         sigma2 = math.log1p(self.cv**2)
         return math.sqrt(sigma2), math.log(self.mean_value) - sigma2 / 2
 
+    def sample(self, rng: np.random.Generator) -> float:
+        """Draw one value (the same draw as ``sample_many(rng, 1)[0]``, without an array)."""
+        sigma, mu = self._sigma_mu
+        return rng.lognormal(mu, sigma)  # type: ignore[no-any-return]
+
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        sigma, mu = self._sigma_mu()
+        sigma, mu = self._sigma_mu
         return rng.lognormal(mu, sigma, n)
 
     def __str__(self) -> str:

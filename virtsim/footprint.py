@@ -72,6 +72,8 @@ Record = dict[str, Any]
 instance and guest (the VM whose guest RAM holds the bytes, or "")."""
 
 Binding = Literal["memory", "cpu", "disk"]
+_IDS = ("node", "instance", "guest")
+"""The fields of a record that hold node ids."""
 
 
 @dataclass
@@ -118,6 +120,8 @@ class _Walker:
         # Memory of the records inside each VM's guest RAM, summed in record order as
         # they are added (one pass, not a scan of every record per VM).
         self.inside: dict[str, float] = defaultdict(float)
+        self.named: dict[tuple[int, int], tuple[str, ...]] = {}
+        """Index range of records -> the node ids they name (to rename for a copy)."""
 
     # -- helpers -----------------------------------------------------------
     def enclosing_vm(self, node: str) -> str:
@@ -218,20 +222,32 @@ class _Walker:
             if machine not in copies:
                 getattr(self, f"_{attrs['kind']}")(node)
         vms = sorted(self.g.nodes("vm"), key=lambda n: -len(self.g.ancestors(n)))
-        for vm in vms:
-            self._balance(vm)
+        balanced: dict[str, tuple[int, int]] = {}  # VM -> its balancing record's index range
+        for vm in vms:  # deepest first: a copy's VM comes after the VM it copies
+            original = self.g.original(vm)
+            if original in balanced:
+                first = self.g.machine(original)
+                self.copy_records(balanced[original], first, self.g.machine(vm))
+                self.guests[vm] = dict(self.guests[original])
+            else:
+                began = len(self.records)
+                self._balance(vm)
+                balanced[vm] = (began, len(self.records))
 
     def copy_records(self, span: tuple[int, int], first: str, machine: str) -> None:
         """Append the records ``records[span]`` of machine ``first`` renamed for ``machine``."""
-        cut = len(first)
-        for index in range(*span):
-            record = dict(self.records[index])
-            record["machine"] = machine
-            for key in ("node", "instance", "guest"):  # every id is under its machine
-                if record[key]:  # interned: the same string object as the graph's node id
-                    record[key] = sys.intern(machine + record[key][cut:])
-            self.records.append(record)
-            self.inside[record["guest"]] += record["memory_mib"]
+        records = self.records[slice(*span)]
+        if (named := self.named.get(span)) is None:
+            named = self.named[span] = tuple({r[key] for r in records for key in _IDS} - {""})
+        cut = len(first)  # every id is under its machine; interned: the graph's own string
+        ids = {node: sys.intern(machine + node[cut:]) for node in named}
+        ids[""] = ""
+        inside = self.inside
+        for record in records:
+            copy = {**record, "machine": machine, "node": ids[record["node"]],
+                    "instance": ids[record["instance"]], "guest": ids[record["guest"]]}
+            self.records.append(copy)
+            inside[copy["guest"]] += copy["memory_mib"]
 
     def _machine(self, node: str) -> None:
         return None
@@ -367,7 +383,10 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
     for inst in graph.instances():  # graph order, not set order: same bytes every run
         per_instance[inst] = {"memory_mib": 0.0, "disk_mib": 0.0}
     totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
+    copies = graph.copies  # a copy's records are its first's, renamed: so are its totals
     for record in walker.records:
+        if record["machine"] in copies:
+            continue
         host = per_host[record["machine"]]
         host["memory_mib"] += record["memory_mib"]
         host["disk_mib"] += record["disk_mib"]
@@ -380,6 +399,11 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
         for sizes in totals[owner]:
             sizes["memory_mib"] += record["memory_mib"]
             sizes["disk_mib"] += record["disk_mib"]
+    for machine, first in copies.items():
+        per_host[machine] = dict(per_host[first])
+    for inst in per_instance:
+        if graph.data[inst]["machine"] in copies:
+            per_instance[inst] = dict(per_instance[graph.original(inst)])
     return Footprint(records=walker.records, per_host=per_host,
                      per_instance=dict(per_instance), guests=walker.guests)
 
@@ -441,47 +465,82 @@ class FootprintModel:
         graph = sim.graph
         result = footprint(graph)
         sim.result.extend("footprint", result.records)  # ours alone: no copy needed
-        for node, data in graph.data.items():  # graph order: stable
-            if (sizes := result.per_instance.get(node)) is not None:
-                sim.result.add("instance_footprint", instance=node, kind=data["kind"],
-                               machine=data["machine"], group=data["name"],
-                               memory_mib=sizes["memory_mib"], disk_mib=sizes["disk_mib"])
-        for machine, sizes in result.per_host.items():
-            sim.result.add("host_footprint", machine=machine, memory_mib=sizes["memory_mib"],
-                           disk_mib=sizes["disk_mib"])
+        instances: list[dict[str, Any]] = []
+        for node, sizes in result.per_instance.items():  # graph order: stable
+            data = graph.data[node]
+            instances.append({"instance": node, "kind": data["kind"], "machine": data["machine"],
+                              "group": data["name"], "memory_mib": sizes["memory_mib"],
+                              "disk_mib": sizes["disk_mib"]})
+        sim.result.extend("instance_footprint", instances)
+        sim.result.extend("host_footprint", [
+            {"machine": machine, "memory_mib": sizes["memory_mib"], "disk_mib": sizes["disk_mib"]}
+            for machine, sizes in result.per_host.items()])
         sim.result.metrics["footprint_mib"] = {
             "memory": sum(s["memory_mib"] for s in result.per_host.values()),
             "disk": sum(s["disk_mib"] for s in result.per_host.values())}
         self.report_density(sim, result)
 
     def report_density(self, sim: Simulation, result: Footprint) -> None:
-        """For each instance group on each machine: how many would fit, and what binds."""
+        """For each instance group on each machine: how many would fit, and what binds.
+
+        A machine that copies another's stack (``ResourceGraph.copies``) has the
+        same instances and footprint, so the same densities.
+        """
         graph = sim.graph
-        groups: dict[tuple[str, str], list[str]] = {}
-        instance_memory: dict[str, float] = {}  # per machine, top-level instances only
-        for node, data in graph.data.items():
-            if node not in result.per_instance or not _top_level(graph, node):
-                continue
-            machine = data["machine"]
-            instance_memory[machine] = (instance_memory.get(machine, 0.0)
-                                        + result.per_instance[node]["memory_mib"])
-            if data["kind"] in ("vm", "container"):
-                groups.setdefault((machine, str(data["name"])), []).append(node)
+        groups = _top_level_groups(graph, result)
+        fits: dict[str, list[Record]] = {}  # machine -> its density records
+        for machine in graph.machines():
+            if (first := graph.copies.get(machine)) is not None:
+                fits[machine] = [{**fit, "machine": machine} for fit in fits[first]]
+            else:
+                fits[machine] = _fits(graph, result, machine, groups.get(machine, ([], {})))
         densities: dict[str, Any] = {}
-        for (machine, name), members in groups.items():
-            host: HostProfile = graph.graph.nodes[machine]["profile"]
-            own = [result.per_instance[m] for m in members]
-            memory = sum(o["memory_mib"] for o in own) / len(own)
-            disk = sum(o["disk_mib"] for o in own) / len(own)
-            shared_memory = result.per_host[machine]["memory_mib"] - instance_memory[machine]
-            vcpus = _vcpus(graph, members[0])
-            if memory <= 0 and vcpus <= 0 and disk <= 0:
-                continue
-            fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0))
-            sim.result.add("density", machine=machine, group=name, count=fit.count,
-                           binding=fit.binding, memory_mib=memory, vcpus=vcpus, disk_mib=disk)
-            densities[f"{machine}/{name}"] = {"count": fit.count, "binding": fit.binding}
+        for records in fits.values():
+            sim.result.extend("density", records)
+            for fit in records:
+                densities[f"{fit['machine']}/{fit['group']}"] = {"count": fit["count"],
+                                                                 "binding": fit["binding"]}
         sim.result.metrics["density"] = densities
+
+
+Groups = tuple[list[str], dict[str, list[str]]]
+"""A machine's top-level instances, and its VMs and containers among them by group name."""
+
+
+def _top_level_groups(graph: ResourceGraph, result: Footprint) -> dict[str, Groups]:
+    """The :data:`Groups` of each machine that copies none."""
+    groups: dict[str, Groups] = {}
+    for node in result.per_instance:  # graph order
+        data = graph.data[node]
+        machine = data["machine"]
+        if machine in graph.copies or not _top_level(graph, node):
+            continue
+        top, named = groups.setdefault(machine, ([], {}))
+        top.append(node)
+        if data["kind"] in ("vm", "container"):
+            named.setdefault(str(data["name"]), []).append(node)
+    return groups
+
+
+def _fits(graph: ResourceGraph, result: Footprint, machine: str, groups: Groups) -> list[Record]:
+    """The density record of each instance group on ``machine``."""
+    host: HostProfile = graph.data[machine]["profile"]
+    top, named = groups
+    instance_memory = sum(result.per_instance[node]["memory_mib"] for node in top)
+    shared_memory = result.per_host[machine]["memory_mib"] - instance_memory
+    fits: list[Record] = []
+    for name, members in named.items():
+        own = [result.per_instance[m] for m in members]
+        memory = sum(o["memory_mib"] for o in own) / len(own)
+        disk = sum(o["disk_mib"] for o in own) / len(own)
+        vcpus = _vcpus(graph, members[0])
+        if memory <= 0 and vcpus <= 0 and disk <= 0:
+            continue
+        fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0))
+        fits.append({"machine": machine, "group": name, "count": fit.count,
+                     "binding": fit.binding, "memory_mib": memory, "vcpus": vcpus,
+                     "disk_mib": disk})
+    return fits
 
 
 def _top_level(graph: ResourceGraph, node: str) -> bool:

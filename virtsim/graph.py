@@ -102,6 +102,17 @@ class ResourceGraph:
             below = self.below.get(below)
         return path
 
+    def original(self, node: str) -> str:
+        """The node ``node`` copies: the same place in the stack of the machine its
+        machine copies (see :attr:`copies`), or ``node`` itself if its machine is no copy."""
+        machine = self.data[node]["machine"]
+        first = self.copies.get(machine)
+        return node if first is None else first + node[len(machine):]
+
+    def in_copy(self, node: str, machine: str) -> str:
+        """The id of ``node`` (of a machine that ``machine`` copies) in ``machine``'s stack."""
+        return sys.intern(machine + node[len(self.data[node]["machine"]):])
+
     def ancestors(self, node: str) -> list[str]:
         """Everything the node runs on, nearest first."""
         return self.path_to_machine(node)[1:]

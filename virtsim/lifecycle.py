@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from virtsim.compat import resolve
+from virtsim.compat import Compatibility, resolve
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import (
     DiskImageProfile,
@@ -93,6 +93,14 @@ class Lifecycle:
         self.rng: np.random.Generator = np.random.default_rng(0)
         self.on_ready: list[Callable[[Simulation, str], None]] = []
         """Called with each instance the moment it (re)starts and is ready."""
+        self._fits: dict[tuple[int, int, str], Compatibility] = {}
+
+    def fit(self, image: ImageProfile, kernel: KernelProfile, arch: str) -> Compatibility:
+        """:func:`~virtsim.compat.resolve`, once per image, kernel and architecture."""
+        key = (id(image), id(kernel), arch)  # profiles live in the catalogue for the whole run
+        if key not in self._fits:
+            self._fits[key] = resolve(image, kernel, arch)
+        return self._fits[key]
 
     # -- model hooks -------------------------------------------------------
     def attach(self, sim: Simulation) -> None:
@@ -115,9 +123,15 @@ class Lifecycle:
             if spec.boot:
                 self.ready[machine] = sim.env.event()
                 sim.env.process(self.power_on(sim, machine))
-        for node in graph.instances():
+        instances = list(graph.instances())
+        for node in instances:
             self.ready[node] = sim.env.event()
-            sim.env.process(self.start(sim, node))
+        sim.env.timeout(0).callbacks.append(
+            lambda _event: self._begin_all(sim, instances))
+
+    def _begin_all(self, sim: Simulation, instances: list[str]) -> None:
+        for node in instances:
+            Start(self, sim, node).resume()
 
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
@@ -151,53 +165,13 @@ class Lifecycle:
     # -- procedures --------------------------------------------------------
     def start(self, sim: Simulation, node: str,
               restart: bool = False) -> Generator[simpy.Event, Any, None]:
-        """Run one instance's start procedure and record its timeline.
+        """Run one instance's start procedure as a SimPy process (see :class:`Start`).
 
         A restart (after a fault) begins at once, ignoring ``start_at_s``.
         """
-        attempt = self.attempts[node] = self.attempts.get(node, 0) + 1
-        graph = sim.graph
-        data = graph.graph.nodes[node]
-        spec = data.get("spec")
-        requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
-        if requested > sim.now:
-            yield sim.env.timeout(requested - sim.now)
-        machine_ready = self.ready.get(data["machine"])
-        if machine_ready is not None:
-            yield machine_ready
-        parent = _enclosing_vm(graph, node)
-        if parent is not None:
-            yield self.ready[parent]
-        kind = data["kind"]
-        stages: list[tuple[str, Stage]]
-        if kind == "vm":
-            stages = self.vm_stages(graph, node)
-        elif kind == "container":
-            yield from self.container_prelude(sim, node)
-            fit = resolve(data["profile"], graph.graph.nodes[graph.kernel_of(node)]["profile"],
-                          graph.graph.nodes[data["machine"]]["profile"].arch)
-            if fit.outcome not in ("native", "emulated"):  # the runtime refuses it, as docker does
-                sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
-                               group=data["name"], requested_s=requested, ready_s=None,
-                               restart=restart, outcome=fit.outcome, reason=fit.reason)
-                return
-            outcome = fit.outcome
-            stages = self.container_stages(graph, node)
-        else:
-            stages = [("app", s) for s in data["profile"].start]
-        if kind != "container":
-            outcome = "native"
-        yield self.run_stages(sim, node, [x for x in stages if x[1].phase == "start"])
-        if attempt != self.attempts[node]:
-            return  # a fault hit this start and a restart superseded it
-        sim.result.add("instances", instance=node, kind=kind, machine=data["machine"],
-                       group=data["name"], requested_s=requested, ready_s=sim.now,
-                       restart=restart, outcome=outcome, reason="")
-        self.first_ready.setdefault(node, sim.now)
-        self.ready[node].succeed()
-        for listener in self.on_ready:
-            listener(sim, node)
-        StageRun(self, sim, node, [x for x in stages if x[1].phase == "stop"]).next()
+        over = sim.env.event()
+        Start(self, sim, node, restart, over.succeed).resume()
+        yield over
 
     def stop(self, sim: Simulation, node: str) -> None:
         """A fault stopped ``node``: abandon any start in flight and re-arm its readiness.
@@ -273,30 +247,23 @@ class Lifecycle:
         engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
         return stages + [("engine", s) for s in engine.api if s.phase == "stop"]
 
-    def container_prelude(self, sim: Simulation,
-                          node: str) -> Generator[simpy.Event, Any, None]:
-        """The engine's API stages, with the image pull where the pull happens."""
-        graph = sim.graph
-        runtime_node = _runtime_of(graph, node)
-        engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
-        api = [s for s in engine.api if s.phase == "start"]
-        if api:  # the first API call reaches the daemon, which then pulls
-            yield self.run_stages(sim, node, [("engine", api[0])])
-        yield from self.pull(sim, node, engine)
-        yield self.run_stages(sim, node, [("engine", stage) for stage in api[1:]])
+    def pull(self, sim: Simulation, node: str, engine: EngineProfile) -> simpy.Event | None:
+        """Fetch and unpack the image layers not yet on this container's kernel.
 
-    def pull(self, sim: Simulation, node: str,
-             engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
-        """Fetch and unpack the image layers not yet on this container's kernel."""
+        Returns the event of the pull in flight, or ``None`` when every layer is present.
+        """
         graph = sim.graph
-        machine = graph.machine(node)
-        state = self.machines[machine]
+        state = self.machines[graph.machine(node)]
         store = _layer_store(graph, node)
         present = state.layers.setdefault(store, set())
         image: ImageProfile = graph.graph.nodes[node]["profile"]
         missing = [layer for layer in image.layers if layer.digest not in present]
         if not missing:
-            return
+            return None
+        return sim.env.process(self._pull(sim, node, state, store, missing, engine))
+
+    def _pull(self, sim: Simulation, node: str, state: MachineState, store: str,
+              missing: list[Layer], engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
         began = sim.now
         slots = simpy.Resource(sim.env, capacity=engine.max_concurrent_downloads)
         waits = [self._layer(sim, state, store, layer, engine, slots) for layer in missing]
@@ -330,6 +297,139 @@ class Lifecycle:
         return done
 
 
+_PENDING = object()
+"""A :class:`Start` step that has arranged to resume the start itself."""
+_OVER = object()
+"""A :class:`Start` step after which the start goes no further."""
+
+
+class Start:
+    """One instance's start procedure: a chain of steps, each resumed by a callback.
+
+    The steps: wait for ``start_at_s``, for the machine and for the enclosing
+    VM; for a container, the engine's first API call, the image pull, the rest
+    of the API path and the runtime's compatibility check; the start stages;
+    then the instance is up (recorded, readiness signalled, listeners called)
+    and its teardown stages run. A step either is done at once or hands back
+    what to wait for, so a start costs a few SimPy events, not a process
+    resuming at every step.
+    """
+
+    __slots__ = ("attempt", "data", "index", "lifecycle", "node", "outcome", "over", "requested",
+                 "restart", "sim", "stages", "steps")
+
+    def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
+                 over: Callable[[], object] | None = None) -> None:
+        self.lifecycle = lifecycle
+        self.sim = sim
+        self.node = node
+        self.restart = restart
+        self.over = over
+        self.attempt = lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
+        self.data = sim.graph.graph.nodes[node]
+        spec = self.data.get("spec")
+        self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
+        self.steps: list[Callable[[], object]] = [self._requested_time, self._machine_up,
+                                                  self._vm_up]
+        if self.data["kind"] == "container":
+            self.steps += [self._first_api_call, self._pull, self._other_api_calls,
+                           self._kernel_fits]
+        self.steps += [self._start_stages, self._up]
+        self.outcome = "native"
+        self.stages: list[tuple[str, Stage]] = []
+        self.index = 0
+
+    def resume(self, _event: object = None) -> None:
+        """Run steps until one has to wait."""
+        while self.index < len(self.steps):
+            step = self.steps[self.index]
+            self.index += 1
+            wait = step()
+            if wait is _PENDING:
+                return
+            if wait is _OVER:
+                break
+            if isinstance(wait, simpy.Event) and wait.callbacks is not None:
+                wait.callbacks.append(self.resume)  # not processed yet: resume when it is
+                return
+        if self.over is not None:
+            self.over()
+
+    def _run(self, stages: list[tuple[str, Stage]]) -> object:
+        if not stages:
+            return None
+        StageRun(self.lifecycle, self.sim, self.node, stages, self.resume).next()
+        return _PENDING
+
+    def _requested_time(self) -> object:
+        now = self.sim.now
+        return self.sim.env.timeout(self.requested - now) if self.requested > now else None
+
+    def _machine_up(self) -> object:
+        return self.lifecycle.ready.get(self.data["machine"])
+
+    def _vm_up(self) -> object:
+        parent = _enclosing_vm(self.sim.graph, self.node)
+        return None if parent is None else self.lifecycle.ready[parent]
+
+    def _engine(self) -> EngineProfile:
+        engine: EngineProfile = self.sim.graph.graph.nodes[
+            _runtime_of(self.sim.graph, self.node)]["engine"]
+        return engine
+
+    def _first_api_call(self) -> object:
+        """The first API call reaches the daemon, which then pulls."""
+        api = [s for s in self._engine().api if s.phase == "start"]
+        return self._run([("engine", s) for s in api[:1]])
+
+    def _pull(self) -> object:
+        return self.lifecycle.pull(self.sim, self.node, self._engine())
+
+    def _other_api_calls(self) -> object:
+        api = [s for s in self._engine().api if s.phase == "start"]
+        return self._run([("engine", s) for s in api[1:]])
+
+    def _kernel_fits(self) -> object:
+        graph = self.sim.graph
+        fit = self.lifecycle.fit(self.data["profile"],
+                                 graph.graph.nodes[graph.kernel_of(self.node)]["profile"],
+                                 graph.graph.nodes[self.data["machine"]]["profile"].arch)
+        self.outcome = fit.outcome
+        if fit.outcome in ("native", "emulated"):
+            return None
+        self._record(None, fit.reason)  # the runtime refuses it, as docker does
+        return _OVER
+
+    def _start_stages(self) -> object:
+        graph = self.sim.graph
+        kind = self.data["kind"]
+        if kind == "vm":
+            self.stages = self.lifecycle.vm_stages(graph, self.node)
+        elif kind == "container":
+            self.stages = self.lifecycle.container_stages(graph, self.node)
+        else:
+            self.stages = [("app", s) for s in self.data["profile"].start]
+        return self._run([x for x in self.stages if x[1].phase == "start"])
+
+    def _up(self) -> object:
+        lifecycle, node = self.lifecycle, self.node
+        if self.attempt != lifecycle.attempts[node]:
+            return _OVER  # a fault hit this start and a restart superseded it
+        self._record(self.sim.now, "")
+        lifecycle.first_ready.setdefault(node, self.sim.now)
+        lifecycle.ready[node].succeed()
+        for listener in lifecycle.on_ready:
+            listener(self.sim, node)
+        StageRun(lifecycle, self.sim, node, [x for x in self.stages if x[1].phase == "stop"]).next()
+        return None
+
+    def _record(self, ready_s: float | None, reason: str) -> None:
+        self.sim.result.add("instances", instance=self.node, kind=self.data["kind"],
+                            machine=self.data["machine"], group=self.data["name"],
+                            requested_s=self.requested, ready_s=ready_s, restart=self.restart,
+                            outcome=self.outcome, reason=reason)
+
+
 class StageRun:
     """One instance's stages in sequence, each stage: lock, latency, then work.
 
@@ -340,8 +440,9 @@ class StageRun:
     """
 
     __slots__ = ("asked", "began", "done", "first_read", "index", "lifecycle", "node", "owner",
-                 "request", "sim", "stage", "stages", "state", "uncontended")
+                 "read_key", "request", "sim", "stage", "stages", "state", "uncontended")
     stage: Stage
+    read_key: tuple[object, ...]
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str,
                  stages: list[tuple[str, Stage]],
@@ -366,7 +467,7 @@ class StageRun:
                 self.done()
             return
         self.owner, self.stage = self.stages[self.index]
-        self.asked = self.sim.now
+        self.asked = float(self.sim.env.now)
         self.request = self.first_read = None
         if self.stage.lock:
             lock = self.state.locks.setdefault(self.stage.lock,
@@ -378,11 +479,11 @@ class StageRun:
 
     def _locked(self, _event: simpy.Event | None) -> None:
         stage = self.stage
-        self.began = self.sim.now
+        self.began = float(self.sim.env.now)
         wall = stage.wall_s.sample(self.lifecycle.rng)
         read = stage.read_mib
         if read > 0:
-            key = _file_key(self.sim.graph, self.node, self.owner, stage)
+            key = self.read_key = _file_key(self.sim.graph, self.node, self.owner, stage)
             cache = self.state.page_cache
             if key not in cache:
                 self.first_read = cache[key] = []
@@ -405,7 +506,7 @@ class StageRun:
 
     def _finished(self) -> None:
         if self.first_read is not None:
-            key = _file_key(self.sim.graph, self.node, self.owner, self.stage)
+            key = self.read_key
             if self.state.page_cache.get(key) is self.first_read:  # not cleared by a reboot
                 self.state.page_cache[key] = None
             for waiter in self.first_read:
@@ -413,8 +514,9 @@ class StageRun:
         if self.request is not None:
             self.request.resource.release(self.request)
         self.sim.result.add("stages", instance=self.node, owner=self.owner,
-                            stage=self.stage.name, start_s=self.began, end_s=self.sim.now,
-                            queued_s=self.began - self.asked, uncontended_s=self.uncontended)
+                            stage=self.stage.name, start_s=self.began,
+                            end_s=float(self.sim.env.now), queued_s=self.began - self.asked,
+                            uncontended_s=self.uncontended)
         self.index += 1
         self.next()
 
@@ -429,8 +531,8 @@ def _file_key(graph: ResourceGraph, node: str, owner: str, stage: Stage) -> tupl
     if owner == "disk-image":
         spec = graph.graph.nodes[node].get("spec")
         if getattr(spec, "clone", "full") != "linked":
-            return (node, owner, stage)
-    return (owner, stage)
+            return (node, owner, id(stage))
+    return (owner, id(stage))  # stages live in the catalogue for the whole run
 
 
 def _enclosing_vm(graph: ResourceGraph, node: str) -> str | None:

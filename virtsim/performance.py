@@ -26,6 +26,7 @@ starts do not contend (a simplification).
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -266,26 +267,56 @@ def _weight(graph: ResourceGraph, node: str) -> float:
     return 1.0
 
 
+Placed = Placement | tuple[str, str, str] | None
+"""A process's placement, ``(node, workload, note)`` if it has no cost, None if no demand."""
+
+
 def placements(graph: ResourceGraph, catalog: Catalog,
                instances: set[str]) -> Iterator[Placement | tuple[str, str, str]]:
     """Each workload process with demand, as a :class:`Placement`.
 
     A workload whose path has no layer-cost profile yields ``(node, workload,
-    note)`` instead: it is reported, never silently given a cost.
+    note)`` instead: it is reported, never silently given a cost. A process on
+    a machine that copies another's stack (``ResourceGraph.copies``) is placed
+    as the process it copies, renamed: same profile, layers and caps.
     """
+    placed: dict[str, Placed] = {}  # process node (of a machine no copy) -> its placement
     for node in graph.nodes("process"):
-        workload: WorkloadProfile = graph.graph.nodes[node]["profile"]
-        if not demand(workload).any() and not workload.net_round_trips:
-            continue
-        try:
-            costs = path_costs(graph, node, catalog)
-        except KeyError as missing:
-            yield node, workload.name, f"no layer-cost profile: {missing.args[0]}"
-            continue
-        owner = node if node in instances else next(
-            (a for a in graph.path_to_machine(node) if a in instances), node)
-        yield Placement(node, owner, graph.machine(node), workload, costs,
-                        cpu_caps(graph, node), _weight(graph, node))
+        original = graph.original(node)
+        if original == node:
+            item = placed[node] = place(graph, catalog, instances, node)
+        else:
+            item = _in_copy(graph, placed[original], node)
+        if item is not None:
+            yield item
+
+
+def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
+          node: str) -> Placed:
+    """One process's :class:`Placement` (see :func:`placements`)."""
+    workload: WorkloadProfile = graph.data[node]["profile"]
+    if not demand(workload).any() and not workload.net_round_trips:
+        return None
+    try:
+        costs = path_costs(graph, node, catalog)
+    except KeyError as missing:
+        return node, workload.name, f"no layer-cost profile: {missing.args[0]}"
+    owner = node if node in instances else next(
+        (a for a in graph.path_to_machine(node) if a in instances), node)
+    return Placement(node, owner, graph.machine(node), workload, costs,
+                     cpu_caps(graph, node), _weight(graph, node))
+
+
+def _in_copy(graph: ResourceGraph, item: Placed, node: str) -> Placed:
+    """The placement ``item`` of a copied machine's process, moved to ``node`` in a copy."""
+    if item is None:
+        return None
+    if not isinstance(item, Placement):
+        return node, item[1], item[2]
+    machine = graph.machine(node)
+    return Placement(node, graph.in_copy(item.owner, machine), machine, item.workload,
+                     item.costs, {graph.in_copy(group, machine): cap
+                                  for group, cap in item.cpu_caps.items()}, item.weight)
 
 
 class MachineLoad:
@@ -404,6 +435,46 @@ def share_host(jobs: list[Job], host: HostProfile, native: LayerCost | None = No
     return finish
 
 
+class Baselines:
+    """Each workload's figures alone and natively, worked out once per distinct setting.
+
+    Thousands of placements share a workload, its layers and its host: their
+    times alone (:func:`run_alone`, :func:`serve_alone`) are the same. Entries are
+    keyed by the identity of those objects, so a :class:`Baselines` must not
+    outlive the placements and hosts it was asked about (keep one per report).
+    """
+
+    def __init__(self, native: LayerCost) -> None:
+        self.native = native
+        self._batch: dict[tuple[int, int, int, float], tuple[float, float]] = {}
+        self._service: dict[tuple[int, int, int, float], tuple[ServiceLevel, ServiceLevel]] = {}
+
+    def batch(self, placement: Placement, host: HostProfile) -> tuple[float, float]:
+        """Seconds for one job alone through its layers (capped), and alone natively."""
+        key = _setting(placement, host)
+        if (times := self._batch.get(key)) is None:
+            workload = placement.workload
+            times = self._batch[key] = (
+                run_alone(workload, placement.costs, host, placement.cpu_limit),
+                run_alone(workload, self.native, host))
+        return times
+
+    def service(self, placement: Placement,
+                host: HostProfile) -> tuple[ServiceLevel, ServiceLevel]:
+        """Service level alone through its layers (capped), and alone natively."""
+        key = _setting(placement, host)
+        if (levels := self._service.get(key)) is None:
+            workload = placement.workload
+            levels = self._service[key] = (
+                serve_alone(workload, placement.costs, host, placement.cpu_limit),
+                serve_alone(workload, self.native, host))
+        return levels
+
+
+def _setting(placement: Placement, host: HostProfile) -> tuple[int, int, int, float]:
+    return id(placement.workload), id(placement.costs), id(host), placement.cpu_limit
+
+
 class PerformanceModel:
     """Run hook: every workload runs from its instance's readiness, sharing its machine.
 
@@ -424,6 +495,16 @@ class PerformanceModel:
 
     def attach(self, sim: Simulation) -> None:
         """Place every workload and start it when its instance is ready."""
+        collecting = gc.isenabled()
+        gc.disable()  # placements, loads and processes live for the run: no cycles to find
+        try:
+            self._place(sim)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _place(self, sim: Simulation) -> None:
+        """A load per machine with workloads, and a process per workload."""
         graph, native = sim.graph, compose(sim.catalog, [NATIVE])
         self.loads.clear()
         groups: dict[str, dict[str, float]] = {}
@@ -435,7 +516,7 @@ class PerformanceModel:
                 if item.workload.mode == "service":
                     serving.add(item.machine)
         for machine, caps in groups.items():
-            load = MachineLoad(sim.env, graph.graph.nodes[machine]["profile"], native, caps)
+            load = MachineLoad(sim.env, graph.data[machine]["profile"], native, caps)
             if machine in serving:  # only services need the rates of every interval
                 load.pool.listeners.append(self._record_rates)
             self.loads[machine] = load
@@ -483,7 +564,7 @@ class PerformanceModel:
 
     def report(self, sim: Simulation) -> None:
         """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
-        native = compose(sim.catalog, [NATIVE])
+        baselines = Baselines(compose(sim.catalog, [NATIVE]))
         end = sim.scenario.duration_s
         slowdowns: list[float] = []
         p99s: list[float] = []
@@ -492,11 +573,11 @@ class PerformanceModel:
         for placement in self.jobs:
             record = self._base_record(placement)
             if placement.workload.mode == "service":
-                record.update(self._service_record(sim, placement, native, end))
+                record.update(self._service_record(placement, baselines, end))
                 if record["p99_latency_ms"] is not None:
                     p99s.append(float(record["p99_latency_ms"]))
             else:
-                record.update(self._batch_record(placement, native))
+                record.update(self._batch_record(placement, baselines))
                 if record["slowdown_vs_native"] is not None:
                     slowdowns.append(float(record["slowdown_vs_native"]))
             sim.result.add("workloads", **record)
@@ -516,10 +597,8 @@ class PerformanceModel:
                 "cpu_limit": placement.cpu_limit if math.isfinite(placement.cpu_limit) else None,
                 "start_s": self.began.get(placement.node)}
 
-    def _batch_record(self, placement: Placement, native: LayerCost) -> dict[str, Any]:
-        host = self.loads[placement.machine].host
-        alone = run_alone(placement.workload, placement.costs, host, placement.cpu_limit)
-        native_s = run_alone(placement.workload, native, host)
+    def _batch_record(self, placement: Placement, baselines: Baselines) -> dict[str, Any]:
+        alone, native_s = baselines.batch(placement, self.loads[placement.machine].host)
         began, done = self.began.get(placement.node), self.finished.get(placement.node)
         completion = done - began if began is not None and done is not None else None
         note = "" if completion is not None else (
@@ -529,9 +608,8 @@ class PerformanceModel:
                 "slowdown_vs_native": completion / native_s if completion is not None else None,
                 "note": note}
 
-    def _service_record(self, sim: Simulation, placement: Placement, native: LayerCost,
+    def _service_record(self, placement: Placement, baselines: Baselines,
                         end: float) -> dict[str, Any]:
-        host = self.loads[placement.machine].host
         track = self.services.get(placement.node)
         intervals: list[tuple[float, float, float]] = []
         if track is not None:
@@ -540,8 +618,7 @@ class PerformanceModel:
                          for k, (t, x, mu) in enumerate(marks[:-1])]
         level = _level(placement.workload, placement.costs, intervals,
                        servers(placement.workload, placement.cpu_limit))
-        alone = serve_alone(placement.workload, placement.costs, host, placement.cpu_limit)
-        bare = serve_alone(placement.workload, native, host)
+        alone, bare = baselines.service(placement, self.loads[placement.machine].host)
         note = "" if track is not None else "not started: its instance never became ready"
         if level.saturated:
             note = "saturated: requests arrive faster than its share can serve them"

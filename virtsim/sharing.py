@@ -300,8 +300,7 @@ class FluidPool:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
         now = float(self.env.now)
-        if self._fits_uncontended(activity):
-            self._join_uncontended(activity, now + delay)
+        if self._join_uncontended(activity, now + delay):
             self._wake_by(activity.finishes(now))
         else:
             heapq.heappush(self._arrivals, (now + delay, next(self._arrival_order), activity))
@@ -349,21 +348,22 @@ class FluidPool:
         self._last = now
 
     # -- the uncontended regime ----------------------------------------------
-    def _fits_uncontended(self, activity: Activity) -> bool:
+    def _join_uncontended(self, activity: Activity, begins: float) -> bool:
+        """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
         if not self._uncontended or self.capacity_scale is not None or self.listeners:
             return False
         if activity.idle:
             return False  # completes as it joins: let a moment do that
         rate = activity.own_rate(self._capacity_list)
-        return all(used + w * rate <= room * (1 + 1e-12) for used, w, room
-                   in zip(self._committed, activity.row, self._capacity_list, strict=True))
-
-    def _join_uncontended(self, activity: Activity, begins: float) -> None:
-        rate = activity.rate = activity.own_rate(self._capacity_list)
+        committed = [c + w * rate for c, w in zip(self._committed, activity.row, strict=True)]
+        if any(c > room * (1 + 1e-12) for c, room in zip(committed, self._capacity_list,
+                                                         strict=True)):
+            return False
+        activity.rate = rate
         activity.begins = begins
-        self._committed = [c + w * rate for c, w in zip(self._committed, activity.row,
-                                                        strict=True)]
+        self._committed = committed
         self.activities.append(activity)
+        return True
 
     def _retire(self, activity: Activity, progress: float) -> None:
         self._work_done = [d + w * progress for d, w in zip(self._work_done, activity.row,
@@ -391,8 +391,9 @@ class FluidPool:
         self.advance()
         self._stepping = True
         try:
-            while self._admit_due() | self._complete_finished():
-                pass  # completions may start work at once, which may finish at once
+            self._admit_due()
+            while self._complete_finished():  # whose callbacks may start work at once
+                self._admit_due()
         finally:
             self._stepping = False
         if self._changed:
@@ -400,14 +401,11 @@ class FluidPool:
             self._recompute()
         self._wake_by(self._next_moment())
 
-    def _admit_due(self) -> bool:
+    def _admit_due(self) -> None:
         now = float(self.env.now)
-        admitted = False
         while self._arrivals and self._arrivals[0][0] <= now + 1e-12:
             activity = heapq.heappop(self._arrivals)[2]
-            admitted = True
-            if self._fits_uncontended(activity):
-                self._join_uncontended(activity, now)
+            if self._join_uncontended(activity, now):
                 continue
             activity.begins = now
             self.activities.append(activity)
@@ -415,7 +413,6 @@ class FluidPool:
                 activity.progress = 1.0
             else:
                 self._changed = True
-        return admitted
 
     def _complete_finished(self) -> bool:
         finished = [a for a in self.activities if a.progress >= 1.0 - 1e-9]
@@ -433,7 +430,10 @@ class FluidPool:
         soonest = self._arrivals[0][0] if self._arrivals else np.inf
         now = float(self.env.now)
         for activity in self.activities:
-            soonest = min(soonest, activity.finishes(now))
+            if activity.rate > _EPS:
+                ends = max(now, activity.begins) + (1.0 - activity.progress) / activity.rate
+                if ends < soonest:
+                    soonest = ends
         return soonest
 
     def _recompute(self) -> None:
