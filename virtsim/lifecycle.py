@@ -94,6 +94,38 @@ class Lifecycle:
         self.on_ready: list[Callable[[Simulation, str], None]] = []
         """Called with each instance the moment it (re)starts and is ready."""
         self._fits: dict[tuple[int, int, str], Compatibility] = {}
+        self._api_calls: dict[int, list[tuple[str, Stage]]] = {}
+        self._stages: dict[tuple[object, ...], list[tuple[str, Stage]]] = {}
+
+    def api_calls(self, engine: EngineProfile) -> list[tuple[str, Stage]]:
+        """The engine's API stages of a start, in order."""
+        key = id(engine)  # profiles live in the catalogue for the whole run
+        if key not in self._api_calls:
+            self._api_calls[key] = [("engine", s) for s in engine.api if s.phase == "start"]
+        return self._api_calls[key]
+
+    def stages_of(self, graph: ResourceGraph, node: str,
+                  path: list[str]) -> list[tuple[str, Stage]]:
+        """An instance's stages (start and teardown), once per shape of stack.
+
+        Instances whose paths hold the same profiles, engines and roles and that
+        share a spec have the same stages.
+        """
+        nodes = graph.graph.nodes
+        key = (id(nodes[node].get("spec")), *(
+            (id(nodes[n].get("profile")), id(nodes[n].get("engine")), nodes[n].get("role"))
+            for n in path))
+        stages = self._stages.get(key)
+        if stages is None:
+            kind = nodes[node]["kind"]
+            if kind == "vm":
+                stages = self.vm_stages(graph, node)
+            elif kind == "container":
+                stages = self.container_stages(graph, node)
+            else:
+                stages = [("app", s) for s in nodes[node]["profile"].start]
+            self._stages[key] = stages
+        return stages
 
     def fit(self, image: ImageProfile, kernel: KernelProfile, arch: str) -> Compatibility:
         """:func:`~virtsim.compat.resolve`, once per image, kernel and architecture."""
@@ -109,6 +141,9 @@ class Lifecycle:
         self.ready.clear()
         self.first_ready.clear()
         self.attempts.clear()
+        self._fits.clear()  # keyed by identity: valid for one run's catalogue and graph
+        self._api_calls.clear()
+        self._stages.clear()
         self.rng = sim.rng("lifecycle")
         graph = sim.graph
         for machine in graph.machines():
@@ -315,8 +350,8 @@ class Start:
     resuming at every step.
     """
 
-    __slots__ = ("attempt", "data", "index", "lifecycle", "node", "outcome", "over", "requested",
-                 "restart", "sim", "stages", "steps")
+    __slots__ = ("attempt", "data", "engine", "index", "lifecycle", "node", "outcome", "over",
+                 "path", "requested", "restart", "sim", "stages", "steps")
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
                  over: Callable[[], object] | None = None) -> None:
@@ -327,11 +362,13 @@ class Start:
         self.over = over
         self.attempt = lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
         self.data = sim.graph.graph.nodes[node]
+        self.path = sim.graph.path_to_machine(node)
         spec = self.data.get("spec")
         self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
         self.steps: list[Callable[[], object]] = [self._requested_time, self._machine_up,
                                                   self._vm_up]
         if self.data["kind"] == "container":
+            self.engine: EngineProfile = sim.graph.graph.nodes[self._below("runtime")]["engine"]
             self.steps += [self._first_api_call, self._pull, self._other_api_calls,
                            self._kernel_fits]
         self.steps += [self._start_stages, self._up]
@@ -368,32 +405,33 @@ class Start:
     def _machine_up(self) -> object:
         return self.lifecycle.ready.get(self.data["machine"])
 
-    def _vm_up(self) -> object:
-        parent = _enclosing_vm(self.sim.graph, self.node)
-        return None if parent is None else self.lifecycle.ready[parent]
+    def _below(self, kind: str) -> str:
+        """The nearest node of ``kind`` under this instance."""
+        nodes = self.sim.graph.graph.nodes
+        return next(n for n in self.path[1:] if nodes[n]["kind"] == kind)
 
-    def _engine(self) -> EngineProfile:
-        engine: EngineProfile = self.sim.graph.graph.nodes[
-            _runtime_of(self.sim.graph, self.node)]["engine"]
-        return engine
+    def _vm_up(self) -> object:
+        nodes = self.sim.graph.graph.nodes
+        for below in self.path[1:]:
+            if nodes[below]["kind"] == "vm" and nodes[below].get("instance", True):
+                return self.lifecycle.ready[below]
+        return None
 
     def _first_api_call(self) -> object:
         """The first API call reaches the daemon, which then pulls."""
-        api = [s for s in self._engine().api if s.phase == "start"]
-        return self._run([("engine", s) for s in api[:1]])
+        return self._run(self.lifecycle.api_calls(self.engine)[:1])
 
     def _pull(self) -> object:
-        return self.lifecycle.pull(self.sim, self.node, self._engine())
+        return self.lifecycle.pull(self.sim, self.node, self.engine)
 
     def _other_api_calls(self) -> object:
-        api = [s for s in self._engine().api if s.phase == "start"]
-        return self._run([("engine", s) for s in api[1:]])
+        return self._run(self.lifecycle.api_calls(self.engine)[1:])
 
     def _kernel_fits(self) -> object:
-        graph = self.sim.graph
-        fit = self.lifecycle.fit(self.data["profile"],
-                                 graph.graph.nodes[graph.kernel_of(self.node)]["profile"],
-                                 graph.graph.nodes[self.data["machine"]]["profile"].arch)
+        nodes = self.sim.graph.graph.nodes
+        kernel = next(n for n in self.path if nodes[n]["kind"] == "kernel")
+        fit = self.lifecycle.fit(self.data["profile"], nodes[kernel]["profile"],
+                                 nodes[self.data["machine"]]["profile"].arch)
         self.outcome = fit.outcome
         if fit.outcome in ("native", "emulated"):
             return None
@@ -401,14 +439,7 @@ class Start:
         return _OVER
 
     def _start_stages(self) -> object:
-        graph = self.sim.graph
-        kind = self.data["kind"]
-        if kind == "vm":
-            self.stages = self.lifecycle.vm_stages(graph, self.node)
-        elif kind == "container":
-            self.stages = self.lifecycle.container_stages(graph, self.node)
-        else:
-            self.stages = [("app", s) for s in self.data["profile"].start]
+        self.stages = self.lifecycle.stages_of(self.sim.graph, self.node, self.path)
         return self._run([x for x in self.stages if x[1].phase == "start"])
 
     def _up(self) -> object:
@@ -470,8 +501,9 @@ class StageRun:
         self.asked = float(self.sim.env.now)
         self.request = self.first_read = None
         if self.stage.lock:
-            lock = self.state.locks.setdefault(self.stage.lock,
-                                               simpy.Resource(self.sim.env, capacity=1))
+            lock = self.state.locks.get(self.stage.lock)
+            if lock is None:
+                lock = self.state.locks[self.stage.lock] = simpy.Resource(self.sim.env, 1)
             self.request = lock.request()
             self.request.callbacks.append(self._locked)
         else:
@@ -533,14 +565,6 @@ def _file_key(graph: ResourceGraph, node: str, owner: str, stage: Stage) -> tupl
         if getattr(spec, "clone", "full") != "linked":
             return (node, owner, id(stage))
     return (owner, id(stage))  # stages live in the catalogue for the whole run
-
-
-def _enclosing_vm(graph: ResourceGraph, node: str) -> str | None:
-    for below in graph.ancestors(node):
-        data = graph.graph.nodes[below]
-        if data["kind"] == "vm" and data.get("instance", True):
-            return below
-    return None
 
 
 def _runtime_of(graph: ResourceGraph, node: str) -> str:

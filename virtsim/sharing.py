@@ -169,14 +169,16 @@ class Activity:
         cap: Maximum progress rate (fraction of the work per second) at full speed:
             its threads; it falls when a ``capacity_scale`` hook slows a resource it uses.
         limit: Maximum progress rate whatever the speed (work that has not arrived yet).
-        progress: Fraction of the work completed so far.
+        progress: Fraction of the work completed by time ``since``.
+        since: When ``progress`` was last brought up to date.
         rate: Current progress rate.
         begins: When it starts to progress (after its latency).
+        ends: When it completes at its current rate.
         finished: Whether the work is complete.
     """
 
-    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "finished", "limit", "progress",
-                 "rate", "row", "weight")
+    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "ends", "finished", "limit",
+                 "progress", "rate", "row", "since", "weight")
 
     def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
                  limit: float, on_done: Callable[[], None] | None) -> None:
@@ -186,7 +188,8 @@ class Activity:
         self.limit = limit
         self.progress = 0.0
         self.rate = 0.0
-        self.begins = 0.0
+        self.begins = self.since = 0.0
+        self.ends = np.inf
         self.finished = False
         self._env = env
         self._done: simpy.Event | None = None
@@ -215,14 +218,24 @@ class Activity:
         """The rate it would have alone: its tightest resource, or its ceiling."""
         return _alone_rate(self.row, capacity, min(self.cap, self.limit))
 
-    def finishes(self, now: float) -> float:
-        """When it completes at its current rate (``inf`` if it is not progressing)."""
-        if self.rate <= _EPS:
-            return np.inf
-        return max(now, self.begins) + (1.0 - self.progress) / self.rate
+    def bring_to(self, now: float) -> None:
+        """Bring ``progress`` up to ``now`` at the current rate."""
+        since = self.begins if self.begins > self.since else self.since
+        if now > since:
+            self.progress = min(1.0, self.progress + self.rate * (now - since))
+        self.since = now
+
+    def plan_end(self, now: float) -> float:
+        """Set and return ``ends`` from the progress at ``now`` (``inf`` if not progressing)."""
+        if self.rate > _EPS:
+            self.ends = max(now, self.begins) + (1.0 - self.progress) / self.rate
+        else:
+            self.ends = np.inf
+        return self.ends
 
     def _finish(self) -> None:
         self.finished = True
+        self.progress = 1.0
         self.rate = 0.0
         if self._done is not None:
             self._done.succeed()
@@ -234,10 +247,12 @@ class FluidPool:
     """A host's resources shared by concurrent activities at max-min fair rates.
 
     The pool keeps one pending SimPy timeout, for its next *moment*: the
-    earliest completion or delayed arrival. At a moment it brings progress up
-    to date, admits the arrivals due, completes what has finished (whose
-    callbacks may start more work at once), and only then, if the set of
-    activities changed, recomputes the rates.
+    earliest completion or delayed arrival. At a moment it admits the
+    arrivals due, completes what has finished (whose callbacks may start
+    more work at once), and only then, if the set of activities changed,
+    brings progress up to date and recomputes the rates. Completion times
+    sit in a heap, so a moment that changes no rate costs a few heap
+    operations, whatever the number of activities.
 
     While the pool is *uncontended* (every activity runs at its own maximum
     and all of them fit in the capacity together) no rate depends on any
@@ -258,10 +273,12 @@ class FluidPool:
         self.env = env
         self.resources = tuple(resources)
         self.capacity = np.asarray(capacity, dtype=float)
-        self.activities: list[Activity] = []
+        self._active: dict[Activity, None] = {}
+        """Admitted activities, in order of admission."""
         self._arrivals: list[tuple[float, int, Activity]] = []
-        self._arrival_order = itertools.count()
-        self._last = float(env.now)
+        self._ends: list[tuple[float, int, Activity]] = []
+        """Completion times (entries whose activity has left or re-planned are stale)."""
+        self._order = itertools.count()
         self._stepping = False
         self._changed = False
         self._wake_at = np.inf
@@ -280,6 +297,11 @@ class FluidPool:
         self.listeners: list[Callable[[FluidPool], None]] = []
         """Hooks called with the pool after every recomputation of rates."""
 
+    @property
+    def activities(self) -> list[Activity]:
+        """The activities admitted and not complete, in order of admission."""
+        return list(self._active)
+
     def index(self, resource: str) -> int:
         """Position of a named resource in the work vectors."""
         return self.resources.index(resource)
@@ -293,25 +315,25 @@ class FluidPool:
         ``on_done`` is called (at that moment, before rates are recomputed).
         Work that is all zero, with no cap, completes as it joins: a pure delay.
         """
-        row = [float(w) for w in work]
+        row = list(work)
         if len(row) != len(self.resources) or min(row) < 0:
             raise ValueError(f'"work" must be {len(self.resources)} values >= 0, got {work}')
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
         now = float(self.env.now)
-        if self._join_uncontended(activity, now + delay):
-            self._wake_by(activity.finishes(now))
+        if self._join_uncontended(activity, now, now + delay):
+            self._wake_by(activity.ends)
         else:
-            heapq.heappush(self._arrivals, (now + delay, next(self._arrival_order), activity))
+            heapq.heappush(self._arrivals, (now + delay, next(self._order), activity))
             self._wake_by(now + delay)
         return activity
 
     def cancel(self, activity: Activity) -> None:
         """Withdraw an unfinished activity (it never completes)."""
-        if activity in self.activities:
-            self.advance()
-            self.activities.remove(activity)
+        if activity in self._active:
+            activity.bring_to(float(self.env.now))
+            del self._active[activity]
             self._retire(activity, activity.progress)
             self._changed = True
             self._wake_by(float(self.env.now))
@@ -323,7 +345,7 @@ class FluidPool:
         """Current use of each resource (same units as capacity)."""
         now = float(self.env.now)
         use = np.zeros(len(self.resources))
-        for activity in self.activities:
+        for activity in self._active:
             if activity.begins <= now:
                 use += np.array(activity.row) * activity.rate
         return use
@@ -332,37 +354,38 @@ class FluidPool:
     def busy_integral(self) -> np.ndarray:
         """Use of each resource integrated over time, up to the last :meth:`advance`."""
         busy = np.array(self._work_done)
-        for activity in self.activities:
+        for activity in self._active:
             busy += np.array(activity.row) * activity.progress
         return busy
 
     def advance(self) -> None:
         """Bring every activity's progress up to now."""
         now = float(self.env.now)
-        last = self._last
-        if now > last:
-            for activity in self.activities:
-                since = activity.begins if activity.begins > last else last
-                if now > since:
-                    activity.progress = min(1.0, activity.progress + activity.rate * (now - since))
-        self._last = now
+        for activity in self._active:
+            activity.bring_to(now)
 
     # -- the uncontended regime ----------------------------------------------
-    def _join_uncontended(self, activity: Activity, begins: float) -> bool:
+    def _join_uncontended(self, activity: Activity, now: float, begins: float) -> bool:
         """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
         if not self._uncontended or self.capacity_scale is not None or self.listeners:
             return False
         if activity.idle:
             return False  # completes as it joins: let a moment do that
-        rate = activity.own_rate(self._capacity_list)
-        committed = [c + w * rate for c, w in zip(self._committed, activity.row, strict=True)]
-        if any(c > room * (1 + 1e-12) for c, room in zip(committed, self._capacity_list,
-                                                         strict=True)):
+        rate = _alone_rate(activity.row, self._capacity_list, min(activity.cap, activity.limit))
+        if rate <= _EPS:
             return False
+        committed = []
+        for used, w, room in zip(self._committed, activity.row, self._capacity_list, strict=True):
+            used += w * rate
+            if used > room * (1 + 1e-12):
+                return False
+            committed.append(used)
         activity.rate = rate
         activity.begins = begins
+        activity.since = now
         self._committed = committed
-        self.activities.append(activity)
+        self._active[activity] = None
+        heapq.heappush(self._ends, (activity.plan_end(now), next(self._order), activity))
         return True
 
     def _retire(self, activity: Activity, progress: float) -> None:
@@ -388,7 +411,6 @@ class FluidPool:
         if token != self._wake_token:
             return  # superseded by an earlier wake-up
         self._wake_at = np.inf
-        self.advance()
         self._stepping = True
         try:
             self._admit_due()
@@ -405,21 +427,28 @@ class FluidPool:
         now = float(self.env.now)
         while self._arrivals and self._arrivals[0][0] <= now + 1e-12:
             activity = heapq.heappop(self._arrivals)[2]
-            if self._join_uncontended(activity, now):
+            if self._join_uncontended(activity, now, now):
                 continue
-            activity.begins = now
-            self.activities.append(activity)
+            activity.begins = activity.since = now
+            self._active[activity] = None
             if activity.idle:  # no work: it completes now and changes no one's rate
-                activity.progress = 1.0
+                activity.ends = now
+                heapq.heappush(self._ends, (now, next(self._order), activity))
             else:
                 self._changed = True
 
     def _complete_finished(self) -> bool:
-        finished = [a for a in self.activities if a.progress >= 1.0 - 1e-9]
+        due = float(self.env.now) + 1e-9
+        ends = self._ends
+        finished: list[Activity] = []
+        while ends and ends[0][0] <= due:
+            when, _, activity = heapq.heappop(ends)
+            if activity.ends == when and activity in self._active:  # else a stale entry
+                finished.append(activity)
         if not finished:
             return False
-        self.activities = [a for a in self.activities if a.progress < 1.0 - 1e-9]
         for activity in finished:
+            del self._active[activity]
             self._retire(activity, 1.0)
         self._changed = self._changed or not self._uncontended
         for activity in finished:
@@ -427,20 +456,21 @@ class FluidPool:
         return True
 
     def _next_moment(self) -> float:
-        soonest = self._arrivals[0][0] if self._arrivals else np.inf
-        now = float(self.env.now)
-        for activity in self.activities:
-            if activity.rate > _EPS:
-                ends = max(now, activity.begins) + (1.0 - activity.progress) / activity.rate
-                if ends < soonest:
-                    soonest = ends
+        ends = self._ends
+        while ends and (ends[0][2].ends != ends[0][0] or ends[0][2] not in self._active):
+            heapq.heappop(ends)  # stale
+        soonest = ends[0][0] if ends else np.inf
+        if self._arrivals and self._arrivals[0][0] < soonest:
+            soonest = self._arrivals[0][0]
         return soonest
 
     def _recompute(self) -> None:
         self.recomputations += 1
         self.effective_capacity = self.capacity
-        self._postpone_not_begun()
-        activities = self.activities
+        now = float(self.env.now)
+        self.advance()
+        self._postpone_not_begun(now)
+        activities = list(self._active)
         if self.capacity_scale is not None:
             if activities:
                 self._recompute_numpy(activities)
@@ -449,18 +479,17 @@ class FluidPool:
                 self._recompute_small(activities)
             else:
                 self._recompute_numpy(activities)
+        self._ends = [(a.plan_end(now), next(self._order), a) for a in activities]
+        heapq.heapify(self._ends)
         self._notify()
 
-    def _postpone_not_begun(self) -> None:
+    def _postpone_not_begun(self, now: float) -> None:
         """Activities admitted early (uncontended) that have not begun wait as arrivals."""
-        now = float(self.env.now)
-        waiting = [a for a in self.activities if a.begins > now + 1e-12]
-        if waiting:
-            self.activities = [a for a in self.activities if a.begins <= now + 1e-12]
-            for activity in waiting:
-                activity.rate = 0.0
-                heapq.heappush(self._arrivals,
-                               (activity.begins, next(self._arrival_order), activity))
+        waiting = [a for a in self._active if a.begins > now + 1e-12]
+        for activity in waiting:
+            del self._active[activity]
+            activity.rate = 0.0
+            heapq.heappush(self._arrivals, (activity.begins, next(self._order), activity))
 
     def _all_fit(self, activities: list[Activity]) -> bool:
         """Whether everyone at its own pace fits; if so, that is the answer (uncontended)."""
