@@ -95,7 +95,7 @@ class Lifecycle:
         """Called with each instance the moment it (re)starts and is ready."""
         self._fits: dict[tuple[int, int, str], Compatibility] = {}
         self._api_calls: dict[int, list[tuple[str, Stage]]] = {}
-        self._stages: dict[tuple[object, ...], list[tuple[str, Stage]]] = {}
+        self._stages: dict[tuple[object, ...], StagePlan] = {}
 
     def api_calls(self, engine: EngineProfile) -> list[tuple[str, Stage]]:
         """The engine's API stages of a start, in order."""
@@ -104,19 +104,18 @@ class Lifecycle:
             self._api_calls[key] = [("engine", s) for s in engine.api if s.phase == "start"]
         return self._api_calls[key]
 
-    def stages_of(self, graph: ResourceGraph, node: str,
-                  path: list[str]) -> list[tuple[str, Stage]]:
+    def stages_of(self, graph: ResourceGraph, node: str, path: list[str]) -> StagePlan:
         """An instance's stages (start and teardown), once per shape of stack.
 
         Instances whose paths hold the same profiles, engines and roles and that
         share a spec have the same stages.
         """
-        nodes = graph.graph.nodes
+        nodes = graph.data
         key = (id(nodes[node].get("spec")), *(
             (id(nodes[n].get("profile")), id(nodes[n].get("engine")), nodes[n].get("role"))
             for n in path))
-        stages = self._stages.get(key)
-        if stages is None:
+        plan = self._stages.get(key)
+        if plan is None:
             kind = nodes[node]["kind"]
             if kind == "vm":
                 stages = self.vm_stages(graph, node)
@@ -124,8 +123,9 @@ class Lifecycle:
                 stages = self.container_stages(graph, node)
             else:
                 stages = [("app", s) for s in nodes[node]["profile"].start]
-            self._stages[key] = stages
-        return stages
+            plan = self._stages[key] = StagePlan([x for x in stages if x[1].phase == "start"],
+                                                 [x for x in stages if x[1].phase == "stop"])
+        return plan
 
     def fit(self, image: ImageProfile, kernel: KernelProfile, arch: str) -> Compatibility:
         """:func:`~virtsim.compat.resolve`, once per image, kernel and architecture."""
@@ -282,20 +282,24 @@ class Lifecycle:
         engine: EngineProfile = graph.graph.nodes[runtime_node]["engine"]
         return stages + [("engine", s) for s in engine.api if s.phase == "stop"]
 
+    def missing_layers(self, sim: Simulation, node: str) -> list[Layer]:
+        """The layers of a container's image not yet on its engine's kernel."""
+        store = _layer_store(sim.graph, node)
+        present = self.machines[sim.graph.machine(node)].layers.setdefault(store, set())
+        image: ImageProfile = sim.graph.data[node]["profile"]
+        return [layer for layer in image.layers if layer.digest not in present]
+
     def pull(self, sim: Simulation, node: str, engine: EngineProfile) -> simpy.Event | None:
         """Fetch and unpack the image layers not yet on this container's kernel.
 
         Returns the event of the pull in flight, or ``None`` when every layer is present.
         """
-        graph = sim.graph
-        state = self.machines[graph.machine(node)]
-        store = _layer_store(graph, node)
-        present = state.layers.setdefault(store, set())
-        image: ImageProfile = graph.graph.nodes[node]["profile"]
-        missing = [layer for layer in image.layers if layer.digest not in present]
+        missing = self.missing_layers(sim, node)
         if not missing:
             return None
-        return sim.env.process(self._pull(sim, node, state, store, missing, engine))
+        state = self.machines[sim.graph.machine(node)]
+        return sim.env.process(self._pull(sim, node, state, _layer_store(sim.graph, node),
+                                          missing, engine))
 
     def _pull(self, sim: Simulation, node: str, state: MachineState, store: str,
               missing: list[Layer], engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
@@ -332,6 +336,14 @@ class Lifecycle:
         return done
 
 
+@dataclass(frozen=True)
+class StagePlan:
+    """An instance's start stages and its teardown stages, each as (owner, stage)."""
+
+    start: list[tuple[str, Stage]]
+    stop: list[tuple[str, Stage]]
+
+
 _PENDING = object()
 """A :class:`Start` step that has arranged to resume the start itself."""
 _OVER = object()
@@ -361,19 +373,19 @@ class Start:
         self.restart = restart
         self.over = over
         self.attempt = lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
-        self.data = sim.graph.graph.nodes[node]
+        self.data = sim.graph.data[node]
         self.path = sim.graph.path_to_machine(node)
         spec = self.data.get("spec")
         self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
         self.steps: list[Callable[[], object]] = [self._requested_time, self._machine_up,
                                                   self._vm_up]
         if self.data["kind"] == "container":
-            self.engine: EngineProfile = sim.graph.graph.nodes[self._below("runtime")]["engine"]
-            self.steps += [self._first_api_call, self._pull, self._other_api_calls,
-                           self._kernel_fits]
+            self.engine: EngineProfile = sim.graph.data[self._below("runtime")]["engine"]
+            self.steps += [self._api_path_at_once, self._first_api_call, self._pull,
+                           self._other_api_calls, self._kernel_fits]
         self.steps += [self._start_stages, self._up]
         self.outcome = "native"
-        self.stages: list[tuple[str, Stage]] = []
+        self.stages = self.lifecycle.stages_of(sim.graph, node, self.path)
         self.index = 0
 
     def resume(self, _event: object = None) -> None:
@@ -407,15 +419,32 @@ class Start:
 
     def _below(self, kind: str) -> str:
         """The nearest node of ``kind`` under this instance."""
-        nodes = self.sim.graph.graph.nodes
+        nodes = self.sim.graph.data
         return next(n for n in self.path[1:] if nodes[n]["kind"] == kind)
 
     def _vm_up(self) -> object:
-        nodes = self.sim.graph.graph.nodes
+        nodes = self.sim.graph.data
         for below in self.path[1:]:
             if nodes[below]["kind"] == "vm" and nodes[below].get("instance", True):
                 return self.lifecycle.ready[below]
         return None
+
+    def _api_path_at_once(self) -> object:
+        """With nothing to pull and a kernel that fits, the API path runs straight into
+        the start stages (the usual case); otherwise the steps below run one by one."""
+        if self.lifecycle.missing_layers(self.sim, self.node) or self._refusal() is not None:
+            return None
+        self.index = self.steps.index(self._up)
+        return self._run([*self.lifecycle.api_calls(self.engine), *self.stages.start])
+
+    def _refusal(self) -> str | None:
+        """Why the runtime refuses this container's image on its kernel (None: it runs)."""
+        nodes = self.sim.graph.data
+        kernel = next(n for n in self.path if nodes[n]["kind"] == "kernel")
+        fit = self.lifecycle.fit(self.data["profile"], nodes[kernel]["profile"],
+                                 nodes[self.data["machine"]]["profile"].arch)
+        self.outcome = fit.outcome
+        return None if fit.outcome in ("native", "emulated") else fit.reason
 
     def _first_api_call(self) -> object:
         """The first API call reaches the daemon, which then pulls."""
@@ -428,19 +457,14 @@ class Start:
         return self._run(self.lifecycle.api_calls(self.engine)[1:])
 
     def _kernel_fits(self) -> object:
-        nodes = self.sim.graph.graph.nodes
-        kernel = next(n for n in self.path if nodes[n]["kind"] == "kernel")
-        fit = self.lifecycle.fit(self.data["profile"], nodes[kernel]["profile"],
-                                 nodes[self.data["machine"]]["profile"].arch)
-        self.outcome = fit.outcome
-        if fit.outcome in ("native", "emulated"):
+        reason = self._refusal()
+        if reason is None:
             return None
-        self._record(None, fit.reason)  # the runtime refuses it, as docker does
+        self._record(None, reason)  # the runtime refuses it, as docker does
         return _OVER
 
     def _start_stages(self) -> object:
-        self.stages = self.lifecycle.stages_of(self.sim.graph, self.node, self.path)
-        return self._run([x for x in self.stages if x[1].phase == "start"])
+        return self._run(self.stages.start)
 
     def _up(self) -> object:
         lifecycle, node = self.lifecycle, self.node
@@ -451,7 +475,7 @@ class Start:
         lifecycle.ready[node].succeed()
         for listener in lifecycle.on_ready:
             listener(self.sim, node)
-        StageRun(lifecycle, self.sim, node, [x for x in self.stages if x[1].phase == "stop"]).next()
+        StageRun(lifecycle, self.sim, node, self.stages.stop).next()
         return None
 
     def _record(self, ready_s: float | None, reason: str) -> None:

@@ -323,10 +323,12 @@ class FluidPool:
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
         now = float(self.env.now)
         if self._join_uncontended(activity, now, now + delay):
-            self._wake_by(activity.ends)
+            when = activity.ends
         else:
-            heapq.heappush(self._arrivals, (now + delay, next(self._order), activity))
-            self._wake_by(now + delay)
+            when = now + delay
+            heapq.heappush(self._arrivals, (when, next(self._order), activity))
+        if not self._stepping:  # else the moment in progress schedules the next one
+            self._wake_by(when)
         return activity
 
     def cancel(self, activity: Activity) -> None:
@@ -369,11 +371,9 @@ class FluidPool:
         """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
         if not self._uncontended or self.capacity_scale is not None or self.listeners:
             return False
-        if activity.idle:
-            return False  # completes as it joins: let a moment do that
         rate = _alone_rate(activity.row, self._capacity_list, min(activity.cap, activity.limit))
         if rate <= _EPS:
-            return False
+            return False  # no work (it completes as it joins: a moment does that)
         committed = []
         for used, w, room in zip(self._committed, activity.row, self._capacity_list, strict=True):
             used += w * rate
@@ -381,20 +381,19 @@ class FluidPool:
                 return False
             committed.append(used)
         activity.rate = rate
-        activity.begins = begins
-        activity.since = now
+        activity.begins = activity.since = begins
+        activity.ends = ends = begins + 1.0 / rate
         self._committed = committed
         self._active[activity] = None
-        heapq.heappush(self._ends, (activity.plan_end(now), next(self._order), activity))
+        heapq.heappush(self._ends, (ends, next(self._order), activity))
         return True
 
     def _retire(self, activity: Activity, progress: float) -> None:
-        self._work_done = [d + w * progress for d, w in zip(self._work_done, activity.row,
-                                                            strict=True)]
+        row = activity.row
+        self._work_done = [d + w * progress for d, w in zip(self._work_done, row, strict=True)]
         if self._uncontended:
             rate = activity.rate
-            self._committed = [c - w * rate for c, w in zip(self._committed, activity.row,
-                                                            strict=True)]
+            self._committed = [c - w * rate for c, w in zip(self._committed, row, strict=True)]
 
     # -- the pool's moments ------------------------------------------------
     def _wake_by(self, when: float) -> None:
@@ -413,9 +412,7 @@ class FluidPool:
         self._wake_at = np.inf
         self._stepping = True
         try:
-            self._admit_due()
-            while self._complete_finished():  # whose callbacks may start work at once
-                self._admit_due()
+            self._settle()
         finally:
             self._stepping = False
         if self._changed:
@@ -423,8 +420,18 @@ class FluidPool:
             self._recompute()
         self._wake_by(self._next_moment())
 
-    def _admit_due(self) -> None:
+    def _settle(self) -> None:
+        """Admit what is due and complete what has finished, until nothing more happens now."""
         now = float(self.env.now)
+        arrivals, ends = self._arrivals, self._ends
+        while True:
+            if arrivals and arrivals[0][0] <= now + 1e-12:
+                self._admit_due(now)
+            if not (ends and ends[0][0] <= now + 1e-9):
+                return
+            self._complete_finished(now)  # whose callbacks may start work at once
+
+    def _admit_due(self, now: float) -> None:
         while self._arrivals and self._arrivals[0][0] <= now + 1e-12:
             activity = heapq.heappop(self._arrivals)[2]
             if self._join_uncontended(activity, now, now):
@@ -437,23 +444,21 @@ class FluidPool:
             else:
                 self._changed = True
 
-    def _complete_finished(self) -> bool:
-        due = float(self.env.now) + 1e-9
+    def _complete_finished(self, now: float) -> None:
+        due = now + 1e-9
         ends = self._ends
         finished: list[Activity] = []
         while ends and ends[0][0] <= due:
             when, _, activity = heapq.heappop(ends)
             if activity.ends == when and activity in self._active:  # else a stale entry
                 finished.append(activity)
-        if not finished:
-            return False
         for activity in finished:
             del self._active[activity]
             self._retire(activity, 1.0)
-        self._changed = self._changed or not self._uncontended
+        if finished and not self._uncontended:
+            self._changed = True
         for activity in finished:
             activity._finish()
-        return True
 
     def _next_moment(self) -> float:
         ends = self._ends
@@ -472,8 +477,10 @@ class FluidPool:
         self._postpone_not_begun(now)
         activities = list(self._active)
         if self.capacity_scale is not None:
-            if activities:
+            if len(activities) > SMALL:
                 self._recompute_numpy(activities)
+            elif activities:
+                self._recompute_scaled_small(activities, self.capacity_scale)
         elif not self._all_fit(activities):
             if len(activities) <= SMALL:
                 self._recompute_small(activities)
@@ -511,6 +518,20 @@ class FluidPool:
         rates = _small_max_min([a.row for a in activities], self._capacity_list,
                                [a.weight for a in activities],
                                [min(a.cap, a.limit) for a in activities])
+        for activity, rate in zip(activities, rates, strict=True):
+            activity.rate = rate
+
+    def _recompute_scaled_small(self, activities: list[Activity],
+                                scale: Callable[[np.ndarray], np.ndarray]) -> None:
+        """:meth:`_recompute_numpy` for a few activities: numpy only for the hook."""
+        self._uncontended = False
+        rows = [a.row for a in activities]
+        factor = np.clip(scale(np.array(rows)), 1e-9, 1.0).tolist()
+        capacity = [c * f for c, f in zip(self._capacity_list, factor, strict=True)]
+        self.effective_capacity = np.array(capacity)
+        caps = [min(a.cap * min((f for w, f in zip(a.row, factor, strict=True) if w > 0),
+                                default=1.0), a.limit) for a in activities]
+        rates = _small_max_min(rows, capacity, [a.weight for a in activities], caps)
         for activity, rate in zip(activities, rates, strict=True):
             activity.rate = rate
 
