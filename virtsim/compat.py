@@ -363,27 +363,46 @@ class CompatibilityReport:
         """Nothing to run: compatibility is a property of the built stack."""
 
     def report(self, sim: Simulation) -> None:
-        """Table ``compatibility`` (instance, image, kernel, arch, outcome, how, message)."""
+        """Table ``compatibility`` (instance, image, kernel, arch, outcome, how, message).
+
+        Containers on stacks of the same shape (the same profiles, names and
+        roles all the way down) get the same answer, worked out once.
+        """
         graph = sim.graph
         counts: Counter[str] = Counter()
+        answers: dict[tuple[object, ...], tuple[Record, Record]] = {}
         for node in graph.nodes("container"):
-            data = graph.graph.nodes[node]
-            outcome, how, fit = container_placement(graph, node)
-            kernel: KernelProfile = graph.graph.nodes[graph.kernel_of(node)]["profile"]
-            host_kernel: KernelProfile = graph.graph.nodes[
-                f"{graph.machine(node)}/kernel"]["profile"]
-            counts[outcome] += 1
-            record: Record = {
-                "instance": node, "image": data["profile"].name,
-                "distribution": data["profile"].distribution, "machine": graph.machine(node),
-                "host_kernel": host_kernel.name, "kernel": kernel.name,
-                "kernel_version": kernel.version,
-                "arch": graph.graph.nodes[graph.machine(node)]["profile"].arch,
-                "outcome": outcome, "how": how, "emulator": fit.emulator, "message": fit.reason}
-            record.update(_path_slowdowns(sim, node, outcome))
-            sim.result.add("compatibility", **record)
+            machine = graph.machine(node)
+            shape: tuple[object, ...] = tuple(
+                (graph.data[n]["kind"], id(graph.data[n].get("profile")),
+                 graph.data[n].get("name"), graph.data[n].get("role"))
+                for n in graph.path_to_machine(node))
+            shape += (id(graph.data[f"{machine}/kernel"]["profile"]),)
+            answer = answers.get(shape)
+            if answer is None:
+                answer = answers[shape] = _compatibility_record(sim, node)
+            image, rest = answer
+            counts[str(rest["outcome"])] += 1
+            sim.result.add("compatibility", instance=node, **image, machine=machine, **rest)
         if counts:
             sim.result.metrics["compatibility"] = {o: counts[o] for o in PLACEMENTS if counts[o]}
+
+
+def _compatibility_record(sim: Simulation, node: str) -> tuple[Record, Record]:
+    """A container's ``compatibility`` record without its instance and machine: the
+    fields before the machine and those after it."""
+    graph = sim.graph
+    data = graph.graph.nodes[node]
+    outcome, how, fit = container_placement(graph, node)
+    kernel: KernelProfile = graph.graph.nodes[graph.kernel_of(node)]["profile"]
+    host_kernel: KernelProfile = graph.graph.nodes[f"{graph.machine(node)}/kernel"]["profile"]
+    image: Record = {"image": data["profile"].name,
+                     "distribution": data["profile"].distribution}
+    rest: Record = {
+        "host_kernel": host_kernel.name, "kernel": kernel.name, "kernel_version": kernel.version,
+        "arch": graph.graph.nodes[graph.machine(node)]["profile"].arch,
+        "outcome": outcome, "how": how, "emulator": fit.emulator, "message": fit.reason}
+    return image, rest | _path_slowdowns(sim, node, outcome)
 
 
 def _path_slowdowns(sim: Simulation, container: str, outcome: Placement) -> Record:
