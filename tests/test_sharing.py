@@ -113,3 +113,75 @@ def test_the_plain_python_path_for_few_activities_matches_numpy(
     fast = _small_max_min(work.tolist(), capacity.tolist(), weights.tolist(), caps.tolist())
     assert fast == pytest.approx(_numpy_max_min(work, capacity, weights, caps).tolist(),
                                  rel=1e-9, abs=1e-12)
+
+
+Job = tuple[float, float, tuple[float, float], float, int]
+"""(start time, latency, work on two resources, cap, chained follow-ups)."""
+
+
+@st.composite
+def workloads(draw: st.DrawFn) -> list[Job]:
+    job = st.tuples(st.floats(0, 5), st.floats(0, 2),
+                    st.tuples(st.floats(0, 4), st.floats(0, 4)),
+                    st.one_of(st.just(np.inf), st.floats(0.2, 3)), st.integers(0, 3))
+    return draw(st.lists(job, min_size=1, max_size=8))
+
+
+def completions(jobs: list[Job], solve_every_change: bool) -> list[tuple[int, int, float]]:
+    """When each piece of each job completes; each job chains its follow-ups from its callback."""
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu", "disk"], [2.0, 3.0])
+    if solve_every_change:  # a listener turns the uncontended shortcut off
+        pool.listeners.append(lambda _pool: None)
+    done: list[tuple[int, int, float]] = []
+
+    def piece(i: int, k: int) -> None:
+        _, latency, work, cap, chained = jobs[i]
+
+        def finished() -> None:
+            done.append((i, k, env.now))
+            if k < chained:
+                piece(i, k + 1)
+        pool.start(work, cap=cap, delay=latency, on_done=finished)
+
+    for i, job in enumerate(jobs):
+        env.timeout(job[0]).callbacks.append(lambda _e, i=i: piece(i, 0))
+    env.run()
+    return sorted(done)
+
+
+@settings(max_examples=150, deadline=None)
+@given(workloads())
+def test_the_uncontended_shortcut_never_changes_when_work_completes(jobs: list[Job]) -> None:
+    fast = completions(jobs, solve_every_change=False)
+    solved = completions(jobs, solve_every_change=True)
+    assert [(i, k) for i, k, _ in fast] == [(i, k) for i, k, _ in solved]
+    assert [t for *_, t in fast] == pytest.approx([t for *_, t in solved], rel=1e-9, abs=1e-9)
+    assert len(fast) == sum(job[4] + 1 for job in jobs)  # every piece completes
+
+
+def test_a_chain_on_an_uncontended_pool_costs_one_event_per_piece() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [4.0])
+    left = [100]
+
+    def next_piece() -> None:
+        if left[0]:
+            left[0] -= 1
+            pool.start([0.5], cap=1.0, delay=0.25, on_done=next_piece)
+
+    next_piece()
+    env.run()
+    assert env.now == pytest.approx(100 * 1.25)  # 0.25 s latency, then 1 s at its cap
+    scheduled = int(repr(env._eid)[6:-1])  # SimPy numbers every event it schedules
+    assert scheduled <= 101
+
+
+def test_busy_integral_counts_work_done_once() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu", "disk"], [2.0, 10.0])
+    pool.start([1.0, 5.0], delay=1.0)
+    pool.start([3.0, 0.0], cap=0.5)
+    env.run()
+    pool.advance()
+    assert pool.busy_integral.tolist() == pytest.approx([4.0, 5.0])
