@@ -218,4 +218,26 @@ def test_copied_machines_get_the_same_records_as_walked_ones(catalog: Catalog) -
     stamped, walked = footprint(graph), footprint(ResourceGraph(graph.graph))
     assert stamped.records == walked.records
     assert stamped.per_instance == walked.per_instance
+    assert list(stamped.per_instance) == list(walked.per_instance)
+    assert stamped.per_host == walked.per_host
     assert stamped.guests == walked.guests
+
+
+def test_copied_machines_report_the_same_tables_as_walked_ones(catalog: Catalog) -> None:
+    from virtsim.footprint import FootprintModel
+    from virtsim.scenario import parse_scenario
+    from virtsim.simulation import Simulation
+
+    scenario = parse_scenario({"hosts": [
+        {"name": "h", "profile": "m5d-metal", "count": 3, "vms": [vm(2, vcpus=2)],
+         "containers": [containers(3)], "processes": [{"name": "p", "workload": "linpack"}]},
+        {"name": "g", "profile": "m5d-metal", "count": 2, "containers": [containers(1)]},
+        {"name": "bare", "profile": "m5d-metal", "count": 2}]}, catalog)
+    graph = build_graph(scenario, catalog)
+    stamped = Simulation(scenario, graph, catalog, 1)
+    walked = Simulation(scenario, ResourceGraph(graph.graph), catalog, 1)
+    for sim in (stamped, walked):
+        FootprintModel().report(sim)
+    assert stamped.result.tables == walked.result.tables
+    assert stamped.result.metrics == walked.result.metrics
+    assert [r["machine"] for r in stamped.result.table("density")][:3] == ["h-0", "h-0", "h-1"]

@@ -140,6 +140,8 @@ def test_host_group_members_are_stamped_copies_of_the_first(catalog: Catalog) ->
                                  else "node-2" + str(graph.host(a))[len("node-0"):])
         assert list(graph.graph.successors(b)) == [
             "node-2" + s[len("node-0"):] for s in graph.graph.successors(a)]
+        assert graph.original(b) == a and graph.original(a) == a
+        assert graph.in_copy(a, "node-2") == b and graph.in_copy(a, "node-2") is b
 
 
 @pytest.mark.parametrize("path", sorted((SCENARIOS.parent.parent / "benchmarks" / "scenarios")

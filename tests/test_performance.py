@@ -183,6 +183,24 @@ def test_unknown_hypervisor_has_no_silent_cost() -> None:
         path_costs(graph, vm, catalog)
 
 
+def test_an_unplaced_workload_on_a_copied_machine_names_its_own_vm() -> None:
+    import copy
+
+    from virtsim.performance import placements
+
+    catalog = copy.deepcopy(load_catalog())
+    del catalog.profiles["layer_costs"]["xen"]
+    graph = stack(catalog, count=2, vms=[{"name": "vb", "hypervisor": "xen",
+                                          "disk_image": "ubuntu-24.04-cloud", "processes": [
+                                              {"name": "job", "workload": "linpack"}]}])
+    assert graph.copies == {"server-1": "server-0"}
+    notes = list(placements(graph, catalog, set(graph.instances())))
+    assert [item[:2] for item in notes if isinstance(item, tuple)] == [
+        ("server-0/vb/job", "linpack"), ("server-1/vb/job", "linpack")]
+    note = str(notes[1][2]) if isinstance(notes[1], tuple) else ""
+    assert "server-1/vb" in note and "server-0" not in note
+
+
 @pytest.mark.parametrize("hypervisor", ["kvm", "xen", "esxi", "qemu-tcg", "virtualbox"])
 def test_linux_host_hypervisors_have_a_layer_cost(hypervisor: str) -> None:
     graph = stack(CATALOG, vms=[{"name": "vm", "hypervisor": hypervisor,
@@ -385,3 +403,44 @@ def test_a_bind_mount_pays_the_desktop_file_sharing_and_only_there() -> None:
     plain = path_costs(graph, "mac/docker-desktop/plain", CATALOG)
     assert costs.efficiency["disk_seq"] == pytest.approx(plain.efficiency["disk_seq"] / 3,
                                                          rel=0.01)
+
+
+def test_copied_machines_place_their_workloads_as_the_first_does() -> None:
+    from virtsim.performance import placements
+
+    data = {"name": "perf", "duration_s": 1, "seed": 1, "hosts": [
+        {"name": "server", "profile": "felter-server", "count": 3,
+         "vms": [{"name": "vm", "count": 2, "hypervisor": "kvm", "vmm": "qemu", "vcpus": 2,
+                  "disk_image": "ubuntu-24.04-cloud", "processes": [
+                      {"name": "job", "workload": "linpack"}]}],
+         "containers": [{"name": "c", "image": "alpine", "cpus": 1.5, "workload": "stream"}],
+         "processes": [{"name": "idle", "workload": "idle"}]}]}
+    graph = build_graph(parse_scenario(data, CATALOG), CATALOG)
+    assert graph.copies
+    instances = set(graph.instances())
+    stamped = list(placements(graph, CATALOG, instances))
+    walked = list(placements(ResourceGraph(graph.graph), CATALOG, instances))
+    assert stamped == walked
+    assert len(stamped) == 3 * 3
+
+
+def test_a_run_reports_the_same_workloads_with_and_without_copies() -> None:
+    import virtsim
+    from tests.paths import SCENARIOS
+    from virtsim.performance import PerformanceModel
+    from virtsim.simulation import Simulation
+
+    scenario = virtsim.load_scenario(SCENARIOS / "c4-nuance.toml", CATALOG)
+    scenario = scenario.model_copy(update={"hosts": tuple(
+        h.model_copy(update={"count": 2}) for h in scenario.hosts)})
+    graph = build_graph(scenario, CATALOG)
+    results = []
+    for variant in (graph, ResourceGraph(graph.graph)):
+        sim = Simulation(scenario, variant, CATALOG, 1)
+        model = PerformanceModel({})
+        model.attach(sim)
+        sim.env.run(until=scenario.duration_s)
+        model.report(sim)
+        results.append(sim.result)
+    assert results[0].tables == results[1].tables
+    assert results[0].metrics == results[1].metrics

@@ -126,7 +126,7 @@ class LogNormal(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         """Draw one value (the same draw as ``sample_many(rng, 1)[0]``, without an array)."""
         sigma, mu = self._sigma_mu
-        return rng.lognormal(mu, sigma)  # type: ignore[no-any-return]
+        return float(rng.lognormal(mu, sigma))
 
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
         sigma, mu = self._sigma_mu

@@ -113,8 +113,11 @@ class _Walker:
     def __init__(self, graph: ResourceGraph, touched_fraction: float) -> None:
         self.g = graph
         self.touched_fraction = touched_fraction
-        self.instances = set(graph.instances())
+        self.instances = dict.fromkeys(graph.instances())
+        """The graph's instances, in graph order."""
         self.records: list[Record] = []
+        self.walked: list[Record] = []
+        """The records of machines that copy none, in record order."""
         self.seen: set[tuple[str, ...]] = set()
         self.guests: dict[str, dict[str, float]] = {}
         # Memory of the records inside each VM's guest RAM, summed in record order as
@@ -182,6 +185,7 @@ class _Walker:
             "guest": self.enclosing_vm(node) if guest is None else guest,
         }
         self.records.append(record)
+        self.walked.append(record)
         self.inside[record["guest"]] += record["memory_mib"]
 
     def guest_base(self, vm: str) -> tuple[float, str]:
@@ -207,8 +211,9 @@ class _Walker:
         """Records of every node in graph order, then each VM's balancing record.
 
         A machine that copies another's stack (see ``ResourceGraph.copies``) gets
-        that machine's records with the ids renamed: the same records in the same
-        order as walking it, for a fraction of the cost.
+        that machine's records with the ids renamed (its VMs' balancing records
+        too): the same records in the same order as walking it, for a fraction of
+        the cost.
         """
         spans: dict[str, tuple[int, int]] = {}  # machine -> its records' index range
         data, copies = self.g.data, self.g.copies
@@ -222,17 +227,16 @@ class _Walker:
             if machine not in copies:
                 getattr(self, f"_{attrs['kind']}")(node)
         vms = sorted(self.g.nodes("vm"), key=lambda n: -len(self.g.ancestors(n)))
-        balanced: dict[str, tuple[int, int]] = {}  # VM -> its balancing record's index range
+        balanced: dict[str, Record | None] = {}  # VM -> its balancing record (None if zero)
         for vm in vms:  # deepest first: a copy's VM comes after the VM it copies
             original = self.g.original(vm)
             if original in balanced:
-                first = self.g.machine(original)
-                self.copy_records(balanced[original], first, self.g.machine(vm))
+                self.copy_balance(balanced[original], vm)
                 self.guests[vm] = dict(self.guests[original])
             else:
-                began = len(self.records)
+                count = len(self.records)
                 self._balance(vm)
-                balanced[vm] = (began, len(self.records))
+                balanced[vm] = self.records[-1] if len(self.records) > count else None
 
     def copy_records(self, span: tuple[int, int], first: str, machine: str) -> None:
         """Append the records ``records[span]`` of machine ``first`` renamed for ``machine``."""
@@ -248,6 +252,18 @@ class _Walker:
                     "instance": ids[record["instance"]], "guest": ids[record["guest"]]}
             self.records.append(copy)
             inside[copy["guest"]] += copy["memory_mib"]
+
+    def copy_balance(self, record: Record | None, vm: str) -> None:
+        """Append the balancing ``record`` of the VM that ``vm`` copies, renamed for ``vm``."""
+        if record is None:
+            return
+        machine = self.g.machine(vm)
+        instance, guest = record["instance"], record["guest"]
+        copy = {**record, "machine": machine, "node": vm,
+                "instance": self.g.in_copy(instance, machine) if instance else "",
+                "guest": self.g.in_copy(guest, machine) if guest else ""}
+        self.records.append(copy)
+        self.inside[copy["guest"]] += copy["memory_mib"]
 
     def _machine(self, node: str) -> None:
         return None
@@ -380,13 +396,10 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
     }
     per_instance: dict[str, dict[str, float]] = defaultdict(
         lambda: {"memory_mib": 0.0, "disk_mib": 0.0})
-    for inst in graph.instances():  # graph order, not set order: same bytes every run
+    for inst in walker.instances:  # graph order, not set order: same bytes every run
         per_instance[inst] = {"memory_mib": 0.0, "disk_mib": 0.0}
     totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
-    copies = graph.copies  # a copy's records are its first's, renamed: so are its totals
-    for record in walker.records:
-        if record["machine"] in copies:
-            continue
+    for record in walker.walked:  # a copy's records are its first's renamed: so are its totals
         host = per_host[record["machine"]]
         host["memory_mib"] += record["memory_mib"]
         host["disk_mib"] += record["disk_mib"]
@@ -399,6 +412,7 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
         for sizes in totals[owner]:
             sizes["memory_mib"] += record["memory_mib"]
             sizes["disk_mib"] += record["disk_mib"]
+    copies = graph.copies
     for machine, first in copies.items():
         per_host[machine] = dict(per_host[first])
     for inst in per_instance:
@@ -471,10 +485,13 @@ class FootprintModel:
             instances.append({"instance": node, "kind": data["kind"], "machine": data["machine"],
                               "group": data["name"], "memory_mib": sizes["memory_mib"],
                               "disk_mib": sizes["disk_mib"]})
-        sim.result.extend("instance_footprint", instances)
-        sim.result.extend("host_footprint", [
-            {"machine": machine, "memory_mib": sizes["memory_mib"], "disk_mib": sizes["disk_mib"]}
-            for machine, sizes in result.per_host.items()])
+        if instances:
+            sim.result.extend("instance_footprint", instances)
+        hosts: list[Record] = [{"machine": machine, "memory_mib": sizes["memory_mib"],
+                                "disk_mib": sizes["disk_mib"]}
+                               for machine, sizes in result.per_host.items()]
+        if hosts:
+            sim.result.extend("host_footprint", hosts)
         sim.result.metrics["footprint_mib"] = {
             "memory": sum(s["memory_mib"] for s in result.per_host.values()),
             "disk": sum(s["disk_mib"] for s in result.per_host.values())}
@@ -496,8 +513,8 @@ class FootprintModel:
                 fits[machine] = _fits(graph, result, machine, groups.get(machine, ([], {})))
         densities: dict[str, Any] = {}
         for records in fits.values():
-            sim.result.extend("density", records)
             for fit in records:
+                sim.result.add("density", **fit)
                 densities[f"{fit['machine']}/{fit['group']}"] = {"count": fit["count"],
                                                                  "binding": fit["binding"]}
         sim.result.metrics["density"] = densities

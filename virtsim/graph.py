@@ -208,8 +208,12 @@ class _Builder:
         cut = len(first)
         # Interned ids: records that name a node (footprint, lifecycle) share its one string.
         ids = {node: sys.intern(host + node[cut:]) for node, _, _ in template}
-        self.graph.add_nodes_from((ids[node], {**attrs, "machine": host})
-                                  for node, _, attrs in template)
+        self.graph.add_nodes_from(ids.values())  # plain ids: networkx's fast path
+        data = self.graph.nodes
+        for node, _, attrs in template:
+            copy = data[ids[node]]
+            copy.update(attrs)
+            copy["machine"] = host
         self.graph.add_edges_from((ids[below], ids[node])
                                   for node, below, _ in template if below is not None)
 

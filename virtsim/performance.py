@@ -49,6 +49,7 @@ from virtsim.layer_costs import (
 )
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.queueing import Queue, mixture_quantile
+from virtsim.result import Record
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 
@@ -280,13 +281,14 @@ def placements(graph: ResourceGraph, catalog: Catalog,
     a machine that copies another's stack (``ResourceGraph.copies``) is placed
     as the process it copies, renamed: same profile, layers and caps.
     """
-    placed: dict[str, Placed] = {}  # process node (of a machine no copy) -> its placement
+    placed: dict[str, Placed] = {}  # process node -> its placement, worked out
     for node in graph.nodes("process"):
+        item: Placed
         original = graph.original(node)
-        if original == node:
+        if original != node and not isinstance(first := placed[original], tuple):
+            item = _in_copy(graph, first, node)
+        else:  # the notes of unplaced ones name nodes: worked out for each
             item = placed[node] = place(graph, catalog, instances, node)
-        else:
-            item = _in_copy(graph, placed[original], node)
         if item is not None:
             yield item
 
@@ -307,12 +309,10 @@ def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
                      cpu_caps(graph, node), _weight(graph, node))
 
 
-def _in_copy(graph: ResourceGraph, item: Placed, node: str) -> Placed:
+def _in_copy(graph: ResourceGraph, item: Placement | None, node: str) -> Placement | None:
     """The placement ``item`` of a copied machine's process, moved to ``node`` in a copy."""
     if item is None:
         return None
-    if not isinstance(item, Placement):
-        return node, item[1], item[2]
     machine = graph.machine(node)
     return Placement(node, graph.in_copy(item.owner, machine), machine, item.workload,
                      item.costs, {graph.in_copy(group, machine): cap
@@ -568,8 +568,8 @@ class PerformanceModel:
         end = sim.scenario.duration_s
         slowdowns: list[float] = []
         p99s: list[float] = []
-        for node, name, note in self.skipped:
-            sim.result.add("workloads", instance=node, workload=name, note=note)
+        records: list[Record] = [{"instance": node, "workload": name, "note": note}
+                                 for node, name, note in self.skipped]
         for placement in self.jobs:
             record = self._base_record(placement)
             if placement.workload.mode == "service":
@@ -580,7 +580,9 @@ class PerformanceModel:
                 record.update(self._batch_record(placement, baselines))
                 if record["slowdown_vs_native"] is not None:
                     slowdowns.append(float(record["slowdown_vs_native"]))
-            sim.result.add("workloads", **record)
+            records.append(record)
+        if records:
+            sim.result.extend("workloads", records)
         self._report_utilisation(sim)
         if slowdowns:
             sim.result.metrics["slowdown_vs_native"] = {
@@ -636,14 +638,17 @@ class PerformanceModel:
 
     def _report_utilisation(self, sim: Simulation) -> None:
         window = sim.scenario.duration_s
+        records: list[Record] = []
         for machine, load in self.loads.items():
             load.pool.advance()
+            busy = load.pool.busy_integral.tolist()
+            capacity = load.pool.capacity.tolist()
             for j, resource in enumerate(DEMANDS):
-                busy = float(load.pool.busy_integral[j])
-                capacity = float(load.pool.capacity[j])
-                sim.result.add("load_utilisation", machine=machine, resource=resource,
-                               unit=UNITS[j], capacity=capacity, busy=busy,
-                               utilisation=busy / (capacity * window))
+                records.append({"machine": machine, "resource": resource, "unit": UNITS[j],
+                                "capacity": capacity[j], "busy": busy[j],
+                                "utilisation": busy[j] / (capacity[j] * window)})
+        if records:
+            sim.result.extend("load_utilisation", records)
 
 
 def _ms(seconds: float) -> float | None:

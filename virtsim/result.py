@@ -31,7 +31,9 @@ class Result:
 
     def add(self, table: str, **record: Scalar) -> None:
         """Append one record to ``table``."""
-        self.tables.setdefault(table, []).append(record)
+        if (records := self.tables.get(table)) is None:
+            records = self.tables[table] = []
+        records.append(record)
 
     def extend(self, table: str, records: list[Record]) -> None:
         """Append many records to ``table``."""
