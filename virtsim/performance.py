@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,18 +367,45 @@ class ServiceTrack:
     """(start time, served requests/s, capacity requests/s) from each recomputation."""
 
 
-def batch_job(env: simpy.Environment, load: MachineLoad,
-              placement: Placement) -> Steps:
-    """A batch job's phases on ``load``, one demand type after another, then its latency."""
+def run_batch(env: simpy.Environment, load: MachineLoad, placement: Placement,
+              then: Callable[[], None]) -> None:
+    """A batch job's phases on ``load``, one demand type after another, then its latency.
+
+    Each phase starts from the pool's callback when the one before completes;
+    ``then`` is called when the job is over.
+    """
     work = effective_work(placement.workload, placement.costs)
     _check_random_access(work, load.pool.capacity)
-    for j in np.flatnonzero(work > 0):
-        phase = np.zeros(len(DEMANDS))
-        phase[j] = work[j]
+    phases = np.flatnonzero(work > 0).tolist()
+    wait = latency_s(placement.workload, placement.costs)
+
+    def phase(k: int) -> None:
+        if k == len(phases):
+            if wait > 0:
+                env.timeout(wait).callbacks.append(lambda _event: then())
+            else:
+                then()
+            return
+        j = phases[k]
+        demand = np.zeros(len(DEMANDS))
+        demand[j] = work[j]
         cap = placement.workload.threads / work[j] if j == CPU else math.inf
-        yield load.pool.start(load.vector(phase, placement), placement.weight, cap).done
-    if (wait := latency_s(placement.workload, placement.costs)) > 0:
-        yield env.timeout(wait)
+        load.pool.start(load.vector(demand, placement), placement.weight, cap,
+                        on_done=lambda: phase(k + 1))
+
+    phase(0)
+
+
+def batch_job(env: simpy.Environment, load: MachineLoad,
+              placement: Placement) -> Steps:
+    """:func:`run_batch` as a SimPy process: it returns when the job is over."""
+    over = env.event()
+
+    def job_over() -> None:
+        over.succeed()
+
+    run_batch(env, load, placement, job_over)
+    yield over
 
 
 def start_service(load: MachineLoad, placement: Placement, life_s: float) -> ServiceTrack | None:
@@ -525,15 +552,25 @@ class PerformanceModel:
                 self.skipped.append(item)
                 continue
             self.jobs.append(item)
-            run = self._serve if item.workload.mode == "service" else self._run_batch
-            sim.env.process(run(sim, item))
+            if item.workload.mode == "service":
+                sim.env.process(self._serve(sim, item))
+            else:
+                self._start_batch(sim, item)
 
-    def _run_batch(self, sim: Simulation, placement: Placement) -> Steps:
-        if placement.owner in self.ready:
-            yield self.ready[placement.owner]
-        self.began[placement.node] = sim.now
-        yield from batch_job(sim.env, self.loads[placement.machine], placement)
-        self.finished[placement.node] = sim.now
+    def _start_batch(self, sim: Simulation, placement: Placement) -> None:
+        """Run a batch job once its instance is up (no SimPy process: callbacks)."""
+        def begin(_event: object = None) -> None:
+            self.began[placement.node] = sim.now
+            run_batch(sim.env, self.loads[placement.machine], placement, finish)
+
+        def finish() -> None:
+            self.finished[placement.node] = sim.now
+
+        ready = self.ready.get(placement.owner)
+        if ready is not None and ready.callbacks is not None:  # not processed yet
+            ready.callbacks.append(begin)
+        else:
+            sim.env.timeout(0).callbacks.append(begin)  # at once, once the clock runs
 
     def _serve(self, sim: Simulation, placement: Placement) -> Steps:
         if placement.owner in self.ready:
