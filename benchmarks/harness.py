@@ -110,10 +110,11 @@ def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measu
     built = time.perf_counter()
     sim = Simulation(scenario, graph, catalog, scenario.seed)
     active = models()
-    for model in active:
-        model.attach(sim)
-    attached = time.perf_counter()
     with long_lived_stack():
+        for model in active:
+            model.attach(sim)
+        gc.freeze()  # as virtsim.run_scenario does
+        attached = time.perf_counter()
         sim.env.run(until=scenario.duration_s)
         ran = time.perf_counter()
         for model in active:
