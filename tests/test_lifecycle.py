@@ -128,3 +128,37 @@ def test_incompatible_images_fail_to_start_with_the_tools_message(catalog: Catal
     assert "cannot be used on this platform" in failed["linux/windows"]
     assert "vsyscall" in failed["linux/centos6-kata"]
     assert result.metrics["time_to_ready_s"]["count"] == 4  # four distributions, one kernel
+
+
+def stage_names(result: Result, instance: str) -> list[str]:
+    return [str(r["stage"]) for r in result.table("stages") if r["instance"] == instance]
+
+
+def test_a_cold_container_pulls_after_its_first_api_call(catalog: Catalog) -> None:
+    cold = stage_names(containers(catalog, 1, cached=False), "h/c")
+    warm = stage_names(containers(catalog, 1, cached=True), "h/c")
+    pull = cold.index("image-pull")
+    assert 0 < pull < len(cold) - 1  # after the first API call, before the rest
+    assert cold[:pull] + cold[pull + 1:] == warm  # the warm start runs straight through
+
+
+def test_start_at_delays_the_request_and_everything_after_it(catalog: Catalog) -> None:
+    host = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"],
+            "containers": [{"name": "c", "image": "alpine", "start_at_s": 5.0}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario({"hosts": [host]}, catalog), catalog)
+    (row,) = result.table("instances")
+    assert row["requested_s"] == 5.0
+    assert min(float(r["start_s"]) for r in result.table("stages")) >= 5.0  # type: ignore[arg-type]
+    assert 5.0 < float(row["ready_s"]) < 7.0  # type: ignore[arg-type]
+
+
+def test_a_container_in_a_vm_starts_once_the_vm_is_up(catalog: Catalog) -> None:
+    result = run_file(catalog, "mixed-stack")
+    ready = {str(r["instance"]): float(r["ready_s"])  # type: ignore[arg-type]
+             for r in result.table("instances") if r["ready_s"] is not None}
+    nested = [r for r in result.table("stages") if "/k8s-node-" in str(r["instance"])
+              and str(r["instance"]).count("/") == 2]
+    assert nested
+    for row in nested:
+        vm = str(row["instance"]).rsplit("/", 1)[0]
+        assert float(row["start_s"]) >= ready[vm] - 1e-9  # type: ignore[arg-type]
