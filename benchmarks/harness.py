@@ -113,7 +113,6 @@ def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measu
     with long_lived_stack():
         for model in active:
             model.attach(sim)
-        gc.freeze()  # as virtsim.run_scenario does
         attached = time.perf_counter()
         sim.env.run(until=scenario.duration_s)
         ran = time.perf_counter()

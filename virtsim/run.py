@@ -68,9 +68,9 @@ def long_lived_stack() -> Iterator[None]:
     """Run the clock with the garbage collector tuned for a simulation.
 
     The stack and the models' state, built before the clock starts, live
-    for the whole run: freeze them out of the collector's scans (call
-    ``gc.freeze()`` again once the models are attached), and let the many
-    short-lived events pile up longer between collections.
+    for the whole run: freeze them out of the collector's scans, and let
+    the many short-lived objects of attaching and running pile up longer
+    between collections.
     """
     threshold = gc.get_threshold()
     gc.freeze()
@@ -90,7 +90,6 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) 
     with long_lived_stack():
         for model in active:
             model.attach(sim)
-        gc.freeze()  # the models' state lives for the run too
         sim.env.run(until=scenario.duration_s)
         for model in active:
             model.report(sim)
