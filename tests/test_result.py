@@ -25,3 +25,33 @@ def test_column_and_json() -> None:
     result.metrics["x"] = 2.5
     assert result.column("t", "a") == [1]
     assert result.to_json() == '{"x": 2.5}'
+
+
+def test_records_added_field_by_field_read_back_as_dicts_in_order() -> None:
+    result = Result()
+    result.add("t", a=1, b=2.0)
+    result.add("t", b=3.0, a=4)  # other order: kept as given
+    result.add("t", a=5)
+    expected = [{"a": 1, "b": 2.0}, {"b": 3.0, "a": 4}, {"a": 5}]
+    assert list(result.rows("t")) == expected
+    assert result.rows("t")[1] == {"b": 3.0, "a": 4} and len(result.rows("t")) == 3
+    assert result.tables == {"t": expected}
+    assert result.table("t") == expected
+
+
+def test_a_table_read_as_a_list_can_be_updated() -> None:
+    result = Result()
+    result.add("t", a=1)
+    for row in result.table("t"):
+        row["a"] = 2
+    assert result.table("t") == [{"a": 2}] and list(result.rows("t")) == [{"a": 2}]
+
+
+def test_records_handed_over_whole_stay_the_owners_dicts() -> None:
+    result = Result()
+    record: dict[str, int | None] = {"a": 1, "b": None}
+    result.extend("t", [record])
+    result.add("t", a=2, b=3)
+    record["b"] = 9  # its owner fills it in later
+    assert result.table("t") == [{"a": 1, "b": 9}, {"a": 2, "b": 3}]
+    assert result.table("missing") == [] and list(result.rows("missing")) == []
