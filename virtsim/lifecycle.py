@@ -57,6 +57,8 @@ from virtsim.sharing import FluidPool
 from virtsim.simulation import Simulation
 
 RESOURCES = ("cpu", "disk", "net")
+STAGE_FIELDS = ("instance", "owner", "stage", "start_s", "end_s", "queued_s", "uncontended_s")
+"""The columns of the ``stages`` table."""
 MIB_PER_GBIT = 1000**3 / 8 / 2**20
 
 
@@ -569,10 +571,9 @@ class StageRun:
                 waiter()
         if self.request is not None:
             self.request.resource.release(self.request)
-        self.sim.result.add("stages", instance=self.node, owner=self.owner,
-                            stage=self.stage.name, start_s=self.began,
-                            end_s=float(self.sim.env.now), queued_s=self.began - self.asked,
-                            uncontended_s=self.uncontended)
+        self.sim.result.append("stages", STAGE_FIELDS, (
+            self.node, self.owner, self.stage.name, self.began, float(self.sim.env.now),
+            self.began - self.asked, self.uncontended))
         self.index += 1
         self.next()
 

@@ -88,6 +88,17 @@ class Result:
         else:
             rows.append(record)
 
+    def append(self, table: str, keys: tuple[str, ...], values: tuple[Scalar, ...]) -> None:
+        """Append one record given as its keys and its values (for hot loops: no dict)."""
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = self._rows[table] = []
+            self._keys[table] = keys
+        if keys is self._keys[table] or keys == self._keys[table]:
+            rows.append(values)
+        else:
+            rows.append(dict(zip(keys, values, strict=True)))
+
     def extend(self, table: str, records: list[Record]) -> None:
         """Append many records to ``table`` (kept as the very dicts given)."""
         if table not in self._rows:
