@@ -51,7 +51,7 @@ from virtsim.profiles import (
     PlatformProfile,
     RuntimeProfile,
 )
-from virtsim.result import Record
+from virtsim.result import Record, Scalar
 
 if TYPE_CHECKING:
     from virtsim.catalog import Catalog
@@ -370,7 +370,8 @@ class CompatibilityReport:
         """
         graph = sim.graph
         counts: Counter[str] = Counter()
-        answers: dict[tuple[object, ...], tuple[Record, Record]] = {}
+        answers: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[Scalar, ...],
+                                                 tuple[Scalar, ...], str]] = {}
         for node in graph.nodes("container"):
             machine = graph.machine(node)
             shape: tuple[object, ...] = tuple(
@@ -380,10 +381,14 @@ class CompatibilityReport:
             shape += (id(graph.data[f"{machine}/kernel"]["profile"]),)
             answer = answers.get(shape)
             if answer is None:
-                answer = answers[shape] = _compatibility_record(sim, node)
-            image, rest = answer
-            counts[str(rest["outcome"])] += 1
-            sim.result.add("compatibility", instance=node, **image, machine=machine, **rest)
+                image_fields, rest_fields = _compatibility_record(sim, node)
+                answer = answers[shape] = (
+                    ("instance", *image_fields, "machine", *rest_fields),
+                    tuple(image_fields.values()), tuple(rest_fields.values()),
+                    str(rest_fields["outcome"]))
+            keys, image, rest, outcome = answer
+            counts[outcome] += 1
+            sim.result.append("compatibility", keys, (node, *image, machine, *rest))
         if counts:
             sim.result.metrics["compatibility"] = {o: counts[o] for o in PLACEMENTS if counts[o]}
 

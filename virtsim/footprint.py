@@ -478,20 +478,20 @@ class FootprintModel:
         """Attribution, per-instance and per-host tables; density of each group."""
         graph = sim.graph
         result = footprint(graph)
-        sim.result.extend("footprint", result.records)  # ours alone: no copy needed
-        instances: list[dict[str, Any]] = []
+        records = result.records
+        released: Record = {}
+        for i, record in enumerate(records):  # as compact rows, each dict let go as it goes
+            sim.result.append("footprint", tuple(record), tuple(record.values()))
+            records[i] = released
+        keys = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
         for node, sizes in result.per_instance.items():  # graph order: stable
             data = graph.data[node]
-            instances.append({"instance": node, "kind": data["kind"], "machine": data["machine"],
-                              "group": data["name"], "memory_mib": sizes["memory_mib"],
-                              "disk_mib": sizes["disk_mib"]})
-        if instances:
-            sim.result.extend("instance_footprint", instances)
-        hosts: list[Record] = [{"machine": machine, "memory_mib": sizes["memory_mib"],
-                                "disk_mib": sizes["disk_mib"]}
-                               for machine, sizes in result.per_host.items()]
-        if hosts:
-            sim.result.extend("host_footprint", hosts)
+            sim.result.append("instance_footprint", keys, (
+                node, data["kind"], data["machine"], data["name"], sizes["memory_mib"],
+                sizes["disk_mib"]))
+        for machine, sizes in result.per_host.items():
+            sim.result.append("host_footprint", ("machine", "memory_mib", "disk_mib"),
+                              (machine, sizes["memory_mib"], sizes["disk_mib"]))
         sim.result.metrics["footprint_mib"] = {
             "memory": sum(s["memory_mib"] for s in result.per_host.values()),
             "disk": sum(s["disk_mib"] for s in result.per_host.values())}

@@ -59,6 +59,9 @@ from virtsim.simulation import Simulation
 RESOURCES = ("cpu", "disk", "net")
 STAGE_FIELDS = ("instance", "owner", "stage", "start_s", "end_s", "queued_s", "uncontended_s")
 """The columns of the ``stages`` table."""
+INSTANCE_FIELDS = ("instance", "kind", "machine", "group", "requested_s", "ready_s", "restart",
+                   "outcome", "reason")
+"""The columns of the ``instances`` table."""
 MIB_PER_GBIT = 1000**3 / 8 / 2**20
 
 
@@ -172,13 +175,14 @@ class Lifecycle:
 
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
-        ready = [r for r in sim.result.table("instances")
+        instances = sim.result.rows("instances")
+        ready = [r for r in instances
                  if r["kind"] != "machine" and not r["restart"] and r["ready_s"] is not None]
-        failed = [r for r in sim.result.table("instances") if r["ready_s"] is None]
+        failed = [r for r in instances if r["ready_s"] is None]
         if failed:
             sim.result.metrics["failed_to_start"] = {
                 str(r["instance"]): f"{r['outcome']}: {r['reason']}" for r in failed}
-        boots = [float(r["ready_s"]) for r in sim.result.table("instances")  # type: ignore[arg-type]
+        boots = [float(r["ready_s"]) for r in instances  # type: ignore[arg-type]
                  if r["kind"] == "machine" and not r["restart"]]
         if boots:
             sim.result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
@@ -243,9 +247,9 @@ class Lifecycle:
         yield self.run_stages(sim, machine, stages)
         if attempt != self.attempts[machine] or self.ready[machine].triggered:
             return  # failed again while booting; the newer boot takes over
-        sim.result.add("instances", instance=machine, kind="machine", machine=machine,
-                       group=graph.graph.nodes[machine]["name"], requested_s=began,
-                       ready_s=sim.now, restart=began > 0)
+        sim.result.append("instances", INSTANCE_FIELDS, (
+            machine, "machine", machine, graph.graph.nodes[machine]["name"], began, sim.now,
+            began > 0, None, None))
         self.ready[machine].succeed()
 
     def vm_stages(self, graph: ResourceGraph, vm: str) -> list[tuple[str, Stage]]:
@@ -481,10 +485,9 @@ class Start:
         return None
 
     def _record(self, ready_s: float | None, reason: str) -> None:
-        self.sim.result.add("instances", instance=self.node, kind=self.data["kind"],
-                            machine=self.data["machine"], group=self.data["name"],
-                            requested_s=self.requested, ready_s=ready_s, restart=self.restart,
-                            outcome=self.outcome, reason=reason)
+        self.sim.result.append("instances", INSTANCE_FIELDS, (
+            self.node, self.data["kind"], self.data["machine"], self.data["name"],
+            self.requested, ready_s, self.restart, self.outcome, reason))
 
 
 class StageRun:

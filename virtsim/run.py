@@ -46,12 +46,13 @@ class StackInventory:
         """One ``nodes`` record per node; node counts per kind in the metrics."""
         graph = sim.graph
         counts: Counter[str] = Counter()
+        keys = ("node", "kind", "name", "machine", "host", "profile")
         for node, data in graph.graph.nodes(data=True):
             counts[data["kind"]] += 1
             profile = data.get("profile")
-            sim.result.add("nodes", node=node, kind=data["kind"], name=data["name"],
-                           machine=data["machine"], host=graph.host(node) or "",
-                           profile=getattr(profile, "name", ""))
+            sim.result.append("nodes", keys, (node, data["kind"], data["name"], data["machine"],
+                                              graph.host(node) or "",
+                                              getattr(profile, "name", "")))
         sim.result.metrics["nodes"] = {kind: counts[kind] for kind in NODE_KINDS}
         sim.result.metrics["instances"] = sum(1 for _ in graph.instances())
 
