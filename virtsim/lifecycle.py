@@ -62,6 +62,8 @@ STAGE_FIELDS = ("instance", "owner", "stage", "start_s", "end_s", "queued_s", "u
 INSTANCE_FIELDS = ("instance", "kind", "machine", "group", "requested_s", "ready_s", "restart",
                    "outcome", "reason")
 """The columns of the ``instances`` table."""
+UTILISATION_FIELDS = ("machine", "resource", "window_s", "busy", "utilisation")
+"""The columns of the ``host_utilisation`` table."""
 MIB_PER_GBIT = 1000**3 / 8 / 2**20
 
 
@@ -175,33 +177,37 @@ class Lifecycle:
 
     def report(self, sim: Simulation) -> None:
         """Readiness percentiles and host utilisation during start."""
-        instances = sim.result.rows("instances")
-        ready = [r for r in instances
-                 if r["kind"] != "machine" and not r["restart"] and r["ready_s"] is not None]
-        failed = [r for r in instances if r["ready_s"] is None]
+        ready: list[tuple[float, float]] = []  # first starts: (requested, ready)
+        boots: list[float] = []
+        failed: dict[str, str] = {}
+        for r in sim.result.rows("instances"):
+            if r["ready_s"] is None:
+                failed[str(r["instance"])] = f"{r['outcome']}: {r['reason']}"
+            elif r["restart"]:
+                continue
+            elif r["kind"] == "machine":
+                boots.append(float(r["ready_s"]))
+            else:
+                ready.append((float(r["requested_s"]), float(r["ready_s"])))  # type: ignore[arg-type]
         if failed:
-            sim.result.metrics["failed_to_start"] = {
-                str(r["instance"]): f"{r['outcome']}: {r['reason']}" for r in failed}
-        boots = [float(r["ready_s"]) for r in instances  # type: ignore[arg-type]
-                 if r["kind"] == "machine" and not r["restart"]]
+            sim.result.metrics["failed_to_start"] = failed
         if boots:
             sim.result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
-        times = np.array([float(r["ready_s"]) - float(r["requested_s"])  # type: ignore[arg-type]
-                          for r in ready])
+        times = np.array([up - asked for asked, up in ready])
         if times.size:
             sim.result.metrics["time_to_ready_s"] = {
                 "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
                 "p99": float(np.percentile(times, 99)), "max": float(times.max()),
                 "count": int(times.size)}
-        makespan = max((float(r["ready_s"]) for r in ready), default=0.0)  # type: ignore[arg-type]
+        makespan = max((up for _, up in ready), default=0.0)
         for machine, state in self.machines.items():
             state.pool.advance()
             busy_integral = state.pool.busy_integral.tolist()
             for busy, capacity, resource in zip(busy_integral, state.capacity, RESOURCES,
                                                 strict=True):
                 util = busy / (capacity * makespan) if makespan > 0 else 0.0
-                sim.result.add("host_utilisation", machine=machine, resource=resource,
-                               window_s=makespan, busy=busy, utilisation=util)
+                sim.result.append("host_utilisation", UTILISATION_FIELDS,
+                                  (machine, resource, makespan, busy, util))
 
     # -- procedures --------------------------------------------------------
     def start(self, sim: Simulation, node: str,
