@@ -176,11 +176,11 @@ class Activity:
         since: When ``progress`` was last brought up to date.
         rate: Current progress rate.
         begins: When it starts to progress (after its latency).
-        ends: When it completes at its current rate.
+        ends: When it completes at its current rate (``inf`` if it is not progressing).
         finished: Whether the work is complete.
     """
 
-    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "ends", "finished", "limit",
+    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "ends", "finished", "limit", "own",
                  "progress", "rate", "row", "since", "weight")
 
     def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
@@ -193,6 +193,8 @@ class Activity:
         self.rate = 0.0
         self.begins = self.since = 0.0
         self.ends = np.inf
+        self.own = 0.0
+        """Its rate alone on the pool (its tightest resource, or its ceiling)."""
         self.finished = False
         self._env = env
         self._done: simpy.Event | None = None
@@ -217,24 +219,12 @@ class Activity:
         """No work and no ceiling: complete the moment it joins."""
         return min(self.cap, self.limit) == np.inf and sum(self.row) <= _EPS
 
-    def own_rate(self, capacity: list[float]) -> float:
-        """The rate it would have alone: its tightest resource, or its ceiling."""
-        return _alone_rate(self.row, capacity, min(self.cap, self.limit))
-
     def bring_to(self, now: float) -> None:
         """Bring ``progress`` up to ``now`` at the current rate."""
         since = self.begins if self.begins > self.since else self.since
         if now > since:
             self.progress = min(1.0, self.progress + self.rate * (now - since))
         self.since = now
-
-    def plan_end(self, now: float) -> float:
-        """Set and return ``ends`` from the progress at ``now`` (``inf`` if not progressing)."""
-        if self.rate > _EPS:
-            self.ends = max(now, self.begins) + (1.0 - self.progress) / self.rate
-        else:
-            self.ends = np.inf
-        return self.ends
 
     def _finish(self) -> None:
         self.finished = True
@@ -324,6 +314,7 @@ class FluidPool:
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
+        activity.own = _alone_rate(row, self._capacity_list, min(activity.cap, activity.limit))
         now = float(self.env.now)
         if self._join_uncontended(activity, now, now + delay):
             when = activity.ends
@@ -366,15 +357,18 @@ class FluidPool:
     def advance(self) -> None:
         """Bring every activity's progress up to now."""
         now = float(self.env.now)
-        for activity in self._active:
-            activity.bring_to(now)
+        for activity in self._active:  # Activity.bring_to, inlined: it runs for every change
+            since = activity.begins if activity.begins > activity.since else activity.since
+            if now > since:
+                activity.progress = min(1.0, activity.progress + activity.rate * (now - since))
+            activity.since = now
 
     # -- the uncontended regime ----------------------------------------------
     def _join_uncontended(self, activity: Activity, now: float, begins: float) -> bool:
         """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
         if not self._uncontended or self.capacity_scale is not None or self.listeners:
             return False
-        rate = _alone_rate(activity.row, self._capacity_list, min(activity.cap, activity.limit))
+        rate = activity.own
         if rate <= _EPS:
             return False  # no work (it completes as it joins: a moment does that)
         committed = []
@@ -489,8 +483,16 @@ class FluidPool:
                 self._recompute_small(activities)
             else:
                 self._recompute_numpy(activities)
-        self._ends = [(a.plan_end(now), next(self._order), a) for a in activities]
-        heapq.heapify(self._ends)
+        order = self._order
+        ends = []
+        for a in activities:
+            if a.rate > _EPS:
+                a.ends = (a.begins if a.begins > now else now) + (1.0 - a.progress) / a.rate
+                ends.append((a.ends, next(order), a))
+            else:
+                a.ends = np.inf
+        heapq.heapify(ends)
+        self._ends = ends
         self._notify()
 
     def _postpone_not_begun(self, now: float) -> None:
@@ -503,17 +505,18 @@ class FluidPool:
 
     def _all_fit(self, activities: list[Activity]) -> bool:
         """Whether everyone at its own pace fits; if so, that is the answer (uncontended)."""
-        rates = [a.own_rate(self._capacity_list) for a in activities]
         committed = [0.0] * len(self.resources)
-        for activity, rate in zip(activities, rates, strict=False):
-            committed = [c + w * rate for c, w in zip(committed, activity.row, strict=False)]
+        for activity in activities:
+            rate = activity.own
+            for j, w in enumerate(activity.row):
+                committed[j] += w * rate
         fits = all(c <= room * (1 + 1e-12)
                    for c, room in zip(committed, self._capacity_list, strict=False))
         self._uncontended = fits and not self.listeners
         if fits:
             self._committed = committed
-            for activity, rate in zip(activities, rates, strict=False):
-                activity.rate = rate
+            for activity in activities:
+                activity.rate = activity.own
         return fits
 
     def _recompute_small(self, activities: list[Activity]) -> None:
