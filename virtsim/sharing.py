@@ -10,8 +10,11 @@ saturated or it reaches its own cap (a single thread, a cgroup limit).
 
 :class:`FluidPool` drives this inside SimPy. Rates are recomputed only when
 the set of activities changes (never per unit of work), all changes at one
-instant are coalesced into one recomputation, and one timeout is scheduled
-for the next completion. Work in flight is a numpy array per host.
+instant are coalesced into one recomputation, and one timeout is pending per
+pool, for its next completion or arrival. While every activity fits at its
+own pace nothing is solved at all (see :class:`FluidPool`); with many
+activities in contention the rates are solved with numpy, with a few in plain
+Python.
 
 Two documented hooks extend it: ``capacity_scale`` shrinks capacity with
 the work in flight (shared caches and memory controllers serve co-runners
