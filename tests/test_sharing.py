@@ -185,3 +185,14 @@ def test_busy_integral_counts_work_done_once() -> None:
     env.run()
     pool.advance()
     assert pool.busy_integral.tolist() == pytest.approx([4.0, 5.0])
+
+
+def test_a_late_clock_still_completes_work_at_the_right_moment() -> None:
+    env = simpy.Environment(initial_time=3e9)  # a century in: the clock's rounding is ~1e-7 s
+    pool = FluidPool(env, ["cpu"], [1.0])
+    done: list[float] = []
+    for work in (0.3, 0.7, 1.1):
+        pool.start([work], delay=0.2, on_done=lambda: done.append(env.now))
+    env.run(until=3e9 + 10)
+    # shared three ways, then two, then alone: done at 0.9, 1.7 and 2.1 s after the latency
+    assert done == pytest.approx([3e9 + 0.2 + 0.9, 3e9 + 0.2 + 1.7, 3e9 + 0.2 + 2.1], abs=1e-5)

@@ -166,6 +166,16 @@ def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarra
     return rates
 
 
+def _instant(now: float, slack: float = 1e-12) -> float:
+    """The latest time that still counts as ``now``: ``slack`` seconds later, or more
+    where the clock's own rounding is coarser (a clock at 3e9 s steps by ~5e-7 s)."""
+    return now + max(slack, 1e-14 * abs(now))
+
+
+FINISH_SLACK = 1e-9
+"""Work due to finish within this many seconds of a moment finishes at it."""
+
+
 class Activity:
     """Work in flight on one :class:`FluidPool`.
 
@@ -423,16 +433,18 @@ class FluidPool:
     def _settle(self) -> None:
         """Admit what is due and complete what has finished, until nothing more happens now."""
         now = float(self.env.now)
+        due, finished = _instant(now), _instant(now, FINISH_SLACK)
         arrivals, ends = self._arrivals, self._ends
         while True:
-            if arrivals and arrivals[0][0] <= now + 1e-12:
+            if arrivals and arrivals[0][0] <= due:
                 self._admit_due(now)
-            if not (ends and ends[0][0] <= now + 1e-9):
+            if not (ends and ends[0][0] <= finished):
                 return
             self._complete_finished(now)  # whose callbacks may start work at once
 
     def _admit_due(self, now: float) -> None:
-        while self._arrivals and self._arrivals[0][0] <= now + 1e-12:
+        due = _instant(now)
+        while self._arrivals and self._arrivals[0][0] <= due:
             activity = heapq.heappop(self._arrivals)[2]
             if self._join_uncontended(activity, now, now):
                 continue
@@ -445,7 +457,7 @@ class FluidPool:
                 self._changed = True
 
     def _complete_finished(self, now: float) -> None:
-        due = now + 1e-9
+        due = _instant(now, FINISH_SLACK)
         ends = self._ends
         finished: list[Activity] = []
         while ends and ends[0][0] <= due:
@@ -500,7 +512,7 @@ class FluidPool:
 
     def _postpone_not_begun(self, now: float) -> None:
         """Activities admitted early (uncontended) that have not begun wait as arrivals."""
-        waiting = [a for a in self._active if a.begins > now + 1e-12]
+        waiting = [a for a in self._active if a.begins > _instant(now)]
         for activity in waiting:
             del self._active[activity]
             activity.rate = 0.0
