@@ -394,13 +394,10 @@ class Start:
         self.path = sim.graph.path_to_machine(node)
         spec = self.data.get("spec")
         self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
-        self.steps: list[Callable[[], object]] = [self._requested_time, self._machine_up,
-                                                  self._vm_up]
+        self.steps = _INSTANCE_STEPS
         if self.data["kind"] == "container":
             self.engine: EngineProfile = sim.graph.data[self._below("runtime")]["engine"]
-            self.steps += [self._api_path_at_once, self._first_api_call, self._pull,
-                           self._other_api_calls, self._kernel_fits]
-        self.steps += [self._start_stages, self._up]
+            self.steps = _CONTAINER_STEPS
         self.outcome = "native"
         self.stages = self.lifecycle.stages_of(sim.graph, node, self.path)
         self.index = 0
@@ -410,7 +407,7 @@ class Start:
         while self.index < len(self.steps):
             step = self.steps[self.index]
             self.index += 1
-            wait = step()
+            wait = step(self)
             if wait is _PENDING:
                 return
             if wait is _OVER:
@@ -451,7 +448,7 @@ class Start:
         the start stages (the usual case); otherwise the steps below run one by one."""
         if self.lifecycle.missing_layers(self.sim, self.node) or self._refusal() is not None:
             return None
-        self.index = self.steps.index(self._up)
+        self.index = self.steps.index(Start._up)
         return self._run([*self.lifecycle.api_calls(self.engine), *self.stages.start])
 
     def _refusal(self) -> str | None:
@@ -499,6 +496,16 @@ class Start:
         self.sim.result.append("instances", INSTANCE_FIELDS, (
             self.node, self.data["kind"], self.data["machine"], self.data["name"],
             self.requested, ready_s, self.restart, self.outcome, reason))
+
+
+_INSTANCE_STEPS: tuple[Callable[[Start], object], ...] = (
+    Start._requested_time, Start._machine_up, Start._vm_up, Start._start_stages, Start._up)
+"""A VM's or a process's start (unbound, so a start holds no cycle back to itself)."""
+_CONTAINER_STEPS: tuple[Callable[[Start], object], ...] = (
+    Start._requested_time, Start._machine_up, Start._vm_up, Start._api_path_at_once,
+    Start._first_api_call, Start._pull, Start._other_api_calls, Start._kernel_fits,
+    Start._start_stages, Start._up)
+"""A container's start: the API path, pull and compatibility check before its stages."""
 
 
 class StageRun:

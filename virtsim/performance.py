@@ -376,24 +376,35 @@ def run_batch(env: simpy.Environment, load: MachineLoad, placement: Placement,
     """
     work = effective_work(placement.workload, placement.costs)
     _check_random_access(work, load.pool.capacity)
-    phases = np.flatnonzero(work > 0).tolist()
-    wait = latency_s(placement.workload, placement.costs)
+    BatchRun(env, load, placement, work, then).phase(0)
 
-    def phase(k: int) -> None:
-        if k == len(phases):
+
+class BatchRun:
+    """One batch job's phases in flight (a plain object: no SimPy process, no cycle)."""
+
+    __slots__ = ("env", "load", "phases", "placement", "then", "work")
+
+    def __init__(self, env: simpy.Environment, load: MachineLoad, placement: Placement,
+                 work: np.ndarray, then: Callable[[], None]) -> None:
+        self.env, self.load, self.placement, self.work, self.then = (
+            env, load, placement, work, then)
+        self.phases: list[int] = np.flatnonzero(work > 0).tolist()
+
+    def phase(self, k: int) -> None:
+        """Start phase ``k``; after the last, wait out the job's latency and call ``then``."""
+        if k == len(self.phases):
+            wait = latency_s(self.placement.workload, self.placement.costs)
             if wait > 0:
-                env.timeout(wait).callbacks.append(lambda _event: then())
+                self.env.timeout(wait).callbacks.append(lambda _event: self.then())
             else:
-                then()
+                self.then()
             return
-        j = phases[k]
+        j = self.phases[k]
         demand = np.zeros(len(DEMANDS))
-        demand[j] = work[j]
-        cap = placement.workload.threads / work[j] if j == CPU else math.inf
-        load.pool.start(load.vector(demand, placement), placement.weight, cap,
-                        on_done=lambda: phase(k + 1))
-
-    phase(0)
+        demand[j] = self.work[j]
+        cap = self.placement.workload.threads / self.work[j] if j == CPU else math.inf
+        self.load.pool.start(self.load.vector(demand, self.placement), self.placement.weight,
+                             cap, on_done=lambda: self.phase(k + 1))
 
 
 def batch_job(env: simpy.Environment, load: MachineLoad,

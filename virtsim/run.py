@@ -75,7 +75,7 @@ def long_lived_stack() -> Iterator[None]:
     """
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(1_000_000, 100, 1000)
     try:
         yield
     finally:
