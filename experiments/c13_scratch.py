@@ -33,7 +33,7 @@ from matplotlib.patches import Patch
 import virtsim
 from virtsim.compat import attack_surface, exec_in
 from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.plotting import colour, image_size_bars, slide_figure
 from virtsim.profiles import ImageProfile
 from virtsim.result import Record
 
@@ -74,10 +74,6 @@ PUBLISHED_DOWNLOAD: dict[str, tuple[float, str]] = {
 
 def _family(image: str) -> str:
     return FAMILIES.get(image, "minimal")
-
-
-def _label(family: str) -> str:
-    return "other minimal image" if family == "minimal" else label(family)
 
 
 def image_rows(catalog: virtsim.Catalog) -> list[Record]:
@@ -154,22 +150,9 @@ def draw_surface(tables: Mapping[str, list[Record]]) -> MplFigure:
     fig, ax = slide_figure("What an image ships (each with the same app binary added)",
                            "unpacked size with the app (MiB, log scale)", "")
     rows = list(tables["images"])
-    for y, row in enumerate(rows):
-        family = str(row["family"])
-        size = float(row["with_app_size_mib"] or 0)
-        ax.barh(y, size, color=colour(family), edgecolor="black", height=0.7,
-                hatch="//" if family == "minimal" else "")
-        shell = "shell" if row["has_shell"] else "no shell"
-        ax.text(size * 1.08, y, f"{size:.1f} MiB: {row['with_app_executables']} executables, "
-                f"{row['packages']} packages, {shell}", va="center", fontsize=12)
-    ax.set_yticks(range(len(rows)), [str(r["image"]) for r in rows])
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlim(1, max(float(r["with_app_size_mib"] or 0) for r in rows) * 60)
-    families = dict.fromkeys(str(r["family"]) for r in rows)
-    ax.legend(handles=[Patch(facecolor=colour(f), edgecolor="black", label=_label(f),
-                             hatch="//" if f == "minimal" else "") for f in families],
-              loc="upper right")
+    image_size_bars(ax, rows, [float(r["with_app_size_mib"] or 0) for r in rows], [
+        f"{r['with_app_executables']} executables, {r['packages']} packages, "
+        f"{'shell' if r['has_shell'] else 'no shell'}" for r in rows])
     return fig
 
 

@@ -32,7 +32,7 @@ from matplotlib.patches import Patch
 import virtsim
 from virtsim.compat import attack_surface, exec_in
 from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.plotting import colour, image_size_bars, slide_figure
 from virtsim.profiles import ImageProfile
 from virtsim.result import Record
 
@@ -77,10 +77,6 @@ DOCKER_RUN_SOURCE = ("MEASUREMENTS.md Container runtimes: `docker run` of alpine
 
 def _family(image: str) -> str:
     return FAMILIES.get(image, "minimal")
-
-
-def _label(family: str) -> str:
-    return "other minimal image" if family == "minimal" else label(family)
 
 
 def image_rows(catalog: virtsim.Catalog) -> list[Record]:
@@ -168,25 +164,13 @@ def draw_sizes(tables: Mapping[str, list[Record]]) -> MplFigure:
     fig, ax = slide_figure("Image size and what you get for it", "unpacked size (MiB, log scale)",
                            "")
     rows = list(tables["images"])
-    for y, row in enumerate(rows):
-        size = float(row["size_mib"] or 0)
-        ax.barh(y, size, color=colour(str(row["family"])), edgecolor="black", height=0.7,
-                hatch="//" if row["family"] == "minimal" else "")
-        shell = "shell" if row["has_shell"] else "no shell"
-        manager = row["package_manager"] or "no package manager"
-        ax.text(size * 1.08, y, f"{size:.1f} MiB: {shell}, {manager}, {row['packages']} packages",
-                va="center", fontsize=12)
+    image_size_bars(ax, rows, [float(r["size_mib"] or 0) for r in rows], [
+        f"{'shell' if r['has_shell'] else 'no shell'}, "
+        f"{r['package_manager'] or 'no package manager'}, {r['packages']} packages"
+        for r in rows])
     ax.axvline(CLAIMED_ALPINE_MB / MB_PER_MIB, color=colour(ALPINE), ls=":", lw=2)
     ax.text(CLAIMED_ALPINE_MB / MB_PER_MIB, len(rows) - 0.4, " 'around 5MB'", fontsize=11,
             color="#555555")
-    ax.set_yticks(range(len(rows)), [str(r["image"]) for r in rows])
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlim(1, max(float(r["size_mib"] or 0) for r in rows) * 60)
-    families = dict.fromkeys(str(r["family"]) for r in rows)
-    ax.legend(handles=[Patch(facecolor=colour(f), edgecolor="black", label=_label(f),
-                             hatch="//" if f == "minimal" else "") for f in families],
-              loc="upper right")
     return fig
 
 

@@ -8,6 +8,7 @@ slide-sized fonts, a title and labelled axes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import matplotlib
@@ -17,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 TECHNOLOGY_COLOURS: dict[str, str] = {
     "native": "#4d4d4d",
@@ -70,6 +72,36 @@ def slide_figure(title: str, xlabel: str, ylabel: str,
     ax.tick_params(labelsize=SLIDE_STYLE["xtick.labelsize"])
     ax.grid(True, alpha=0.3)
     return fig, ax
+
+
+def image_family_label(family: str) -> str:
+    """The legend label of an image family (``minimal``: any other small image)."""
+    return "other minimal image" if family == "minimal" else label(family)
+
+
+def image_size_bars(ax: Axes, rows: Sequence[Mapping[str, object]], sizes: Sequence[float],
+                    notes: Sequence[str]) -> None:
+    """One bar per image (log scale), ``size MiB: note`` beside it, a legend of families.
+
+    ``rows`` give each image's ``image`` and ``family``; minimal images other
+    than scratch and alpine are hatched.
+    """
+    def hatch(family: str) -> str:
+        return "//" if family == "minimal" else ""
+
+    for y, (row, size, note) in enumerate(zip(rows, sizes, notes, strict=True)):
+        family = str(row["family"])
+        ax.barh(y, size, color=colour(family), edgecolor="black", height=0.7,
+                hatch=hatch(family))
+        ax.text(size * 1.08, y, f"{size:.1f} MiB: {note}", va="center", fontsize=12)
+    ax.set_yticks(range(len(rows)), [str(r["image"]) for r in rows])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(sizes) * 60)
+    families = dict.fromkeys(str(r["family"]) for r in rows)
+    ax.legend(handles=[Patch(facecolor=colour(f), edgecolor="black", hatch=hatch(f),
+                             label=image_family_label(f)) for f in families],
+              loc="upper right")
 
 
 SLIDE_STYLE: dict[str, float] = {
