@@ -153,3 +153,14 @@ def test_benchmark_scenarios_build_at_a_tiny_size(path: Any, catalog: Catalog) -
     graph = build_graph(small, catalog)
     assert len(graph.copies) == len(scenario.hosts)
     assert sum(1 for _ in graph.instances()) > 0
+
+
+def test_stacks_of_the_same_shape_share_a_key(catalog: Catalog) -> None:
+    graph = graph_of(catalog, {"hosts": [
+        {"name": "h", "profile": "m5d-metal", "count": 2, "containers": [
+            {"name": "a", "image": "alpine", "count": 2},
+            {"name": "b", "image": "debian"}]}]})
+    shape = graph.stack_shape
+    assert shape("h-0/a-0") == shape("h-0/a-1") == shape("h-1/a-0")  # copies and siblings
+    assert shape("h-0/a-0") != shape("h-0/b")  # another group: spec, name and image differ
+    assert shape("h-0/a-0", graph.path_to_machine("h-0/a-0")) == shape("h-0/a-0")

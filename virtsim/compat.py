@@ -365,8 +365,9 @@ class CompatibilityReport:
     def report(self, sim: Simulation) -> None:
         """Table ``compatibility`` (instance, image, kernel, arch, outcome, how, message).
 
-        Containers on stacks of the same shape (the same profiles, names and
-        roles all the way down) get the same answer, worked out once.
+        Containers on stacks of the same shape
+        (:meth:`~virtsim.graph.ResourceGraph.stack_shape`) get the same answer,
+        worked out once.
         """
         graph = sim.graph
         counts: Counter[str] = Counter()
@@ -374,11 +375,7 @@ class CompatibilityReport:
                                                  tuple[Scalar, ...], str]] = {}
         for node in graph.nodes("container"):
             machine = graph.machine(node)
-            shape: tuple[object, ...] = tuple(
-                (graph.data[n]["kind"], id(graph.data[n].get("profile")),
-                 graph.data[n].get("name"), graph.data[n].get("role"))
-                for n in graph.path_to_machine(node))
-            shape += (id(graph.data[f"{machine}/kernel"]["profile"]),)
+            shape = graph.stack_shape(node)
             answer = answers.get(shape)
             if answer is None:
                 image_fields, rest_fields = _compatibility_record(sim, node)

@@ -93,6 +93,22 @@ class ResourceGraph:
         """The machine at the bottom of the node's stack."""
         return str(self.data[node]["machine"])
 
+    def stack_shape(self, node: str, path: list[str] | None = None) -> tuple[object, ...]:
+        """A key equal for nodes whose stacks are alike all the way down.
+
+        Alike: the same spec, and along the path to the machine the same kinds,
+        names, roles, profiles and engines (profiles and specs by identity: they
+        live for the run), on a machine with the same host kernel. What depends
+        only on these (stage lists, compatibility answers) is worked out once
+        per shape. ``path`` saves the walk when the caller has it.
+        """
+        data = self.data
+        return (id(data[node].get("spec")),
+                id(data[f"{data[node]['machine']}/kernel"]["profile"]),
+                *((data[n]["kind"], data[n].get("name"), data[n].get("role"),
+                   id(data[n].get("profile")), id(data[n].get("engine")))
+                  for n in (path or self.path_to_machine(node))))
+
     def path_to_machine(self, node: str) -> list[str]:
         """The node, what it runs on, and so on down to its machine."""
         path = [node]

@@ -117,15 +117,10 @@ class Lifecycle:
         return self._api_calls[key]
 
     def stages_of(self, graph: ResourceGraph, node: str, path: list[str]) -> StagePlan:
-        """An instance's stages (start and teardown), once per shape of stack.
-
-        Instances whose paths hold the same profiles, engines and roles and that
-        share a spec have the same stages.
-        """
+        """An instance's stages (start and teardown), once per shape of stack
+        (:meth:`~virtsim.graph.ResourceGraph.stack_shape`)."""
         nodes = graph.data
-        key = (id(nodes[node].get("spec")), *(
-            (id(nodes[n].get("profile")), id(nodes[n].get("engine")), nodes[n].get("role"))
-            for n in path))
+        key = graph.stack_shape(node, path)
         plan = self._stages.get(key)
         if plan is None:
             kind = nodes[node]["kind"]
