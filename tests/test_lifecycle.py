@@ -29,20 +29,26 @@ GOLDEN: dict[str, list[tuple[str, float, float]]] = {
         ("qemu-process", 0.0, 0.1201), ("seabios", 0.1201, 0.5378),
         ("bootloader", 0.5378, 2.1632), ("decompress", 2.1632, 2.2224),
         ("kernel-core", 2.2224, 2.3024), ("stock-drivers", 2.3024, 2.8557),
-        ("serial-console", 2.8557, 2.9257), ("initramfs", 2.9257, 3.0927),
-        ("userspace", 3.0927, 16.3771)],
+        ("serial-console", 2.8557, 2.9257), ("initramfs", 2.9257, 3.1037),
+        ("userspace", 3.1037, 16.3881)],
     "firecracker-microvm": [
-        ("vmm-process", 0.0, 0.0158), ("configure-and-load-kernel", 0.0158, 0.0289),
-        ("kernel", 0.0289, 0.1548), ("init", 0.1548, 0.1787)],
+        ("vmm-process", 0.0, 0.0158), ("configure-and-load-kernel", 0.0158, 0.0329),
+        ("kernel", 0.0329, 0.1588), ("init", 0.1588, 0.1827)],
     "container-cold": [
-        ("cli-and-api", 0.0, 0.0961), ("image-pull", 0.0961, 1.4414),
-        ("container-create", 1.4414, 1.6085), ("network-attach", 1.6085, 2.0707),
-        ("containerd-task", 2.0707, 2.4233), ("runc-run", 2.4233, 2.4483),
-        ("exit-and-cleanup", 2.4483, 2.6985)],
+        ("cli-and-api", 0.0, 0.0961), ("image-pull", 0.0961, 2.651),
+        ("container-create", 2.651, 2.818), ("network-attach", 2.818, 3.2802),
+        ("containerd-task", 3.2802, 3.6328), ("cgroup", 3.6328, 3.6338),
+        ("mount-namespace", 3.6338, 3.6346), ("ipc-namespace", 3.6346, 3.6353),
+        ("network-namespace", 3.6353, 3.6368), ("veth", 3.6368, 3.6388),
+        ("nat-rules", 3.6388, 3.6479), ("runc-run", 3.6479, 3.673),
+        ("exit-and-cleanup", 3.673, 3.9232)],
     "alpine-warm": [
         ("cli-and-api", 0.0, 0.0961), ("container-create", 0.0961, 0.2631),
         ("network-attach", 0.2631, 0.7253), ("containerd-task", 0.7253, 1.0779),
-        ("runc-run", 1.0779, 1.1029), ("exit-and-cleanup", 1.1029, 1.3531)],
+        ("cgroup", 1.0779, 1.0789), ("mount-namespace", 1.0789, 1.0798),
+        ("ipc-namespace", 1.0798, 1.0805), ("network-namespace", 1.0805, 1.082),
+        ("veth", 1.082, 1.084), ("nat-rules", 1.084, 1.093),
+        ("runc-run", 1.093, 1.1181), ("exit-and-cleanup", 1.1181, 1.3683)],
 }
 
 
