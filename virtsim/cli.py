@@ -175,7 +175,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(summary(scenario, result))
         if args.out is not None:
             print(f"results written to {display_path(args.out)}")
+    warn_overload(result)
     return EXIT_OK
+
+
+def warn_overload(result: Result) -> None:
+    """Print the run's overload findings (:mod:`virtsim.overload`) on stderr."""
+    for line in _warnings(result):
+        print(f"virtsim: warning: {line}", file=sys.stderr)
+
+
+def _warnings(result: Result) -> list[str]:
+    lines = result.metrics.get("warnings", [])
+    return [str(line) for line in lines] if isinstance(lines, list) else []
 
 
 def _check_out_dir(path: Path, flag: str) -> None:
@@ -201,13 +213,14 @@ def summary(scenario: Scenario, result: Result) -> str:
     lines = [f"scenario {scenario.name!r}: seed {result.metrics.get('seed')}, "
              f"{scenario.duration_s:g} s simulated"]
     for key, value in result.metrics.items():
-        if key in {"scenario", "seed", "duration_s"}:
+        if key in {"scenario", "seed", "duration_s", "warnings"}:
             continue
         if isinstance(value, dict):
             shown = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v not in (0, None))
             lines.append(f"  {key}: {shown}")
         else:
             lines.append(f"  {key}: {_fmt(value)}")
+    lines.extend(f"  warning: {line}" for line in _warnings(result))
     return "\n".join(lines)
 
 
