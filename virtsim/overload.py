@@ -63,7 +63,7 @@ def _memory_over(result: Result, hosts: dict[str, HostProfile]) -> list[str]:
     over: dict[tuple[float, float], list[str]] = defaultdict(list)
     for row in result.rows("host_footprint"):
         machine = str(row["machine"])
-        used = float(row["memory_mib"] or 0.0)  # type: ignore[arg-type]
+        used = float(row["memory_mib"] or 0.0)
         have = hosts[machine].memory_gib * 1024.0 if machine in hosts else float("inf")
         if used > have:
             over[(round(used / 1024, 1), round(have / 1024, 1))].append(machine)
@@ -84,7 +84,8 @@ def _not_ready(result: Result, duration_s: float) -> list[str]:
     total = result.metrics.get("instances")
     if not isinstance(total, int) or total == 0:
         return []
-    ready, refused = set(), set()
+    ready: set[object] = set()
+    refused: set[object] = set()
     for row in result.rows("instances"):
         if row["kind"] == "machine":
             continue
