@@ -248,12 +248,63 @@ class DiskImageProfile(Profile):
                                           "boot from a cold copy (Windows specialize, reboots)")
 
 
+class Operation(Model):
+    """One kind of operation in a workload's mix, with what it asks of each mechanism.
+
+    Counts are per operation; ``count`` is how many of this operation one
+    transaction or request holds (sysbench's 10 point SELECTs, redis-benchmark's
+    one GET). System calls are split by class because layers price them
+    differently: ``cheap`` (getpid, clock, epoll bookkeeping), ``file`` (read or
+    write on an open file), ``network`` (send, recv, accept), ``mmap`` (mmap,
+    munmap, brk, mprotect). ``file_opens`` are path look-ups (open, stat) that a
+    gVisor gofer serves with an IPC round trip. Disk I/O is sequential bytes
+    (bandwidth-bound) or random operations (IOPS-bound); ``fsyncs`` each wait
+    for a device flush. ``round_trips`` are client-visible network round trips.
+
+    Attributes:
+        name: Operation name (``"point-select"``, ``"get"``).
+        count: Operations of this kind per transaction or request.
+        cpu_us: User-level CPU work per operation, natively, in microseconds.
+        fp_share: Share of ``cpu_us`` that is floating-point code (0..1).
+        memory_mb: Memory traffic streamed per operation, in MB.
+        source: Where the operation's figures come from.
+    """
+
+    name: str
+    count: float = Field(default=1.0, gt=0)
+    cpu_us: float = Field(default=0.0, ge=0)
+    fp_share: float = Field(default=0.0, ge=0, le=1)
+    memory_mb: float = Field(default=0.0, ge=0)
+    syscalls_cheap: float = Field(default=0.0, ge=0)
+    syscalls_file: float = Field(default=0.0, ge=0)
+    syscalls_network: float = Field(default=0.0, ge=0)
+    syscalls_mmap: float = Field(default=0.0, ge=0)
+    file_opens: float = Field(default=0.0, ge=0)
+    page_faults: float = Field(default=0.0, ge=0)
+    execs: float = Field(default=0.0, ge=0)
+    disk_read_kib: float = Field(default=0.0, ge=0)
+    disk_write_kib: float = Field(default=0.0, ge=0)
+    disk_read_ops: float = Field(default=0.0, ge=0)
+    disk_write_ops: float = Field(default=0.0, ge=0)
+    fsyncs: float = Field(default=0.0, ge=0)
+    net_kib: float = Field(default=0.0, ge=0)
+    packets: float = Field(default=0.0, ge=0)
+    round_trips: float = Field(default=0.0, ge=0)
+    source: str
+
+
 class WorkloadProfile(Profile):
     """What a process asks of the machine, as a demand vector per job or request.
 
     A ``batch`` workload runs ``jobs`` units of the demand and reports its
     completion time; a ``service`` receives requests at ``arrival_rate_per_s``
+    (open loop) or from ``clients`` concurrent clients that each wait
+    ``think_time_s`` between a response and their next request (closed loop),
     and reports throughput and latency.
+
+    A workload given as an operation mix (``operations``) has its demand
+    composed from the mix through each layer's mechanisms
+    (:mod:`virtsim.operations`); the flat demand fields then stay zero.
     """
 
     kind: ClassVar[str] = "workloads"
@@ -269,6 +320,10 @@ class WorkloadProfile(Profile):
     net_round_trips: float = Field(default=0.0, ge=0)
     syscalls: float = Field(default=0.0, ge=0)
     arrival_rate_per_s: float = Field(default=0.0, ge=0)
+    clients: int = Field(default=0, ge=0, description="closed loop: concurrent clients")
+    think_time_s: float = Field(default=0.0, ge=0, description="closed loop: client pause")
+    operations: tuple[Operation, ...] = Field(
+        default=(), description="the operation mix of one transaction or request")
     start: tuple[Stage, ...] = Field(default=(), description="application start")
 
 
@@ -297,6 +352,13 @@ class LayerCostProfile(Profile):
     ``round_trip_us`` and ``syscall_ns`` are latency added per network round trip
     and per system call; nested layers add. The ``native`` profile holds the
     bare-metal base latencies (and a random-access rate the host profile lacks).
+
+    The mechanism fields price an operation mix (:mod:`virtsim.operations`):
+    host CPU a layer adds per system call of each class, per gofer path look-up,
+    page fault, exec, packet and disk operation, latency per fsync, and the
+    per-operation time of a serial device thread (a single-queue VMM). On the
+    ``native`` profile they are the bare-metal base costs themselves. All are
+    per-operation times or ratios, never rates of one host.
     """
 
     kind: ClassVar[str] = "layer_costs"
@@ -316,6 +378,34 @@ class LayerCostProfile(Profile):
         description="native only: CPU and memory capacity lost per co-running workload")
     cache_interference_max_neighbours: int = Field(
         default=0, ge=0, description="native only: neighbours beyond this add no more loss")
+    cpu_fp: float | None = Field(
+        default=None, gt=0, le=1, description="floating-point work's efficiency (default: cpu)")
+    disk_seq_write: float | None = Field(
+        default=None, gt=0, le=1, description="sequential writes (default: disk_seq)")
+    disk_random_write: float | None = Field(
+        default=None, gt=0, le=1, description="random writes (default: disk_random)")
+    syscall_cheap_ns: float = Field(default=0.0, ge=0, description="host CPU per cheap syscall")
+    syscall_file_ns: float = Field(default=0.0, ge=0, description="host CPU per file syscall")
+    syscall_network_ns: float = Field(default=0.0, ge=0,
+                                      description="host CPU per network syscall")
+    syscall_mmap_ns: float = Field(default=0.0, ge=0,
+                                   description="host CPU per memory-mapping syscall")
+    file_open_us: float = Field(default=0.0, ge=0,
+                                description="per path look-up: a gofer IPC round trip")
+    page_fault_ns: float = Field(default=0.0, ge=0, description="host CPU per page fault")
+    exec_ms: float = Field(default=0.0, ge=0,
+                           description="host CPU per exec (image load, re-translation)")
+    packet_ns: float = Field(default=0.0, ge=0, description="host CPU per network packet")
+    disk_op_cpu_us: float = Field(default=0.0, ge=0,
+                                  description="host CPU per disk operation (exits, backend)")
+    fsync_us: float = Field(default=0.0, ge=0, description="latency per fsync (flush)")
+    io_thread_us: float = Field(
+        default=0.0, ge=0,
+        description="time per disk operation on one serial device thread per instance")
+    io_thread_ns_per_kib: float = Field(
+        default=0.0, ge=0, description="time per KiB on one serial disk thread per instance")
+    net_thread_ns_per_kib: float = Field(
+        default=0.0, ge=0, description="time per KiB on one serial network thread per instance")
 
 
 PROFILE_KINDS["layer_costs"] = LayerCostProfile
