@@ -34,8 +34,9 @@ def test_committed_memory_of_each_kind(catalog: Catalog) -> None:
     assert committed_mib(g, "h/v/in") == 0.0  # inside a VM: the VM committed it
     assert committed_mib(g, "h/c") == 64
     runc = catalog.require(RuntimeProfile, "runc")
+    docker = catalog.require(EngineProfile, "docker")
     assert committed_mib(g, "h/d") == pytest.approx(
-        runc.memory_mib + catalog.require(EngineProfile, "docker").shim_memory_mib + 1.0)
+        runc.memory_mib + docker.shim_memory_mib + docker.state_memory_per_container_mib + 1.0)
     kata = catalog.require(RuntimeProfile, "kata")
     ch = catalog.require(VmmProfile, "cloud-hypervisor")
     assert committed_mib(g, "h/k") > kata.sandbox_memory_mib + ch.memory_mib

@@ -231,17 +231,25 @@ class _Walker:
     def ksm_fraction(self, machine: str) -> float:
         """Share of the mergeable pages KSM has merged on ``machine`` by ``age_s``.
 
-        KSM scans all the host's top-level guests' RAM that is resident; taken as
-        their working set and page cache (what the guests have touched).
+        KSM scans the guest RAM the host's top-level guests have touched: their
+        kernel, user space and page cache, or all of it for a guest that zeroes
+        its memory at boot.
         """
         fraction = self._ksm.get(machine)
         if fraction is None:
-            scanned = sum(self.guest_base(vm)[0] + self.page_cache(vm)
-                          for vm in self.g.nodes("vm")
+            scanned = sum(self.touched_at_boot(vm) for vm in self.g.nodes("vm")
                           if self.g.machine(vm) == machine and self.merged(vm))
             fraction = self._ksm[machine] = ksm_merged_fraction(scanned, self.age_s,
                                                                 self.residency)
         return fraction
+
+    def touched_at_boot(self, vm: str) -> float:
+        """MiB of guest RAM a VM has touched once booted (what KSM scans)."""
+        allocated = float(self.g.data[vm].get("memory_mib", 0.0))
+        image = self.g.data[vm].get("profile")
+        if isinstance(image, DiskImageProfile) and image.zeroes_free_memory:
+            return allocated
+        return min(allocated, self.guest_base(vm)[0] + self.page_cache(vm))
 
     def page_cache(self, vm: str) -> float:
         """MiB of files a VM's boot read into its page cache (its kernel's and image's)."""
@@ -684,6 +692,8 @@ def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: st
         if memory <= 0 and vcpus <= 0 and disk <= 0 and not any(demand):
             continue
         committed = committed_mib(graph, members[0])
+        if graph.data[members[0]]["kind"] != "vm" and committed < memory:
+            committed = memory  # without a limit, a container commits what it holds
         overcommit = float(graph.data[machine]["spec"].memory_overcommit)
         shared = max(shared_memory, 0.0)
         fit = density(host, memory, vcpus, disk, shared_memory_mib=shared,

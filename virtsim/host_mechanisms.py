@@ -92,8 +92,9 @@ def committed_mib(graph: ResourceGraph, node: str) -> float:
     """What a top-level instance commits of its host's memory (0 for one inside a VM).
 
     A VM: its configured RAM and its VMM's overhead. A container: its cgroup
-    limit, or without one what it holds (runtime, shim, its process or
-    workload), plus a sandbox VM's RAM and VMM. A process: its workload's memory.
+    limit, or without one what it holds (runtime, shim, the engine's state for
+    it, its process or workload), plus a sandbox VM's RAM and VMM or a
+    user-space kernel. A process: its workload's memory.
     """
     data = graph.data
     path = graph.path_to_machine(node)
@@ -117,13 +118,17 @@ def committed_mib(graph: ResourceGraph, node: str) -> float:
             vmm_node = graph.host(below) or ""
             sandbox_vmm: VmmProfile = data[vmm_node]["profile"]
             sandbox += float(data[below]["memory_mib"]) + sandbox_vmm.memory_mib
+        elif data[below]["kind"] == "kernel" and data[below].get("role") == "sandbox" \
+                and data[graph.host(below) or ""]["kind"] != "vm":
+            sandbox += data[below]["profile"].memory_mib  # a user-space kernel (gVisor)
     if spec.memory_mib is not None:
         return float(spec.memory_mib) + sandbox
     image: ImageProfile = data[node]["profile"]
     own = image.process_memory_mib
     if spec.workload:
         own = data[f"{node}/{spec.workload}"]["profile"].memory_mib
-    return runtime.memory_mib + engine.shim_memory_mib + own + sandbox
+    return (runtime.memory_mib + engine.shim_memory_mib + engine.state_memory_per_container_mib
+            + own + sandbox)
 
 
 def for_network(stages: list[OwnedStage], network: str) -> list[OwnedStage]:
