@@ -119,6 +119,15 @@ def calibration_ids(figures: Iterable[CalibrationFigure] | None = None) -> froze
     return frozenset(f.id for f in (load_figures() if figures is None else figures))
 
 
+CALIBRATION_INPUT = "calibration input"
+HELD_OUT = "held out"
+
+
+def role(figure: str, figures: Iterable[CalibrationFigure] | None = None) -> str:
+    """``"calibration input"`` when the figure set parameters, else ``"held out"``."""
+    return CALIBRATION_INPUT if figure and figure in calibration_ids(figures) else HELD_OUT
+
+
 def overlap(figures: Iterable[CalibrationFigure], cases: Iterable[Case]) -> list[str]:
     """Figure ids that are both a calibration input and a validation case (must be none)."""
     calibration = {f.id for f in figures}
