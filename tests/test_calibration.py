@@ -58,8 +58,8 @@ def test_calibration_covers_several_publications() -> None:
 
 
 def test_parameter_value_reads_nested_keys_and_named_items() -> None:
-    assert parameter_value("layer_costs/kvm-tuned.cpu") == pytest.approx(0.9773)
-    assert parameter_value("runtimes/crun.create[crun-run].wall_s.mean") == 0.0169
+    assert parameter_value("layer_costs/kvm-tuned.cpu") == pytest.approx(0.9773, rel=1e-3)
+    assert parameter_value("runtimes/crun.create[crun-run].wall_s.mean") == 0.0129
     assert parameter_value("images/alpine.layers[0].size_mib") == 7.92
     for bad in ("nokind", "layer_costs/nope.cpu", "layer_costs/kvm-tuned.nope",
                 "runtimes/crun.create[nope].wall_s"):
