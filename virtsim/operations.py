@@ -162,3 +162,4 @@ def request_cost(workload: WorkloadProfile, costs: LayerCost, host: HostProfile)
     work[_CPU] = sum(cpu.values())
     return RequestCost(work, cpu, device, thread_s, latency)
 
+
