@@ -50,6 +50,8 @@ class Stage(Model):
     read_mib: float = Field(default=0.0, ge=0)
     fetch_mib: float = Field(default=0.0, ge=0)
     lock: str = ""
+    networks: tuple[Literal["nat", "host", "none"], ...] = Field(
+        default=(), description="network modes the stage runs for (empty: every mode)")
     phase: Literal["start", "stop"] = Field(
         default="start", description="'stop' stages run after the process exits (teardown)"
     )
@@ -125,6 +127,8 @@ class HypervisorProfile(Profile):
     guest_arches: tuple[Arch, ...] = ("amd64",)
     vmms: tuple[str, ...] = Field(min_length=1, description="VMM profiles it can drive")
     memory_mib: float = Field(default=0.0, ge=0)
+    emulation: str = Field(default="", description="emulation profile its guests run under "
+                           "(empty: hardware-assisted, native speed)")
     boot: tuple[Stage, ...] = ()
 
     @property
@@ -157,6 +161,13 @@ class EngineProfile(Profile):
     max_concurrent_downloads: int = Field(default=3, ge=1)
     restart_delay_s: float = Field(default=0.0, ge=0, description="first restart back-off")
     decompress_mibs_per_core: float = Field(gt=0)
+    pulls: bool = Field(default=True, description="false: runs a bundle already on disk")
+    nat_rules_per_container: int = Field(default=0, ge=0, description="NAT rules a container "
+                                         "on its default bridge adds")
+    firewall: Literal["iptables", "nftables"] = "iptables"
+    state_memory_per_container_mib: float = Field(default=0.0, ge=0)
+    host_mounts_per_container: int = Field(default=0, ge=0, description="mounts each running "
+                                           "container adds to the host's table (rootfs, shm)")
     api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
 
 
@@ -172,6 +183,9 @@ class RuntimeProfile(Profile):
     sandbox_vcpus: int = Field(default=1, ge=1)
     sandbox_memory_mib: float = Field(default=0.0, ge=0)
     memory_mib: float = Field(ge=0, description="per container, empty process")
+    kernel_objects: tuple[Literal["cgroup", "mount-namespace", "network-namespace", "veth",
+                                  "ipc-namespace"], ...] = Field(
+        default=(), description="kernel objects its create makes (see kernel_objects)")
     create: tuple[Stage, ...] = ()
 
 
@@ -181,6 +195,7 @@ class Layer(Model):
     digest: str = Field(min_length=1)
     compressed_mib: float = Field(ge=0)
     size_mib: float = Field(ge=0)
+    codec: Literal["gzip", "zstd"] = "gzip"
 
 
 class ImageProfile(Profile):
@@ -226,7 +241,11 @@ class DiskImageProfile(Profile):
     min_memory_mib: float = Field(ge=0)
     linked_overlay_mib: float = Field(ge=0, description="a linked clone's own overlay file")
     idle_memory_mib: float = Field(ge=0, description="guest user space resident at idle")
+    zeroes_free_memory: bool = Field(default=False, description="the guest writes every free "
+                                     "page at boot, so all its RAM becomes resident")
     boot: tuple[Stage, ...] = Field(default=(), description="bootloader and user space")
+    first_boot: tuple[Stage, ...] = Field(default=(), description="a generalized image's first "
+                                          "boot from a cold copy (Windows specialize, reboots)")
 
 
 class Operation(Model):
@@ -486,3 +505,97 @@ class FailureRateProfile(Profile):
 
 
 PROFILE_KINDS["failure_rates"] = FailureRateProfile
+
+
+# -- mechanisms (issue 15): each calibrated on its own from component figures ----------
+
+
+class KernelCostProfile(Profile):
+    """What a kernel's per-container objects cost, as functions of how many exist.
+
+    The profile's name is a kernel family (``linux``). Each object is created
+    under the global kernel lock that serialises it in the real kernel, so
+    concurrent starts queue (see :mod:`virtsim.kernel_objects`).
+    """
+
+    kind: ClassVar[str] = "kernel_costs"
+    fix_version: str = Field(pattern=r"^\d+(\.\d+){0,2}$",
+                             description="first kernel with the faster netns and mqueue paths")
+    netns_create_s_before_fix: float = Field(gt=0)
+    netns_create_s: float = Field(gt=0)
+    mqueue_mount_s_before_fix: float = Field(ge=0)
+    mqueue_mount_s: float = Field(ge=0)
+    veth_create_s: float = Field(ge=0)
+    iptables_base_s: float = Field(ge=0, description="one legacy iptables call, empty table")
+    iptables_per_rule_s: float = Field(ge=0, description="whole-table copy, per existing rule")
+    nft_rule_s: float = Field(ge=0, description="one incremental nftables rule")
+    mount_copy_per_mount_s: float = Field(ge=0, description="mount-namespace copy, per host mount")
+    host_base_mounts: int = Field(ge=0, description="mounts of a host with nothing running")
+    cgroup_create_s: float = Field(ge=0)
+    cgroup_remove_s: float = Field(ge=0)
+    reclaim_s_per_gib: float = Field(ge=0, description="sys CPU to reclaim a GiB of page cache")
+    reclaim_extra_at_100_cgroups: float = Field(ge=0, description="extra reclaim cost, "
+                                                "as a multiple of the base, at 100 cgroups")
+    reclaim_cgroup_exponent: float = Field(ge=0)
+
+
+class CodecProfile(Profile):
+    """A layer compression codec: how fast one core decompresses it (output MiB/s)."""
+
+    kind: ClassVar[str] = "codecs"
+    decompress_mibs_per_core: float = Field(gt=0)
+
+
+class EmulationProfile(Profile):
+    """CPU-time factors of code run through an emulator instead of natively.
+
+    ``integer`` and ``float`` multiply the CPU-seconds of integer and
+    floating-point work; ``exec_s_per_mib`` is the re-translation each newly
+    executed image costs (user mode translates every exec afresh).
+    """
+
+    kind: ClassVar[str] = "emulation"
+    mode: Literal["system", "user"]
+    integer: float = Field(ge=1)
+    float_factor: float = Field(ge=1, alias="float")
+    exec_s_per_mib: float = Field(default=0.0, ge=0)
+
+
+class ResidencyProfile(Profile):
+    """How guest memory becomes resident on the host and how it comes back.
+
+    A guest's untouched pages cost the host nothing (demand-zero mappings);
+    KSM scans ``ksm_pages_to_scan`` pages every ``ksm_sleep_ms`` and merges a
+    page on its second pass; free page reporting returns freed pages after
+    ``free_page_report_delay_s``; a balloon gives back guest free memory at
+    ``balloon_mibs``.
+    """
+
+    kind: ClassVar[str] = "residency"
+    page_kib: float = Field(gt=0)
+    ksm_pages_to_scan: int = Field(ge=1)
+    ksm_sleep_ms: float = Field(gt=0)
+    ksm_passes_to_merge: int = Field(ge=1)
+    free_page_report_delay_s: float = Field(ge=0)
+    balloon_mibs: float = Field(gt=0)
+
+    @property
+    def ksm_scan_mibs(self) -> float:
+        """MiB of guest memory KSM scans per second."""
+        return self.ksm_pages_to_scan * self.page_kib / 1024.0 / (self.ksm_sleep_ms / 1000.0)
+
+
+class CloudProfile(Profile):
+    """A cloud's VM provisioning path: placement, volume from a snapshot, network, boot."""
+
+    kind: ClassVar[str] = "clouds"
+    placement: tuple[Stage, ...] = Field(min_length=1, description="control plane to host")
+    network_attach: tuple[Stage, ...] = ()
+    hydration_mibs: float = Field(gt=0, description="blocks fetched on first touch, per volume")
+
+
+PROFILE_KINDS["kernel_costs"] = KernelCostProfile
+PROFILE_KINDS["codecs"] = CodecProfile
+PROFILE_KINDS["emulation"] = EmulationProfile
+PROFILE_KINDS["residency"] = ResidencyProfile
+PROFILE_KINDS["clouds"] = CloudProfile
