@@ -36,6 +36,8 @@ count = 5
     (GOOD + '[constraints]\nheadroom = 1.5\n', ("constraints.headroom",)),
     (GOOD.replace('hosts = ["m5d-metal"]', 'hosts = "m5d-metal"'), ("hosts",)),
     ("name = [", ("valid TOML",)),
+    (GOOD.replace('"container"', '"vm"') + 'vm = { vcpus = 600 }\n',
+     ("workloads[0].vm.vcpus", "at most 288 vCPUs", "as vm on m5d-metal")),
 ])
 def test_bad_plans_exit_2_with_one_line(tmp_path: Path, text: str,
                                         parts: tuple[str, ...]) -> None:

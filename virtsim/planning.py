@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.demand import MachineCapacity, machine_capacity, native_cost
+from virtsim.errors import InputError, display_path
 from virtsim.plan_file import PlanFile, Technology, group_count, load_plan, parse_plan
 from virtsim.plan_pack import DIMENSIONS, Bin, Packing, pack
 from virtsim.plan_perf import GroupPerformance, group_performance
@@ -233,25 +235,28 @@ class PlanResult:
                 f"{cost}, meeting every constraint")
 
 
-def plan(source: PlanFile | dict[str, Any] | Path | str,
-         catalog: Catalog | None = None) -> PlanResult:
+def plan(source: PlanFile | dict[str, Any] | Path | str, catalog: Catalog | None = None,
+         file: str | None = None) -> PlanResult:
     """Answer a plan: every option worked out, checked and ranked.
 
     Args:
         source: A loaded plan, a parsed plan table, or the path of a plan file.
         catalog: The catalogue (default: the shipped one).
+        file: The plan's file name in error messages (default: the path given, or
+            ``<plan>``).
 
     Raises:
         InputError: The plan is malformed or names an unknown profile.
     """
     began = time.perf_counter()
     catalog = catalog or load_catalog()
+    file = file or "<plan>"
     if isinstance(source, PlanFile):
         spec = source
     elif isinstance(source, dict):
         spec = parse_plan(source, catalog)
     else:
-        spec = load_plan(source, catalog)
+        spec, file = load_plan(source, catalog), display_path(source)
     counts = [group_count(g, catalog) for g in spec.workloads]
     own = plan_catalog(spec, catalog)
     native = native_cost(own)
@@ -260,11 +265,30 @@ def plan(source: PlanFile | dict[str, Any] | Path | str,
         profile = own.require(HostProfile, host)
         machine = machine_capacity(profile, native)
         for technology in spec.technologies:
-            stack = probe(spec, technology, host, own)
+            try:
+                stack = probe(spec, technology, host, own)
+            except InputError as exc:  # the stack cannot be built: say where in the plan
+                raise InputError(file, _plan_key(exc.key, technology),
+                                 f"{exc.expected} (as {technology} on {host})",
+                                 exc.found) from None
             option = _option(spec, stack, profile, machine, counts, native)
             options.append(_checked(spec, option))
     chosen, verdicts = _choose(spec, options)
     return PlanResult(spec, options, chosen, verdicts, time.perf_counter() - began)
+
+
+def _plan_key(key: str, technology: Technology) -> str:
+    """The plan key behind a key of the scenario a technology builds from it."""
+    group = re.match(r"^hosts\[0\]\.(?:vms\[0\]\.containers|vms|containers)\[(\d+)\](.*)$",
+                     key)
+    if technology == "container-in-vm" and not key.startswith("hosts[0].vms[0].containers"):
+        return "node_vm"
+    if group is None:
+        return "workloads"
+    rest = group.group(2)
+    if technology in ("vm", "microvm") and rest in (".vcpus", ".memory_mib"):
+        rest = f".vm{rest}"
+    return f"workloads[{group.group(1)}]{rest}"
 
 
 def host_bin(stack: Probe, profile: HostProfile, machine: MachineCapacity, spec: PlanFile,
@@ -421,10 +445,10 @@ def _dearer(option: Option, chosen: Option) -> str:
     if option.cost_per_hour is not None and chosen.cost_per_hour is not None \
             and option.cost_per_hour > chosen.cost_per_hour:
         return (f"costs {option.cost_per_hour - chosen.cost_per_hour:,.2f} more per hour "
-                f"({option.hosts} hosts against {chosen.hosts})")
+                f"({option.hosts} {option.host} against {chosen.hosts} {chosen.host})")
     if option.hosts > chosen.hosts:
-        return (f"needs {option.hosts - chosen.hosts} more hosts ({option.hosts} against "
-                f"{chosen.hosts})")
+        return (f"needs {option.hosts - chosen.hosts} more hosts ({option.hosts} {option.host} "
+                f"against {chosen.hosts} {chosen.host})")
     return "ranks after it (same hosts and cost, slower cold start)"
 
 
