@@ -72,8 +72,8 @@ def verify(result: PlanResult, catalog: Catalog) -> list[Record]:
     counts = dict(zip((g.name for g in spec.workloads), per_vm if stack.node else pattern,
                       strict=True))
     placed = np.array(per_vm) * max(option.node_vms, 1) if stack.node else np.array(pattern)
-    for cold in (True, False):
-        estimate = fleet_start(spec, stack, profile, placed, option.node_vms, cold, hosts)
+    estimates = fleet_start(spec, stack, profile, placed, option.node_vms, hosts)
+    for cold, estimate in zip((True, False), estimates, strict=True):
         duration = max(estimate.high_s * (1 + START_SLACK) * 2, 10.0) + STEADY_S
         scenario = parse_scenario(stack_scenario(
             spec, option.technology, option.host, counts, own, hosts=hosts,
