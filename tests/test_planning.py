@@ -164,3 +164,16 @@ def test_cli_plan_no_option_meets_exits_0_with_reasons(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "no option meets every constraint" in proc.stdout
     assert "breaks: cold start of the fleet" in proc.stdout
+
+
+def test_memory_overcommitted_beyond_the_host_is_noted(catalog: Catalog) -> None:
+    spec = {"name": "t", "hosts": ["m5d-metal"], "technologies": ["vm"],
+            "workloads": [{"name": "w", "workload": "idle", "count": 200,
+                           "vm": {"vcpus": 1, "memory_mib": 4096}}],
+            "constraints": {"memory_overcommit": 2.0, "cpu_overcommit": 8.0}}
+    result = plan(spec, catalog)
+    option = result.options[0]
+    assert option.packing.binding == "memory" and option.packing.density > 96
+    assert option.notes and "a run would OOM-kill" in result.verdicts[option.name]
+    spec["constraints"]["memory_overcommit"] = 1.0
+    assert not plan(spec, catalog).options[0].notes

@@ -39,7 +39,7 @@ from virtsim.scenario import parse_scenario
 
 MAX_HOSTS = 2
 """Hosts simulated at most."""
-MAX_PER_HOST = 120
+MAX_PER_HOST = 300
 """Instances per simulated host at most (the fullest host's share, scaled down)."""
 START_SLACK = 0.25
 """How far outside the analytic start bounds the simulation may land (a share of them)."""
@@ -63,9 +63,10 @@ def verify(result: PlanResult, catalog: Catalog) -> list[Record]:
     own = plan_catalog(spec, catalog)
     pattern = _scaled(option.packing.per_host)
     hosts = min(option.hosts, MAX_HOSTS)
+    scaled = sum(pattern) < sum(option.packing.per_host)
     rows = [_row(option, "simulated size", f"{sum(option.packing.per_host)} per host on "
                  f"{option.hosts} hosts", f"{sum(pattern)} per host on {hosts} hosts", None,
-                 "the fullest host's share, scaled down")]
+                 "the fullest host's share" + (", scaled down" if scaled else ""))]
     profile = own.require(HostProfile, option.host)
     stack = probe(spec, option.technology, option.host, own)
     per_vm = [math.ceil(n / max(option.node_vms, 1)) for n in pattern]

@@ -31,7 +31,7 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,8 @@ class Option:
         groups: Each group's outcome.
         cost_per_hour: Hosts times the price per host-hour (None: no price).
         broken: Each constraint the option breaks, as a sentence.
+        notes: What the option relies on that no constraint covers (memory
+            overcommitted beyond what the host has).
     """
 
     technology: Technology
@@ -100,6 +102,7 @@ class Option:
     groups: tuple[GroupOutcome, ...]
     cost_per_hour: float | None
     broken: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -150,7 +153,8 @@ class Option:
                                           if lost is not None and self.instances else None)
         row.update({"max_slowdown": _round(self.slowdown, 4), "max_p99_ms": _round(self.p99_ms),
                     "cost_per_hour": _round(self.cost_per_hour),
-                    "meets_constraints": not self.broken, "broken": "; ".join(self.broken)})
+                    "meets_constraints": not self.broken, "broken": "; ".join(self.broken),
+                    "notes": "; ".join(self.notes)})
         for name, use in zip(DIMENSIONS, self.packing.utilisation, strict=True):
             row[f"use_{name}"] = _round(use, 4)
         return row
@@ -352,7 +356,25 @@ def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: Machine
     price = spec.prices.get(stack.host)
     cost = price * packing.hosts if price is not None and packing.hosts else None
     return Option(stack.technology, stack.host, packing, node_vms, cold, warm, lost, total,
-                  groups, cost)
+                  groups, cost, notes=_memory_notes(stack, profile, pattern, node_vms))
+
+
+def _memory_notes(stack: Probe, profile: HostProfile, pattern: np.ndarray,
+                  node_vms: int) -> tuple[str, ...]:
+    """A note when what the fullest host holds resident exceeds its memory (overcommit)."""
+    if stack.node is not None:
+        resident = node_vms * stack.node.resident_mib
+    else:
+        resident = float(sum(n * m.resident_mib for n, m in zip(pattern, stack.members,
+                                                                  strict=True)))
+    have = profile.memory_gib * 1024.0
+    used = resident + stack.shared_memory_mib
+    if not pattern.any() or used <= have:
+        return ()
+    return (f"resident memory on the fullest host is {used / have:.0%} of its "
+            f"{profile.memory_gib:g} GiB: the memory overcommit relies on guests and "
+            "sandboxes not touching what they were given (balloons, KSM); a run would "
+            "OOM-kill",)
 
 
 def _fits_one_node(packing: Packing, stack: Probe, spec: PlanFile, machine: MachineCapacity,
@@ -413,9 +435,7 @@ def _checked(spec: PlanFile, option: Option) -> Option:
         broken.append(f"one {worst} fault takes {share:.1%} of the fleet "
                       f"({option.lost[worst]} of {option.instances}) > "
                       f"{limits.blast_radius:.1%}")
-    return Option(option.technology, option.host, option.packing, option.node_vms, option.cold,
-                  option.warm, option.lost, option.instances, option.groups,
-                  option.cost_per_hour, tuple(broken))
+    return replace(option, broken=tuple(broken))
 
 
 def _choose(spec: PlanFile, options: list[Option]) -> tuple[Option | None, dict[str, str]]:
@@ -437,6 +457,8 @@ def _choose(spec: PlanFile, options: list[Option]) -> tuple[Option | None, dict[
             verdicts[option.name] = "breaks: " + "; ".join(option.broken)
         elif chosen is not None:
             verdicts[option.name] = "meets every constraint but " + _dearer(option, chosen)
+        if option.notes and option.name in verdicts:
+            verdicts[option.name] += " (note: " + "; ".join(option.notes) + ")"
     return chosen, verdicts
 
 
