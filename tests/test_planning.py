@@ -177,3 +177,22 @@ def test_memory_overcommitted_beyond_the_host_is_noted(catalog: Catalog) -> None
     assert option.notes and "a run would OOM-kill" in result.verdicts[option.name]
     spec["constraints"]["memory_overcommit"] = 1.0
     assert not plan(spec, catalog).options[0].notes
+
+
+@settings(max_examples=10)
+@given(cold=st.one_of(st.none(), st.floats(1.0, 60.0)),
+       warm=st.one_of(st.none(), st.floats(0.5, 30.0)),
+       blast=st.one_of(st.none(), st.floats(0.05, 1.0)),
+       p99=st.one_of(st.none(), st.floats(0.1, 10.0)),
+       headroom=st.floats(0.0, 0.5), count=st.integers(5, 300))
+def test_every_chosen_plan_meets_its_constraints(
+        catalog: Catalog, cold: float | None, warm: float | None, blast: float | None,
+        p99: float | None, headroom: float, count: int) -> None:
+    limits = {"cold_start_s": cold, "warm_start_s": warm, "blast_radius": blast,
+              "p99_latency_ms": p99, "headroom": headroom}
+    result = plan(a_plan(count, ("container", "vm", "microvm", "kata"),
+                         **{k: v for k, v in limits.items() if v is not None}), catalog)
+    if result.chosen is not None:
+        meets(result)
+    else:
+        assert all(o.broken for o in result.options)
