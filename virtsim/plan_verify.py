@@ -30,7 +30,7 @@ from virtsim.catalog import Catalog
 from virtsim.demand import machine_capacity, native_cost
 from virtsim.plan_file import PlanFile
 from virtsim.plan_perf import group_performance
-from virtsim.plan_stack import plan_catalog, probe, stack_scenario
+from virtsim.plan_stack import Probe, plan_catalog, probe, stack_scenario
 from virtsim.planning import Option, PlanResult, fleet_start
 from virtsim.profiles import HostProfile
 from virtsim.result import Record, Result
@@ -94,7 +94,7 @@ def verify(result: PlanResult, catalog: Catalog) -> list[Record]:
     return rows
 
 
-def _steady(option: Option, spec: PlanFile, run: Result, stack: Any, profile: HostProfile,
+def _steady(option: Option, spec: PlanFile, run: Result, stack: Probe, profile: HostProfile,
             own: Catalog, placed: np.ndarray) -> list[Record]:
     """Fit and overload, then each service's saturation and p99, against the run."""
     warnings = run.metrics.get("warnings", [])

@@ -40,6 +40,7 @@ import numpy as np
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.demand import MachineCapacity, machine_capacity, native_cost
 from virtsim.errors import InputError, display_path
+from virtsim.layer_costs import LayerCost
 from virtsim.plan_file import PlanFile, Technology, group_count, load_plan, parse_plan
 from virtsim.plan_pack import DIMENSIONS, Bin, Packing, pack
 from virtsim.plan_perf import GroupPerformance, group_performance
@@ -331,7 +332,7 @@ def _items(stack: Probe) -> np.ndarray:
 
 
 def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: MachineCapacity,
-            counts: list[int], native: Any) -> Option:
+            counts: list[int], native: LayerCost) -> Option:
     bin_, node_vms = host_bin(stack, profile, machine, spec)
     items = _items(stack)
     names = [g.name for g in spec.workloads]
