@@ -272,14 +272,26 @@ def plan(source: PlanFile | dict[str, Any] | Path | str, catalog: Catalog | None
         for technology in spec.technologies:
             try:
                 stack = probe(spec, technology, host, own)
-            except InputError as exc:  # the stack cannot be built: say where in the plan
-                raise InputError(file, _plan_key(exc.key, technology),
-                                 f"{exc.expected} (as {technology} on {host})",
-                                 exc.found) from None
+            except InputError as exc:  # this stack cannot be built here: an option that fails
+                options.append(_unbuildable(spec, technology, host, counts, file, exc))
+                continue
             option = _option(spec, stack, profile, machine, counts, native)
             options.append(_checked(spec, option))
     chosen, verdicts = _choose(spec, options)
     return PlanResult(spec, options, chosen, verdicts, time.perf_counter() - began)
+
+
+def _unbuildable(spec: PlanFile, technology: Technology, host: str, counts: list[int],
+                 file: str, exc: InputError) -> Option:
+    """An option whose stack the scenario checks refuse (KVM on a macOS kernel, more vCPUs
+    than the VMM takes): it places nothing, and says why."""
+    zeros = tuple(0 for _ in counts)
+    packing = Packing(0, zeros, "none", "-", tuple(0.0 for _ in DIMENSIONS),
+                      tuple((0, "-") for _ in counts), "its stack cannot be built")
+    reason = (f"cannot be built on {host} ({file}, {_plan_key(exc.key, technology)}): "
+              f"expected {exc.expected}, found {exc.found}")
+    return Option(technology, host, packing, 0, None, None, {}, sum(counts), (), None,
+                  (reason,))
 
 
 def _plan_key(key: str, technology: Technology) -> str:
@@ -337,7 +349,12 @@ def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: Machine
     items = _items(stack)
     names = [g.name for g in spec.workloads]
     packing = pack(counts, items, bin_, names)
-    if not packing.unplaceable and stack.node is not None:
+    if stack.node is not None and node_vms == 0:
+        packing = replace(packing, hosts=0, per_host=tuple(0 for _ in counts),
+                          strategy="none", unplaceable=(
+                              f"a node VM of {spec.node_vm.vcpus} vCPUs and "
+                              f"{spec.node_vm.memory_mib:g} MiB does not fit an empty host"))
+    elif not packing.unplaceable and stack.node is not None:
         packing = _fits_one_node(packing, stack, spec, machine, items, names)
     total = sum(counts)
     pattern = np.array(packing.per_host)
@@ -502,7 +519,7 @@ def summary(result: PlanResult) -> str:
     lines.append("density alone (instances of one group that fit a host, and what binds):")
     for k, group in enumerate(result.plan.workloads):
         shown = ", ".join(f"{o.name} {o.groups[k].alone[0]} ({o.groups[k].alone[1]})"
-                          for o in options)
+                          if o.groups else f"{o.name} -" for o in options)
         lines.append(f"  {group.name}: {shown}")
     answer = result.answer() if result.chosen else "no option meets every constraint"
     lines.append(f"answer: {answer}")
