@@ -68,5 +68,5 @@ def test_an_option_whose_stack_cannot_be_built_says_why_and_the_others_answer(
     proc = virtsim("plan", str(path))
     assert proc.returncode == 0, proc.stderr
     assert "vm on m5d-metal: breaks: cannot be built" in proc.stdout
-    assert "(plan.toml, workloads[0].vm.vcpus): expected at most 288 vCPUs" in proc.stdout
+    assert "plan.toml, workloads[0].vm.vcpus): expected at most 288 vCPUs" in proc.stdout
     assert "answer: container on m5d-metal" in proc.stdout
