@@ -286,7 +286,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     spec = load_plan(args.plan, catalog)
     if args.seed is not None:
         spec = spec.model_copy(update={"seed": args.seed})
-    result = plan(spec, catalog)
+    result = plan(spec, catalog, display_path(args.plan))
     if args.verify:
         from virtsim.plan_verify import verify
 
