@@ -133,17 +133,25 @@ HYPERVISOR_COSTS: tuple[str, ...] = (
 NEAR_NATIVE = 1.05
 """Within 5% of native counts as near native (the Felter tests' tolerance)."""
 
-FELTER: dict[tuple[str, str], tuple[float, str]] = {
-    ("kvm-tuned", "linpack"): (290.8 / 284.2, "Felter 2014 Linpack 290.8 / 284.2 GFLOPS [V]"),
-    ("kvm-tuned", "stream"): (45.6 / 45.0, "Felter 2014 STREAM Triad 45.6 / 45.0 GB/s [V]"),
-    ("kvm-tuned", "randomaccess"): (0.0458 / 0.0394, "Felter 2014 GUPS 0.0458 / 0.0394 [V]"),
-    ("kvm-tuned", "fio-rand-read"): (84044 / 46173, "Felter 2014 fio 84,044 / 46,173 IOPS [V]"),
-    ("kvm-tuned", "nuttcp"): (9.35 / 9.29, "Felter 2014 nuttcp 9.35 / 9.29 Gbps [V]"),
-    ("kvm-tuned", "netperf-rr"): (67.9 / 37.6, "Felter 2014 TCP_RR 67.9 / 37.6 us [V]"),
-    ("docker-nat", "netperf-rr"): (2.0, "Felter 2014 TCP_RR with NAT about 2x native [S/A]"),
-    ("docker-nat", "linpack"): (290.8 / 290.9, "Felter 2014 Linpack 290.8 / 290.9 GFLOPS [V]"),
+FELTER: dict[tuple[str, str], tuple[float, str, str]] = {
+    ("kvm-tuned", "linpack"): (290.8 / 284.2, "Felter et al. 2014: Linpack 290.8 / 284.2 GFLOPS",
+                               "felter2014:linpack-kvm-tuned"),
+    ("kvm-tuned", "stream"): (45.6 / 45.0, "Felter et al. 2014: STREAM Triad 45.6 / 45.0 GB/s",
+                              "felter2014:stream-triad-kvm-tuned"),
+    ("kvm-tuned", "randomaccess"): (0.0458 / 0.0394, "Felter et al. 2014: RandomAccess 0.0458 / "
+                                    "0.0394 GUPS", "felter2014:randomaccess-1s-kvm-tuned"),
+    ("kvm-tuned", "fio-rand-read"): (84044 / 46173, "Felter et al. 2014: fio 4K random read "
+                                     "84,044 / 46,173 IOPS", "felter2014:fio-randread-kvm-tuned"),
+    ("kvm-tuned", "nuttcp"): (9.35 / 9.29, "Felter et al. 2014: nuttcp 9.35 / 9.29 Gbps",
+                              "felter2014:nuttcp-kvm-tuned"),
+    ("kvm-tuned", "netperf-rr"): (67.9 / 37.6, "Felter et al. 2014: TCP_RR 67.9 / 37.6 us",
+                                  "felter2014:tcp-rr-kvm-tuned"),
+    ("docker-nat", "netperf-rr"): (2.0, "Felter et al. 2014: TCP_RR with NAT about 2x native "
+                                   "(secondary report)", "felter2014:tcp-rr-docker-nat"),
+    ("docker-nat", "linpack"): (290.8 / 290.9, "Felter et al. 2014: Linpack 290.8 / 290.9 GFLOPS",
+                                "felter2014:linpack-docker"),
 }
-"""Published slowdowns (native / virtualized throughput, or latency ratio) with sources."""
+"""Published slowdowns (native / virtualized throughput, or latency ratio), source, figure id."""
 
 NEIGHBOUR_STACKS: dict[str, dict[str, Any]] = {
     "container": {"containers": [{"name": "job", "image": "alpine", "workload": "sysbench-cpu"}]},
@@ -394,16 +402,17 @@ def findings(tables: Tables) -> Finding:
                 "alone" for r in at_ten]
     numbers += _mechanism_numbers(tables.get("mechanisms", []))
     comparisons = []
-    for (stack, workload), (published, source) in FELTER.items():
+    for (stack, workload), (published, source, figure) in FELTER.items():
         simulated = (kvm if stack == "kvm-tuned" else nat).get(workload)
         if simulated is not None:
             comparisons.append(Comparison(f"{stack} {workload} slowdown", published,
-                                          simulated, "x native", source))
+                                          simulated, "x native", source, figure))
     for row in at_ten:
         comparisons.append(Comparison(
             f"{row['technology']} throughput per instance, 10 co-located", 0.77,
             1.0 / float(row["mean_slowdown"]), "of alone",  # type: ignore[arg-type]
-            "Anjali et al., VEE 2020: about 23% lost per instance at ten [S]"))
+            "Anjali et al., VEE 2020: about 23% lost per instance at ten (secondary report)",
+            "anjali2020:ten-colocated"))
     return Finding(CLAIM, statements, tuple(numbers), tuple(comparisons))
 
 

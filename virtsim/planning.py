@@ -321,8 +321,8 @@ def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: Machine
         for k, (g, member) in enumerate(zip(spec.workloads, stack.members, strict=True)))
     cold = warm = None
     if packing.hosts:
-        cold = fleet_start(spec, stack, profile, pattern, node_vms, cold=True)
-        warm = fleet_start(spec, stack, profile, pattern, node_vms, cold=False)
+        cold = fleet_start(spec, stack, profile, pattern, node_vms, True, packing.hosts)
+        warm = fleet_start(spec, stack, profile, pattern, node_vms, False, packing.hosts)
     on_host = packing.density
     lost = {what: (None if share is None else round(share * on_host))
             for what, share in stack.reach.items()}
@@ -347,16 +347,16 @@ def _fits_one_node(packing: Packing, stack: Probe, spec: PlanFile, machine: Mach
 
 
 def fleet_start(spec: PlanFile, stack: Probe, profile: HostProfile, pattern: np.ndarray,
-                 node_vms: int, cold: bool) -> StartEstimate:
-    """Start of a host's share ``pattern`` (instances of each group), as every host starts
-    its share at once; ``node_vms`` node VMs first for ``container-in-vm``."""
+                 node_vms: int, cold: bool, hosts: int = 1) -> StartEstimate:
+    """Start of ``hosts`` hosts each starting the share ``pattern`` (instances of each
+    group) at once; ``node_vms`` node VMs first for ``container-in-vm``."""
     # the same draws cold and warm: the difference is the pull, not the luck of the draw
     rng = component_rng(spec.seed, f"plan/{stack.technology}/{stack.host}")
     shapes = [(m.start, int(n)) for m, n in zip(stack.members, pattern, strict=True)]
     if stack.node is None:
-        return host_start(profile, shapes, cold, rng)
-    nodes = host_start(profile, [(stack.node.start, node_vms)], cold, rng)
-    return nodes + host_start(profile, shapes, cold, rng, stores=max(node_vms, 1))
+        return host_start(profile, shapes, cold, rng, hosts=hosts)
+    nodes = host_start(profile, [(stack.node.start, node_vms)], cold, rng, hosts=hosts)
+    return nodes + host_start(profile, shapes, cold, rng, stores=max(node_vms, 1), hosts=hosts)
 
 
 def _checked(spec: PlanFile, option: Option) -> Option:
