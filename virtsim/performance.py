@@ -121,6 +121,9 @@ def effective_work(workload: WorkloadProfile, costs: LayerCost,
         return request_cost(workload, costs, host).work
     eff = np.array([costs.efficiency[d] for d in DEMANDS])
     work = np.asarray(demand(workload) / eff)
+    if workload.fp_share > 0:  # an emulator translates floating point worse than integers
+        fp = workload.fp_share * workload.cpu_core_s
+        work[CPU] += fp / costs.efficiency.get("cpu_fp", eff[CPU]) - fp / eff[CPU]
     work[CPU] += workload.syscalls * costs.syscall_ns * 1e-9
     return work
 

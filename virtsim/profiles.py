@@ -312,6 +312,8 @@ class WorkloadProfile(Profile):
     threads: int = Field(default=1, ge=1)
     memory_mib: float = Field(default=16.0, ge=0)
     cpu_core_s: float = Field(default=0.0, ge=0)
+    fp_share: float = Field(default=0.0, ge=0, le=1,
+                            description="share of cpu_core_s that is floating-point code")
     memory_gb: float = Field(default=0.0, ge=0, description="streamed memory traffic")
     random_access_mupdates: float = Field(default=0.0, ge=0)
     disk_seq_mib: float = Field(default=0.0, ge=0)
