@@ -21,7 +21,7 @@ from virtsim.distributions import Distribution
 
 Arch = Literal["amd64", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 OsFamily = Literal["linux", "windows", "darwin"]
-KernelFamily = Literal["linux", "windows", "darwin", "gvisor"]
+KernelFamily = Literal["linux", "windows", "darwin", "gvisor", "vmkernel"]
 
 
 class Model(BaseModel):

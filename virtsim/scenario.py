@@ -445,8 +445,10 @@ def _management_kernel(host: HostSpec, catalog: Catalog) -> str:
     Xen's dom0 and Hyper-V's parent partition run the hypervisor profile's
     ``management_kernel``, not the machine's default OS.
     """
-    for vm in host.vms:
-        hyper = catalog.get("hypervisors", vm.hypervisor)
-        if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
-            return hyper.management_kernel
+    names = {vm.hypervisor for vm in host.vms}
+    if len(names) != 1:  # several hypervisors: validation says what is wrong with them
+        return ""
+    hyper = catalog.get("hypervisors", names.pop())
+    if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
+        return hyper.management_kernel
     return ""
