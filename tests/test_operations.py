@@ -39,7 +39,7 @@ def test_native_cost_is_the_sum_of_its_parts() -> None:
     cost = request_cost(mix(cpu_us=100, syscalls_cheap=10, syscalls_file=5, round_trips=2),
                         native, HOST)
     assert cost.cpu_s["cpu"] == pytest.approx(100e-6)
-    assert cost.cpu_s["syscalls"] == pytest.approx((10 * 236 + 5 * 1939) * 1e-9)
+    assert cost.cpu_s["syscalls"] == pytest.approx((10 * 236 + 5 * 1200) * 1e-9)
     assert cost.latency_s["network"] == pytest.approx(2 * 37.6e-6)
     assert cost.work[0] == pytest.approx(sum(cost.cpu_s.values()))
 
@@ -65,7 +65,7 @@ def test_platforms_rank_by_interception_cost() -> None:
 def test_a_gofer_path_lookup_is_an_ipc_round_trip() -> None:
     ptrace = compose(CATALOG, ["runsc-ptrace", "native"])
     opens = request_cost(mix(file_opens=1), ptrace, HOST).cpu_s["syscalls"]
-    assert opens == pytest.approx(20e-6, rel=0.01)  # the IPC round trip; no native share
+    assert opens == pytest.approx(221e-6, rel=0.01)  # the IPC round trip; no native share
 
 
 def test_writes_pay_the_hosts_write_figures_through_the_read_efficiency() -> None:
@@ -73,10 +73,10 @@ def test_writes_pay_the_hosts_write_figures_through_the_read_efficiency() -> Non
     native = compose(CATALOG, ["native"])
     assert run_alone(writes, native, HOST) == pytest.approx(100_000 / HOST.disk_write_iops)
     assert run_alone(reads, native, HOST) == pytest.approx(100_000 / HOST.disk_read_iops)
-    kvm = compose(CATALOG, ["kvm-tuned", "native"])  # Felter's writes are held out: predicted
-    device = (request_cost(writes, kvm, HOST).device_s["io"]
-              / request_cost(writes, native, HOST).device_s["io"])
-    assert device == pytest.approx(1 / kvm.efficiency["disk_random"])
+    kvm = compose(CATALOG, ["kvm-tuned", "native"])
+    device = (request_cost(writes, native, HOST).device_s["io"]
+              / request_cost(writes, kvm, HOST).device_s["io"])
+    assert device == pytest.approx(59_321 / 112_034, rel=0.05)  # Felter's random writes
 
 
 def test_felters_round_trips_come_back_from_a_mix() -> None:
@@ -99,7 +99,7 @@ def test_emulation_hits_floating_point_harder_and_re_translates_execs() -> None:
     tcg = compose(CATALOG, ["qemu-tcg", "native"])
     integer = request_cost(mix(cpu_us=1000), tcg, HOST).cpu_s["cpu"]
     floating = request_cost(mix(cpu_us=1000, fp_share=1.0), tcg, HOST).cpu_s["cpu"]
-    assert floating == pytest.approx(integer * 2)  # softfloat helpers: half the integer speed
+    assert floating > integer * 2  # softfloat helpers: Bellard's 10x against 4x
     execs = request_cost(mix(execs=1), tcg, HOST).cpu_s["cpu"]
     assert execs > 10 * request_cost(mix(execs=1), compose(CATALOG, ["native"]), HOST).cpu_s["cpu"]
 
