@@ -189,3 +189,15 @@ def test_a_mix_runs_in_a_scenario_and_a_syscall_only_workload_is_not_dropped() -
     calls = rows["server/calls/only-syscalls"]
     alone_s = 1_000_000 * (1939 + 36280) * 1e-9  # host CPU: the native path and ptrace's
     assert calls["completion_s"] == pytest.approx(alone_s * (1 + 0.0332), rel=0.01)  # + a neighbour
+
+
+def test_an_open_loop_beside_greedy_closed_loops_gets_its_fair_share_not_saturation() -> None:
+    rows = run_host([("web", "web-static", "runc"), ("cache", "kv-cache", "runc"),
+                     ("stream", "stream-job", "runc")])
+    stream = rows["server/stream/stream-job"]
+    assert stream["throughput_per_s"] == pytest.approx(200.0)
+    assert stream["p99_latency_ms"] is not None and "saturated" not in str(stream["note"])
+    web = rows["server/web/web-static"]
+    alone = serve_alone(CATALOG.require(WorkloadProfile, "web-static"),
+                        compose(CATALOG, ["docker-nat", "runc", "native"]), HOST)
+    assert float(str(web["throughput_per_s"])) <= alone.throughput_per_s * (1 + 1e-9)

@@ -297,12 +297,12 @@ def closed_level(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
     Throughput follows latency (:func:`virtsim.closed_loop.solve`); the
     capacity reported is what many more clients would reach (the bottleneck's).
     """
-    found = stations(workload, costs, host, cpu_limit, stretch)
+    found = stations(workload, costs, host, cpu_limit, float(stretch))
     loop = solve(found, max(1, workload.clients), workload.think_time_s)
     ceiling = min((st.servers / st.demand_s for st in found
                    if st.servers > 0 and st.demand_s > 0), default=math.inf)
-    return ServiceLevel(loop.throughput_per_s, loop.throughput_per_s, ceiling,
-                        loop.mean_latency_s, loop.p99_latency_s)
+    return ServiceLevel(float(loop.throughput_per_s), float(loop.throughput_per_s),
+                        float(ceiling), float(loop.mean_latency_s), float(loop.p99_latency_s))
 
 
 def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
@@ -735,16 +735,22 @@ class PerformanceModel:
             return
         spare = np.maximum(pool.effective_capacity - pool.usage(), 0.0)
         factor = pool.effective_capacity / pool.capacity
+        sharing = np.maximum((np.array([a.work for a in pool.activities]) > 0).sum(axis=0), 1)
         for track in tracks:
             if track is None:
                 continue
             work = track.activity.work
             used = work > 0
             headroom = float((spare[used] / work[used]).min()) if used.any() else math.inf
+            # Greedy neighbours (closed loops) leave no spare, yet would yield it an equal
+            # share of each resource it uses: max-min fairness gives it at least that.
+            equal = (float((pool.effective_capacity[used] / sharing[used] / work[used]).min())
+                     if used.any() else math.inf)
             ceiling = track.thread_cap * float(factor[used].min()) if used.any() else math.inf
-            most = min(track.activity.rate + headroom, ceiling)
-            track.intervals.append((float(pool.env.now), track.activity.rate * track.requests,
-                                    most * track.requests))
+            most = min(max(track.activity.rate + headroom, equal), ceiling)
+            track.intervals.append((float(pool.env.now),
+                                    float(track.activity.rate * track.requests),
+                                    float(most * track.requests)))
 
     def report(self, sim: Simulation) -> None:
         """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
