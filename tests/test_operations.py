@@ -201,3 +201,18 @@ def test_an_open_loop_beside_greedy_closed_loops_gets_its_fair_share_not_saturat
     alone = serve_alone(CATALOG.require(WorkloadProfile, "web-static"),
                         compose(CATALOG, ["docker-nat", "runc", "native"]), HOST)
     assert float(str(web["throughput_per_s"])) <= alone.throughput_per_s * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("platform", ["ptrace", "systrap", "kvm"])
+def test_a_gvisor_container_pays_its_platforms_trap(platform: str) -> None:
+    from virtsim.graph import build_graph
+    from virtsim.layer_costs import layer_cost_names
+    from virtsim.scenario import parse_scenario
+
+    data = {"name": "g", "duration_s": 1, "seed": 1,
+            "hosts": [{"name": "h", "profile": "felter-server", "containers": [
+                {"name": "c", "image": "alpine", "runtime": "runsc",
+                 "gvisor_platform": platform}]}]}
+    graph = build_graph(parse_scenario(data, CATALOG), CATALOG)
+    assert layer_cost_names(graph, "h/c", CATALOG) == ["docker-nat", f"runsc-{platform}",
+                                                       "native"]

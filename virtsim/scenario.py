@@ -82,6 +82,9 @@ class ContainerSpec(Model):
     count: int = Field(default=1, ge=1, le=1_000_000)
     engine: str = "docker"
     runtime: str = "runc"
+    gvisor_platform: Literal["ptrace", "systrap", "kvm"] = Field(
+        default="ptrace", description="how gVisor's runsc traps system calls (runsc --platform); "
+        "ptrace by default, as the gVisor figures the catalogue was first calibrated on")
     image: str
     cpus: float | None = Field(default=None, gt=0, le=4096, description="cgroup CPU limit")
     cpu_weight: float = Field(default=1.0, gt=0, le=10_000)
