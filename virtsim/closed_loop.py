@@ -26,8 +26,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Station:
@@ -106,31 +104,30 @@ def solve(stations: Sequence[Station], clients: int, think_s: float = 0.0) -> Lo
     queues, delay = _split(stations)
     if not queues and delay <= 0:
         raise ValueError("a closed loop needs a station with demand")
-    demands = np.array([d for _, d, _, _ in queues])
-    length = np.zeros(len(queues))
-    residence = demands.copy()
+    demands = [d for _, d, _, _ in queues]
+    length = [0.0] * len(queues)
+    residence = list(demands)
     throughput = 0.0
-    for n in range(1, clients + 1):  # exact MVA recursion
-        residence = demands * (1.0 + length)
-        response = float(residence.sum()) + delay
-        throughput = n / (response + think_s)
-        length = throughput * residence
+    for n in range(1, clients + 1):  # exact MVA recursion (a handful of stations: plain floats)
+        residence = [d * (1.0 + q) for d, q in zip(demands, length, strict=True)]
+        throughput = n / (math.fsum(residence) + delay + think_s)
+        length = [throughput * r for r in residence]
     by_name: dict[str, float] = {}
     means: list[float] = []
     variances: list[float] = []
     for (name, queue_demand, service, servers), r in zip(queues, residence, strict=True):
-        mean = float(r) + service * (servers - 1) / servers
+        mean = r + service * (servers - 1) / servers
         by_name[name] = by_name.get(name, 0.0) + mean
         means.append(mean)
         # its own service (exponential) plus the services it waits for (a gamma)
-        variances.append(service * service + max(float(r) - queue_demand, 0.0) * queue_demand)
+        variances.append(service * service + max(r - queue_demand, 0.0) * queue_demand)
     pure = 0.0
     for station in stations:
         if station.servers == 0 and station.demand_s > 0:
             by_name[station.name] = by_name.get(station.name, 0.0) + station.demand_s
             pure += station.demand_s
-    mean_response = float(residence.sum()) + delay
-    bottleneck = queues[int(np.argmax(demands))][0] if queues else ""
+    mean_response = math.fsum(residence) + delay
+    bottleneck = max(queues, key=lambda q: q[1])[0] if queues else ""
     p99 = response_quantile(means, variances, pure, 0.99)
     return LoopLevel(clients, throughput, mean_response, p99, by_name, bottleneck)
 

@@ -546,7 +546,8 @@ def batch_job(env: simpy.Environment, load: MachineLoad,
     yield over
 
 
-def start_service(load: MachineLoad, placement: Placement, life_s: float) -> ServiceTrack | None:
+def start_service(load: MachineLoad, placement: Placement, life_s: float,
+                  offered: float | None = None) -> ServiceTrack | None:
     """Start serving for ``life_s`` seconds: all its offered requests as one activity.
 
     The activity's work is every request it is offered over its life, and its
@@ -554,7 +555,8 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     and its threads; a share below that serves fewer (the rest queue and drop).
     """
     per_request = effective_work(placement.workload, placement.costs, load.host)
-    offered = offered_per_s(placement, load.host)
+    if offered is None:
+        offered = offered_per_s(placement, load.host)
     if life_s <= 0 or offered <= 0 or not per_request.any():
         return None
     _check_random_access(per_request, load.pool.capacity)
@@ -664,6 +666,8 @@ class PerformanceModel:
         self.services: dict[str, ServiceTrack] = {}
         """Running services by process node."""
         self._by_activity: dict[int, ServiceTrack] = {}
+        self._loops: dict[tuple[int, int, int, float, float], ServiceLevel] = {}
+        """Closed-loop levels per distinct setting and stretch (replicas share them)."""
         self.skipped: list[tuple[str, str, str]] = []
         self.jobs: list[Placement] = []
 
@@ -723,10 +727,20 @@ class PerformanceModel:
         if placement.owner in self.ready:
             yield self.ready[placement.owner]
         self.began[placement.node] = sim.now
-        track = start_service(self.loads[placement.machine], placement,
-                              sim.scenario.duration_s - sim.now)
+        load = self.loads[placement.machine]
+        offered = (self._closed(placement, load.host, 1.0).throughput_per_s
+                   if placement.workload.clients > 0 else None)
+        track = start_service(load, placement, sim.scenario.duration_s - sim.now, offered)
         if track is not None:
             self.services[placement.node] = self._by_activity[id(track.activity)] = track
+
+    def _closed(self, placement: Placement, host: HostProfile, stretch: float) -> ServiceLevel:
+        """A closed loop's level (:func:`closed_level`), worked out once per setting."""
+        key = (*_setting(placement, host), stretch)
+        if (level := self._loops.get(key)) is None:
+            level = self._loops[key] = closed_level(placement.workload, placement.costs, host,
+                                                    placement.cpu_limit, stretch)
+        return level
 
     def _record_rates(self, pool: FluidPool) -> None:
         """After each recomputation: each service's served rate and what it could serve."""
@@ -810,7 +824,7 @@ class PerformanceModel:
                          for k, (t, x, mu) in enumerate(marks[:-1])]
         host = self.loads[placement.machine].host
         if placement.workload.clients > 0:
-            level = _closed_in_run(placement, host, intervals)
+            level = self._closed(placement, host, _stretch(placement, host, intervals))
         else:
             level = _level(placement.workload, placement.costs, intervals,
                            servers(placement.workload, placement.cpu_limit), host)
@@ -845,20 +859,20 @@ class PerformanceModel:
             sim.result.extend("load_utilisation", records)
 
 
-def _closed_in_run(placement: Placement, host: HostProfile,
-                   intervals: list[tuple[float, float, float]]) -> ServiceLevel:
-    """A closed loop's level in a run: its stations stretched by the share it had.
+def _stretch(placement: Placement, host: HostProfile,
+             intervals: list[tuple[float, float, float]]) -> float:
+    """How much slower a closed loop's shared stations ran in a run (>= 1).
 
     Each interval's capacity (what its share let it serve) against its
-    capacity alone gives how much slower every shared station ran; the loop is
-    solved at the time-weighted stretch.
+    capacity alone, time-weighted: the loop is then solved with every shared
+    station that much slower (:func:`closed_level`).
     """
-    workload, costs = placement.workload, placement.costs
-    alone = service_capacity(workload, costs, host, placement.cpu_limit)
+    alone = service_capacity(placement.workload, placement.costs, host, placement.cpu_limit)
     total = sum(d for _, _, d in intervals)
     had = sum(mu * d for _, mu, d in intervals) / total if total > 0 else 0.0
-    stretch = alone / had if had > 0 and math.isfinite(alone) else 1.0
-    return closed_level(workload, costs, host, placement.cpu_limit, max(1.0, stretch))
+    if had <= 0 or not math.isfinite(alone):
+        return 1.0
+    return max(1.0, round(alone / had, 3))  # to 0.1%: replicas with equal shares share a solve
 
 
 def _ms(seconds: float) -> float | None:
