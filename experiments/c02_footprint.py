@@ -138,7 +138,7 @@ PUBLISHED: dict[str, tuple[float, str, str]] = {
                      "windows-vhd:server-2022-core"),
     "guest_touched": (330.7, "cloud-hypervisor issue #1729: a 4 GiB Ubuntu focal guest after "
                       "boot maps 242,048 kB + 96,556 kB of guest RAM",
-                      "cloud-hypervisor-1729:guest-touched"),
+                      "ch-issue1729:guest-touched"),
 }
 """Published figures (value in MiB, source, figure id in models/calibration.toml)."""
 
