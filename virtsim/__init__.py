@@ -8,6 +8,8 @@ The public Python API::
     graph = virtsim.build_graph(scenario, catalog)
     result = virtsim.run_scenario(scenario, catalog, seed=1)
     result.table("nodes")
+    sweep = virtsim.sweep("experiments/sweeps/density.toml", workers=2)
+    sweep.table                      # per point and measure: mean, ci_low, ci_high
 """
 
 from virtsim.catalog import Catalog, load_catalog
@@ -16,6 +18,7 @@ from virtsim.graph import ResourceGraph, build_graph
 from virtsim.result import Result
 from virtsim.run import run_scenario
 from virtsim.scenario import Scenario, load_scenario, parse_scenario
+from virtsim.sweep_runner import SweepResult, sweep
 
 __all__ = [
     "Catalog",
@@ -23,11 +26,13 @@ __all__ = [
     "ResourceGraph",
     "Result",
     "Scenario",
+    "SweepResult",
     "build_graph",
     "load_catalog",
     "load_scenario",
     "parse_scenario",
     "run_scenario",
+    "sweep",
 ]
 
 __version__ = "0.1.0"
