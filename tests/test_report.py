@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from virtsim.claims import CLAIM_IDS, CLAIMS, claim, claim_number
-from virtsim.experiment import Comparison, Finding
+from virtsim.experiment import Comparison, Finding, Statement
 from virtsim.report import (
     NOT_RUN,
     claim_sections,
@@ -34,14 +34,16 @@ def _png(out: Path) -> None:
 
 
 def _reproduction(out: Path) -> Reproduction:
-    finding = Finding("C5", "supported with nuance", "Escapes <cross> kernels & VMs.",
+    finding = Finding("C5", (Statement("A fault stays inside", "supported", "Faults: 1 of 8."),
+                             Statement("Escapes reach others", "partly supported",
+                                       "Escapes <cross> kernels & VMs.")),
                       key_numbers=("blast radius: 8 of 8",),
                       comparisons=(Comparison("round trip", 37.6, 40.0, "us", "Felter [V]"),))
     ok = ExperimentOutcome("c05_demo", "C5", "Demo", 11, finding,
                            (FigureFile("c05-demo", "A caption.", PNG, "figures/c05-demo.svg"),),
                            ("c05_demo/faults.csv",))
-    second = ExperimentOutcome("c05_extra", "C5", "Extra", 12,
-                               Finding("C5", "contradicted", "Another rule."))
+    another = Statement("Another", "contradicted", "Another rule.")
+    second = ExperimentOutcome("c05_extra", "C5", "Extra", 12, Finding("C5", (another,)))
     failed = ExperimentOutcome("c07_demo", "C7", "Broken", 13, error="RuntimeError: boom")
     return Reproduction(out=out, size="tiny", seed=1, outcomes=[ok, second, failed])
 
@@ -56,7 +58,9 @@ def test_claims_are_the_fourteen_of_the_design() -> None:
 def test_every_claim_gets_a_section_with_its_status(tmp_path: Path) -> None:
     sections = {s.claim.id: s for s in claim_sections(_reproduction(tmp_path))}
     assert list(sections) == list(CLAIM_IDS)
-    assert sections["C5"].status == "contradicted"  # the weakest of its two experiments
+    assert sections["C5"].status == "partly supported"  # from both experiments' statements
+    assert [st.verdict for st in sections["C5"].statements] == [
+        "supported", "partly supported", "contradicted"]
     assert sections["C7"].status == "failed"
     assert "boom" in sections["C7"].reason
     assert sections["C1"].status == NOT_RUN
@@ -79,7 +83,9 @@ def test_html_is_self_contained_escaped_and_embeds_figures(tmp_path: Path) -> No
 def test_markdown_has_summary_figures_numbers_and_comparisons(tmp_path: Path) -> None:
     reproduction = _reproduction(tmp_path)
     text = markdown(reproduction, claim_sections(reproduction))
-    assert "| [C5](#c5) | **contradicted** |" in text
+    assert "| [C5](#c5) | **partly supported** |" in text
+    assert ("| Escapes reach others | **partly supported** | Escapes <cross> kernels & VMs. |"
+            in text)
     assert f"![c05-demo]({PNG})" in text
     assert "- blast radius: 8 of 8" in text
     assert "| round trip | 37.6 | 40 | us | 1.064 | Felter [V] |" in text
@@ -91,7 +97,13 @@ def test_write_report_writes_tidy_findings_and_comparisons(tmp_path: Path) -> No
     write_report(_reproduction(tmp_path))
     with (tmp_path / "findings.csv").open() as f:
         findings = list(csv.DictReader(f))
-    assert [r["claim"] for r in findings] == list(CLAIM_IDS)
+    assert list(dict.fromkeys(r["claim"] for r in findings)) == list(CLAIM_IDS)
+    c5 = [(r["statement"], r["verdict"], r["claim_verdict"]) for r in findings
+          if r["claim"] == "C5"]
+    assert c5 == [("A fault stays inside", "supported", "partly supported"),
+                  ("Escapes reach others", "partly supported", "partly supported"),
+                  ("Another", "contradicted", "partly supported")]
+    assert [r["verdict"] for r in findings if r["claim"] == "C7"] == ["failed"]
     with (tmp_path / "comparisons.csv").open() as f:
         (row,) = list(csv.DictReader(f))
     assert row["published"] == "37.6" and row["simulated"] == "40.0"

@@ -186,7 +186,7 @@ def test_a_run_that_ends_too_early_warns_in_the_table_and_on_stderr(
                        str(tmp_path / "out"), "--no-figure", "--no-progress"])
     assert status == 0
     err = capsys.readouterr().err
-    assert "warning" in err and "before all instances were ready" in err
+    assert "warning" in err and "ended before all instances were ready" in err
     summary = (tmp_path / "out" / "summary.csv").read_text()
     assert "ended before all instances were ready" in summary
 

@@ -102,6 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output image, .png or .svg (default: stack.png)")
     graph.set_defaults(handler=_cmd_graph)
 
+    plan = sub.add_parser(
+        "plan", help="capacity what-ifs: hosts, start time, blast radius and cost per technology",
+        description="Work out a plan file's workload mix as every technology it names on every "
+                    "candidate host: hosts needed and the binding resource, density, cold and "
+                    "warm start of the fleet, blast radius, slowdown, p99 latency and cost; "
+                    "choose the cheapest option that meets every constraint. Exit 0 even when "
+                    "no option does (the reasons are printed).")
+    plan.add_argument("plan", type=Path, help="plan TOML file")
+    plan.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    plan.add_argument("--out", type=Path, metavar="DIR",
+                      help="write options.csv, groups.csv, plan.json and plan.png/.svg here")
+    plan.add_argument("--verify", action="store_true",
+                      help="simulate the chosen option at a bounded size and report where the "
+                           "simulation differs from the analytic answer")
+    plan.add_argument("--seed", type=_seed, help="override the plan's seed")
+    plan.set_defaults(handler=_cmd_plan)
+
     catalog = sub.add_parser("catalog", help="list catalogue profiles and their sources")
     catalog.add_argument("kind", nargs="?", help="one kind (hosts, kernels, ...); all if omitted")
     catalog.add_argument("--json", action="store_true", help="print profiles as JSON")
@@ -184,7 +201,6 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from virtsim.measures import run_warnings
     from virtsim.run import run_scenario
 
     catalog = _catalog(args)
@@ -192,11 +208,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     result = run_scenario(scenario, catalog)
-    warnings = run_warnings(result)
-    for warning in warnings:
-        print(f"virtsim: warning: {warning}", file=sys.stderr)
-    if warnings:
-        result.metrics["warnings"] = warnings
     if args.out is not None:
         _check_out_dir(args.out, "--out")
         write_outputs(args.out, result.tables,
@@ -208,7 +219,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(summary(scenario, result))
         if args.out is not None:
             print(f"results written to {display_path(args.out)}")
+    warn_overload(result)
     return EXIT_OK
+
+
+def warn_overload(result: Result) -> None:
+    """Print the run's overload findings (:mod:`virtsim.overload`) on stderr."""
+    for line in _warnings(result):
+        print(f"virtsim: warning: {line}", file=sys.stderr)
+
+
+def _warnings(result: Result) -> list[str]:
+    lines = result.metrics.get("warnings", [])
+    return [str(line) for line in lines] if isinstance(lines, list) else []
 
 
 def _scenario_with_settings(path: Path, assignments: Sequence[str],
@@ -277,18 +300,53 @@ def summary(scenario: Scenario, result: Result) -> str:
     lines = [f"scenario {scenario.name!r}: seed {result.metrics.get('seed')}, "
              f"{scenario.duration_s:g} s simulated"]
     for key, value in result.metrics.items():
-        if key in {"scenario", "seed", "duration_s"}:
+        if key in {"scenario", "seed", "duration_s", "warnings"}:
             continue
         if isinstance(value, dict):
             shown = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v not in (0, None))
             lines.append(f"  {key}: {shown}")
         else:
             lines.append(f"  {key}: {_fmt(value)}")
+    lines.extend(f"  warning: {line}" for line in _warnings(result))
     return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from virtsim.plan_file import load_plan
+    from virtsim.planning import plan, summary
+
+    catalog = _catalog(args)
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+    spec = load_plan(args.plan, catalog)
+    if args.seed is not None:
+        spec = spec.model_copy(update={"seed": args.seed})
+    result = plan(spec, catalog)
+    if args.verify:
+        from virtsim.plan_verify import verify
+
+        result.verification = verify(result, catalog)
+    if args.out is not None:
+        from virtsim.plan_figure import draw_plan
+
+        write_outputs(args.out, result.tables(), {"plan.json": result.to_json() + "\n"})
+        draw_plan(result, args.out / "plan.png")
+        draw_plan(result, args.out / "plan.svg")
+    if args.json:
+        print(result.to_json())
+    else:
+        print(summary(result))
+        if result.verification:
+            from virtsim.plan_verify import verification_summary
+
+            print(verification_summary(result.verification))
+        if args.out is not None:
+            print(f"results written to {display_path(args.out)}")
+    return EXIT_OK
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:

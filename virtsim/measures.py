@@ -12,9 +12,11 @@ A sweep compares runs by numbers, so each run is reduced here to
   many of its members would fit one host (``density``) and the resource that
   binds that count, and its services' p99 latency, throughput and batch
   slowdown where it runs a workload;
-- *warnings* that qualify them: a run that ended before every instance was
+- *warnings* that qualify them, as the run found them
+  (:mod:`virtsim.overload`): a run that ended before every instance was
   ready (its percentiles cover only those that were), services that
-  saturated (requests arrive faster than their share serves them).
+  saturated (requests arrive faster than their share serves them), more
+  instances placed than fit.
 
 A group's technology (``vm``, ``microvm``, ``container``, ``gvisor``,
 ``kata``, ``desktop``, ``native``) comes from the scenario and picks its
@@ -42,7 +44,7 @@ RUNTIME_TECHNOLOGY = {"runsc": "gvisor", "kata": "kata"}
 """Container runtimes that are a technology of their own (others are plain containers)."""
 
 SKIPPED_METRICS = frozenset({"scenario", "seed", "duration_s", "nodes", "density",
-                             "failed_to_start", "compatibility"})
+                             "failed_to_start", "compatibility", "warnings"})
 """Metrics that are not a measure of the run (or are reported per group instead)."""
 
 
@@ -135,34 +137,12 @@ def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, float]]:
             yield prefix, number
 
 
-def not_ready(result: Result) -> tuple[int, int]:
-    """``(ready, asked)``: instances ready at the end of the run, and instances asked for.
-
-    An instance still starting when the clock stops has no ``instances``
-    record; one that cannot start has a record without ``ready_s``.
-    """
-    asked = int(result.metrics.get("instances", 0))
-    ready = sum(1 for row in result.rows("instances")
-                if row["kind"] != "machine" and not row["restart"] and row["ready_s"] is not None)
-    return ready, asked
-
-
 def run_warnings(result: Result) -> list[str]:
-    """What qualifies a run's numbers: unfinished starts, saturated services."""
-    warnings = []
-    ready, asked = not_ready(result)
-    failed = result.metrics.get("failed_to_start")
-    unfinished = asked - ready - (len(failed) if isinstance(failed, Mapping) else 0)
-    if unfinished > 0:
-        warnings.append(f"the run ended at {float(result.metrics.get('duration_s', 0)):g} s "
-                        f"before all instances were ready ({ready} of {asked} ready; "
-                        "start-time percentiles cover only those): raise duration_s")
-    services = [row for row in result.rows("workloads") if row.get("mode") == "service"]
-    saturated = sum(1 for row in services if str(row.get("note", "")).startswith("saturated"))
-    if saturated:
-        warnings.append(f"{saturated} of {len(services)} services saturated (requests arrive "
-                        "faster than their share serves them; their latency is unbounded)")
-    return warnings
+    """What qualifies a run's numbers: the run's own overload findings
+    (:mod:`virtsim.overload`: instances not ready when it ended, services
+    saturated, more placed than fit)."""
+    found = result.metrics.get("warnings", [])
+    return [str(line) for line in found] if isinstance(found, list) else []
 
 
 def measure_run(result: Result, scenario: Scenario) -> RunMeasures:

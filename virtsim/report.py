@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from virtsim.claims import Claim, claim
-from virtsim.experiment import Comparison
+from virtsim.experiment import Comparison, Statement, overall
 from virtsim.plotting import TECHNOLOGY_COLOURS, label
 from virtsim.result import Record, write_outputs
 
@@ -30,17 +30,18 @@ if TYPE_CHECKING:
 
 NOT_RUN = "not run"
 FAILED = "failed"
-STATUS_ORDER: tuple[str, ...] = ("supported", "supported with nuance", "contradicted",
+STATUS_ORDER: tuple[str, ...] = ("supported", "partly supported", "contradicted",
                                  FAILED, NOT_RUN)
 """Every status a claim can have in the report, from best to worst."""
 
 STATUS_COLOURS: dict[str, str] = {
-    "supported": "#1a7f37",
-    "supported with nuance": "#b35900",
-    "contradicted": "#c62828",
-    FAILED: "#6a1b1b",
+    "supported": "#005a8c",
+    "partly supported": "#8a5a00",
+    "contradicted": "#b03a00",
+    FAILED: "#5a2a5a",
     NOT_RUN: "#6e7781",
 }
+"""Badge colours: blue, ochre, vermilion (told apart without red/green; the text says it too)."""
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,16 @@ class ClaimSection:
 
     @property
     def status(self) -> str:
-        """The claim's verdict; the weakest when several experiments test it."""
+        """The claim's verdict from all its statements; "failed" if an experiment failed."""
         if not self.outcomes:
             return NOT_RUN
-        statuses = [FAILED if o.finding is None else o.finding.verdict for o in self.outcomes]
-        return max(statuses, key=STATUS_ORDER.index)
+        if any(o.finding is None for o in self.outcomes):
+            return FAILED
+        return overall(st.verdict for st in self.statements)
 
     @property
     def reason(self) -> str:
-        """One line: why this status."""
+        """Why this status: each statement's verdict and reason, or the failure."""
         if not self.outcomes:
             return "no experiment for this claim was run"
         parts = []
@@ -70,6 +72,13 @@ class ClaimSection:
             else:
                 parts.append(outcome.finding.reason)
         return " ".join(parts)
+
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """Every statement its experiments judged, in order."""
+        return tuple(s for o in self.outcomes if o.finding is not None
+                     for s in o.finding.statements)
 
 
 def claim_sections(reproduction: Reproduction) -> list[ClaimSection]:
@@ -100,10 +109,20 @@ def write_report(reproduction: Reproduction) -> None:
 
 
 def findings_table(sections: Iterable[ClaimSection]) -> list[Record]:
-    """One row per claim: id, status, experiment(s), reason."""
-    return [{"claim": s.claim.id, "verdict": s.status,
-             "experiments": " ".join(o.experiment for o in s.outcomes), "reason": s.reason}
-            for s in sections]
+    """One row per statement: claim, its verdict, the statement, its verdict and reason.
+
+    A claim not run or failed has one row with an empty statement.
+    """
+    rows: list[Record] = []
+    for s in sections:
+        experiments = " ".join(o.experiment for o in s.outcomes)
+        base: Record = {"claim": s.claim.id, "claim_verdict": s.status,
+                        "experiments": experiments}
+        if not s.statements or s.status in (FAILED, NOT_RUN):
+            rows.append({**base, "statement": "", "verdict": s.status, "reason": s.reason})
+        rows += [{**base, "statement": st.text, "verdict": st.verdict, "reason": st.reason}
+                 for st in s.statements]
+    return rows
 
 
 def comparisons_table(sections: Iterable[ClaimSection]) -> list[Record]:
@@ -145,6 +164,13 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
+def _statement_list(section: ClaimSection) -> str:
+    """The claim's statements with their verdicts, in one short line each."""
+    if not section.statements:
+        return one_line(section.reason)
+    return "; ".join(f"{st.text} ({st.verdict})" for st in section.statements)
+
+
 def _counts(sections: Iterable[ClaimSection]) -> str:
     tally: dict[str, int] = {}
     for section in sections:
@@ -163,11 +189,11 @@ def markdown(reproduction: Reproduction, sections: list[ClaimSection]) -> str:
         f"Verdicts: {_counts(sections)}. Every number below comes from a simulation; "
         "verdicts are computed from the results by each experiment's rule.",
         "",
-        "| claim | verdict | why |",
+        "| claim | verdict | statements |",
         "|---|---|---|",
     ]
     lines += [f"| [{s.claim.id}](#{s.claim.id.lower()}) | **{s.status}** | "
-              f"{_md_cell(one_line(s.reason))} |" for s in sections]
+              f"{_md_cell(_statement_list(s))} |" for s in sections]
     if reproduction.stacks:
         lines += ["", "## The stacks, drawn from the resource graph", ""]
         for stack in reproduction.stacks:
@@ -187,7 +213,14 @@ def _md_section(section: ClaimSection) -> list[str]:
              f"**Claim.** {c.plain}", ""]
     if c.quote:
         lines += [f"> {c.quote}", ""]
-    lines += [f"**Verdict: {section.status}.** {section.reason}", ""]
+    lines += [f"**Verdict: {section.status}.**", ""]
+    if section.statements:
+        lines += ["| statement | verdict | why |", "|---|---|---|"]
+        lines += [f"| {_md_cell(st.text)} | **{st.verdict}** | {_md_cell(st.reason)} |"
+                  for st in section.statements]
+        lines.append("")
+    else:
+        lines += [section.reason, ""]
     for outcome in section.outcomes:
         lines += [f"### {outcome.title} (`{outcome.experiment}`, seed {outcome.seed})", ""]
         if outcome.failed:
@@ -233,6 +266,9 @@ figcaption{color:#57606a;font-size:.95rem}
 vertical-align:-2px}
 .error{background:#fff0f0;border:1px solid #f5c2c2;padding:8px 12px;font-family:monospace}
 ul.numbers li{margin:.15em 0}
+ul.statements{margin:0;padding-left:1.1em}ul.statements li{margin:.1em 0}
+.mark{font-weight:600;white-space:nowrap}
+table.statements td:first-child{width:28%}
 """
 
 
@@ -244,9 +280,12 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
         f"Verdicts: {_e(_counts(sections))}. Every number comes from a simulation of the "
         "calibrated catalogue; each verdict is computed from the results by the "
         "experiment's own rule, never written by hand.</p>",
-        "<p><b>How to read it.</b> <i>Supported</i>: the simulation agrees with the claim. "
-        "<i>Supported with nuance</i>: it agrees, but the results show where the claim needs "
-        "qualifying (the reason says where). <i>Contradicted</i>: the results disagree. "
+        "<p><b>How to read it.</b> Each claim of the seed text is split into the statements "
+        "it makes; each statement is tested case by case (per technology, platform, fault or "
+        "demand type) or by a threshold stated in its reason. <i>Supported</i>: it holds in "
+        "every case. <i>Partly supported</i>: in some cases and not others (the reason names "
+        "them). <i>Contradicted</i>: in none. A claim is supported or contradicted when all "
+        "its statements are, and partly supported otherwise. "
         "<i>Failed</i>: its experiment raised (the error is shown). "
         "<i>Not run</i>: no experiment for the claim was run. Each figure's caption explains "
         "the mechanism; each table of published against simulated values shows how close the "
@@ -276,9 +315,24 @@ def _badge(status: str) -> str:
 def _summary_table(sections: list[ClaimSection]) -> str:
     rows = "".join(
         f'<tr><td><a href="#{s.claim.id}">{s.claim.id}</a></td><td>{_e(s.claim.topic)}</td>'
-        f'<td>{_badge(s.status)}</td><td title="{_e(s.reason)}">{_e(one_line(s.reason))}</td>'
-        "</tr>" for s in sections)
+        f"<td>{_badge(s.status)}</td><td>{_statement_items(s)}</td></tr>" for s in sections)
     return ('<table class="summary"><thead><tr><th>claim</th><th>topic</th><th>verdict</th>'
+            f"<th>statements</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _statement_items(section: ClaimSection) -> str:
+    if not section.statements:
+        return _e(section.reason)
+    items = "".join(f'<li><span class="mark" style="color:{STATUS_COLOURS[st.verdict]}">'
+                    f"{_e(st.verdict)}</span>: {_e(st.text)}</li>"
+                    for st in section.statements)
+    return f'<ul class="statements">{items}</ul>'
+
+
+def _statement_table(section: ClaimSection) -> str:
+    rows = "".join(f"<tr><td>{_e(st.text)}</td><td>{_badge(st.verdict)}</td>"
+                   f"<td>{_e(st.reason)}</td></tr>" for st in section.statements)
+    return ('<table class="statements"><thead><tr><th>statement</th><th>verdict</th>'
             f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -315,7 +369,11 @@ def _html_section(out: Path, section: ClaimSection) -> str:
              f"<p><b>Claim.</b> {_e(c.plain)}</p>"]
     if c.quote:
         parts.append(f"<blockquote>{_e(c.quote)}</blockquote>")
-    parts.append(f"<p><b>Verdict: {_e(section.status)}.</b> {_e(section.reason)}</p>")
+    if section.statements:
+        parts.append(f"<p><b>Verdict: {_e(section.status)}.</b></p>")
+        parts.append(_statement_table(section))
+    else:
+        parts.append(f"<p><b>Verdict: {_e(section.status)}.</b> {_e(section.reason)}</p>")
     parts += [_html_outcome(out, o) for o in section.outcomes]
     parts.append("</section>")
     return "\n".join(parts)

@@ -229,13 +229,17 @@ def point_warning(runs: Sequence[RunOutcome]) -> str:
     return "; ".join(f"{n} of {len(runs)} runs: {text}" for text, n in sorted(counts.items()))
 
 
+WARNING_KINDS = (("not ready when the run ended", "ended before all instances were ready "
+                  "(lengthen duration_s)"),
+                 ("saturated", "services saturated"),
+                 ("where", "more instances placed than fit"),
+                 ("exceeds its", "footprint exceeds the host's memory"))
+"""A fragment of each overload finding (virtsim.overload) and what the summary calls it."""
+
+
 def _kind(warning: str) -> str:
-    """A warning without its run-specific counts, so runs of one point add up."""
-    if "before all instances were ready" in warning:
-        return "ended before all instances were ready (raise duration_s)"
-    if "saturated" in warning:
-        return "services saturated"
-    return warning
+    """A warning without its run-specific counts, so the runs of one point add up."""
+    return next((kind for fragment, kind in WARNING_KINDS if fragment in warning), warning)
 
 
 def failures_table(sweep: Sweep, outcomes: Sequence[RunOutcome]) -> list[Record]:
