@@ -80,7 +80,7 @@ def native_cost(catalog: Catalog) -> LayerCost:
 def placement_demand(placement: Placement, host: HostProfile) -> np.ndarray:
     """One placed workload's demand per second (see the module docs)."""
     workload = placement.workload
-    work = effective_work(workload, placement.costs)
+    work = effective_work(workload, placement.costs, host)
     if not work.any():
         return np.zeros(len(DEMANDS))
     if workload.mode == "service":

@@ -89,7 +89,7 @@ def _service(placement: Placement, host: HostProfile, spare: np.ndarray, factor:
              native: LayerCost) -> GroupPerformance:
     workload = placement.workload
     offered = workload.arrival_rate_per_s
-    work = effective_work(workload, placement.costs)
+    work = effective_work(workload, placement.costs, host)
     used = work > 0
     if offered <= 0 or not used.any():
         return GroupPerformance(1.0, offered_per_s=offered)
@@ -112,7 +112,7 @@ def _service(placement: Placement, host: HostProfile, spare: np.ndarray, factor:
 def _batch(placement: Placement, host: HostProfile, factor: float,
            native: LayerCost) -> GroupPerformance:
     workload = placement.workload
-    work = effective_work(workload, placement.costs)
+    work = effective_work(workload, placement.costs, host)
     ceiling = capacities(host, placement.costs)
     ceiling[0] = min(float(workload.threads), placement.cpu_limit, float(ceiling[0]))
     used = work > 0
