@@ -72,7 +72,7 @@ def test_summary_has_mean_and_interval_per_point_group_and_measure(sweep_file: P
     techs = {r["runtime"]: r["technology"] for r in rows}
     assert techs == {"runc": "container", "runsc": "gvisor"}
     density = [r for r in result.table if r["measure"] == "density"]
-    assert all(r["binding"] in ("memory", "cpu", "disk") for r in density)
+    assert density and all(r["binding"] for r in density)
     assert result.frame().shape[0] == len(result.table)
 
 
