@@ -82,17 +82,6 @@ def test_same_tables_in_process_and_on_local_workers(sweep_file: Path, tmp_path:
     assert tables(tmp_path / "one") == tables(tmp_path / "two")
 
 
-def test_same_tables_on_a_dask_local_cluster(sweep_file: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
-    sweep(sweep_file, workers=1, out=tmp_path / "local", figure=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        result = sweep(sweep_file, scheduler=cluster.scheduler_address, out=tmp_path / "dask",
-                       figure=False)
-    assert result.complete
-    assert tables(tmp_path / "local") == tables(tmp_path / "dask")
-
-
 def _sweep_in_child(sweep_file: Path, out: Path, resume: bool) -> None:
     sweep(sweep_file, workers=1, out=out, resume=resume, figure=False)
 

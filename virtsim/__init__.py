@@ -18,7 +18,7 @@ from virtsim.graph import ResourceGraph, build_graph
 from virtsim.result import Result
 from virtsim.run import run_scenario
 from virtsim.scenario import Scenario, load_scenario, parse_scenario
-from virtsim.sweep_runner import SweepResult, sweep
+from virtsim.sweep_runner import ScenarioJob, SweepResult, run_keyed, run_scenarios, sweep
 
 __all__ = [
     "Catalog",
@@ -26,12 +26,15 @@ __all__ = [
     "ResourceGraph",
     "Result",
     "Scenario",
+    "ScenarioJob",
     "SweepResult",
     "build_graph",
     "load_catalog",
     "load_scenario",
     "parse_scenario",
+    "run_keyed",
     "run_scenario",
+    "run_scenarios",
     "sweep",
 ]
 

@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help=argparse.SUPPRESS)
     reproduce.add_argument("--seed", type=_seed, default=None, metavar="N",
                            help="base seed (default: a fixed seed, so runs repeat exactly)")
+    reproduce.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                           help="run the experiments' scenarios on this Dask distributed "
+                                "scheduler (tcp://host:8786); needs pip install "
+                                "'virtsim[dask]'")
     reproduce.add_argument("--workers", type=_workers, default=None, metavar="N",
                            help="local worker processes (default: min(2, CPUs))")
     reproduce.add_argument("--only", type=_claim_list, default=(), metavar="C2,C5",
@@ -380,7 +384,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, scheduler=args.scheduler)
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:

@@ -26,10 +26,10 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
 
@@ -38,7 +38,7 @@ from virtsim.errors import display_path
 from virtsim.measures import measure_run
 from virtsim.result import Record, Result, write_outputs
 from virtsim.run import run_scenario
-from virtsim.scenario import parse_scenario
+from virtsim.scenario import Scenario, parse_scenario
 from virtsim.sweep_design import RunSpec, Sweep, load_sweep, parse_sweep
 from virtsim.sweep_executor import (
     Executor,
@@ -59,6 +59,8 @@ from virtsim.sweep_summary import (
 
 if TYPE_CHECKING:
     import pandas
+
+K = TypeVar("K", bound=Hashable)
 
 
 @functools.lru_cache(maxsize=4)
@@ -83,9 +85,10 @@ def simulate_run(run: RunSpec) -> RunOutcome:
 
 @dataclass(frozen=True)
 class ScenarioJob:
-    """One scenario to run: its data (as a scenario file would hold it) and its seed."""
+    """One scenario to run: its data (as a scenario file would hold it, or already
+    loaded) and its seed."""
 
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] | Scenario
     seed: int
     label: str = "<scenario>"
     models: tuple[str, ...] = ()
@@ -94,17 +97,28 @@ class ScenarioJob:
 def simulate_scenario(job: ScenarioJob) -> Result:
     """Run one :class:`ScenarioJob` (in whichever process the executor chose)."""
     catalog = worker_catalog(job.models)
-    scenario = parse_scenario(dict(job.data), catalog, job.label)
+    scenario = (job.data if isinstance(job.data, Scenario)
+                else parse_scenario(dict(job.data), catalog, job.label))
     return run_scenario(scenario, catalog, seed=job.seed)
 
 
 def run_scenarios(jobs: Sequence[ScenarioJob], executor: Executor | None = None
                   ) -> list[Result]:
-    """Run scenarios on ``executor`` (default: the current one); results in job order."""
+    """Run scenarios on ``executor`` (default: the current one); results in job order.
+
+    The claim experiments run their variants and replications through this,
+    so ``virtsim reproduce --scheduler ADDRESS`` sends them to a cluster.
+    """
     results: list[Result | None] = [None] * len(jobs)
     for index, result in (executor or current_executor()).run(simulate_scenario, list(jobs)):
         results[index] = result
     return [r for r in results if r is not None]
+
+
+def run_keyed(jobs: Mapping[K, ScenarioJob], executor: Executor | None = None
+              ) -> dict[K, Result]:
+    """:func:`run_scenarios` for jobs named by keys (a variant, a count): results by key."""
+    return dict(zip(jobs, run_scenarios(list(jobs.values()), executor), strict=True))
 
 
 @dataclass
