@@ -6,8 +6,9 @@ positions), on a log scale when its levels are log-spaced. Each line is an
 instance group's measure (or a whole-run measure) for one combination of
 the other factors, drawn in its technology's colour
 (:data:`virtsim.plotting.TECHNOLOGY_COLOURS`) with its confidence band
-across replications. A point whose runs carry a warning (the run ended
-before all instances were ready, services saturated) is drawn hollow.
+across replications; each group has its own line style. A point whose
+runs carry a warning (the run ended before all instances were ready,
+services saturated) is drawn hollow.
 
 The figure reads the summary table only; it never re-runs anything.
 """
@@ -29,7 +30,11 @@ DEFAULT_MEASURES = ("all_ready_s", "ready_p99_s", "memory_mib", "density", "serv
                     "slowdown_vs_native")
 """Group measures drawn when the sweep file names none (those the runs produced)."""
 
-UNITS = {"_s": "s", "_ms": "ms", "_mib": "MiB", "_per_s": "per s"}
+LINE_STYLES = ("-", "--", ":", "-.")
+"""One line style per instance group (the colour is its technology's)."""
+
+UNITS = {"_per_s": "per s", "_ms": "ms", "_mib": "MiB", "_s": "s"}
+"""Unit of a measure by its name's ending (longest ending first)."""
 TITLES = {"all_ready_s": "time until the whole group is ready",
           "ready_p50_s": "median time to ready", "ready_p99_s": "p99 time to ready",
           "memory_mib": "memory per instance", "density": "instances per host (density)",
@@ -86,6 +91,7 @@ def _panel(ax: Any, x: Factor, measure: str, rows: list[Record], splits: list[st
     for row in rows:
         key = (row["group"], row["technology"], *(row[s] for s in splits))
         series.setdefault(key, []).append(row)
+    groups = list(dict.fromkeys(str(key[0]) for key in series))
     for (group, technology, *others), points in series.items():
         points.sort(key=lambda r: positions[r[x.name]])  # type: ignore[index]
         xs = [positions[r[x.name]] for r in points]  # type: ignore[index]
@@ -93,7 +99,8 @@ def _panel(ax: Any, x: Factor, measure: str, rows: list[Record], splits: list[st
         tech = str(technology) or "mixed"
         name = label(tech) + (f", {group}" if group else "")
         name += "".join(f", {s}={v}" for s, v in zip(splits, others, strict=True))
-        ax.plot(xs, mean, marker="o", lw=2, color=colour(tech), label=name)
+        style = LINE_STYLES[groups.index(str(group)) % len(LINE_STYLES)]
+        ax.plot(xs, mean, marker="o", lw=2, ls=style, color=colour(tech), label=name)
         ax.fill_between(xs, [float(r["ci_low"]) for r in points],  # type: ignore[arg-type]
                         [float(r["ci_high"]) for r in points],  # type: ignore[arg-type]
                         color=colour(tech), alpha=0.18, lw=0)
@@ -107,8 +114,9 @@ def _panel(ax: Any, x: Factor, measure: str, rows: list[Record], splits: list[st
     means = [float(r["mean"]) for r in rows]  # type: ignore[arg-type]
     if means and min(means) > 0 and max(means) / min(means) > 30:
         ax.set_yscale("log")
-    if not x.numeric:
+    if not x.numeric or len(x.levels) <= 12:
         ax.set_xticks(list(positions.values()), [str(v) for v in positions])
+        ax.minorticks_off()
     ax.set_title(TITLES.get(measure, measure), fontsize=SLIDE_STYLE["axes.labelsize"])
     ax.set_xlabel(x.name)
     ax.set_ylabel(_unit(measure))
