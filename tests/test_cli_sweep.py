@@ -75,6 +75,7 @@ def test_bad_sweep_files_exit_2_with_one_line(tmp_path: Path, change: tuple[str,
 
 @pytest.mark.parametrize(("args", "parts"), [
     (["--workers", "0"], ["--workers"]),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["not allowed with"]),
     (["--scheduler", "tcp://127.0.0.1:1"], ["--scheduler", "Dask scheduler"]),
 ])
 def test_bad_sweep_flags_exit_2(tmp_path: Path, args: list[str], parts: list[str]) -> None:
@@ -91,3 +92,45 @@ def test_example_sweeps_load(tmp_path: Path) -> None:
     catalog = load_catalog()
     for path in sorted((ROOT / "experiments" / "sweeps").glob("*.toml")):
         assert load_sweep(path, catalog).runs
+
+
+def test_example_sweeps_first_runs_simulate() -> None:
+    from virtsim.catalog import load_catalog
+    from virtsim.sweep_design import load_sweep
+    from virtsim.sweep_runner import simulate_run
+
+    catalog = load_catalog()
+    for path in sorted((ROOT / "experiments" / "sweeps").glob("*.toml")):
+        outcome = simulate_run(load_sweep(path, catalog).runs[0])
+        assert not outcome.error and outcome.groups, path.name
+
+
+def test_ctrl_c_stops_and_resume_finishes_with_the_same_tables(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_sweep_runner import tables
+    from virtsim.sweep_runner import sweep
+
+    path = tmp_path / "long.toml"
+    path.write_text(SWEEP.replace("replications = 2", "replications = 15"), encoding="utf-8")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "virtsim.cli", "sweep", str(path), "--out", str(out),
+               "--workers", "2", "--no-figure"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    done = len(list((out / "runs").glob("*.json")))
+    assert 0 < done < 60
+    resumed = virtsim("sweep", str(path), "--out", str(out), "--resume", "--no-figure")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({done} already done)" in resumed.stdout
+    sweep(path, workers=1, out=tmp_path / "whole", figure=False)
+    assert tables(out) == tables(tmp_path / "whole")

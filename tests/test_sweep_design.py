@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog
 from virtsim.errors import InputError
@@ -113,3 +115,18 @@ def test_bad_sweeps_fail_with_one_line_naming_the_key(catalog: Catalog, changes:
         parse_sweep(sweep_data(**changes), catalog, "s.toml", folder=Path("/nonexistent"))
     message = str(caught.value)
     assert named in message and "\n" not in message, message
+
+
+@given(counts=st.lists(st.integers(1, 50), min_size=1, max_size=4, unique=True),
+       runtimes=st.permutations(["runc", "crun", "runsc"]))
+def test_each_point_has_its_own_id_and_seeds_whatever_the_order(
+        catalog: Catalog, counts: list[int], runtimes: list[str]) -> None:
+    data = sweep_data()
+    data["factors"] = [{**data["factors"][0], "values": counts},
+                       {**data["factors"][1], "values": runtimes}]
+    sweep = parse_sweep(data, catalog)
+    reordered = parse_sweep({**data, "factors": data["factors"][::-1]}, catalog)
+    assert len({p.id for p in sweep.points}) == len(counts) * len(runtimes)
+    mine = {p.id: dict(p.values) for p in sweep.points}
+    assert mine == {p.id: dict(p.values) for p in reordered.points}
+    assert {r.key: r.seed for r in sweep.runs} == {r.key: r.seed for r in reordered.runs}

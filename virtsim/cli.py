@@ -81,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "runs failed (the others still run), 130 if interrupted (continue with "
                     "--resume).")
     sweep.add_argument("sweep", type=Path, help="sweep TOML file")
-    sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, default=None, metavar="N",
                        help="local worker processes (default: one per CPU; 1: no subprocess)")
-    sweep.add_argument("--scheduler", metavar="ADDRESS", default=None,
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="run on this Dask distributed scheduler (tcp://host:8786) "
                             "instead; needs pip install 'virtsim[dask]'")
     sweep.add_argument("--resume", action="store_true",

@@ -172,7 +172,7 @@ def sweep(source: Path | str | Mapping[str, Any], *, workers: int | None = None,
         out: Folder for run files, tables and figure; without one nothing is written
             and nothing can be resumed.
         resume: Continue the sweep already in ``out``, running only what is not done.
-        progress: Show a progress bar with an ETA on stderr.
+        progress: Show a progress bar with an ETA on stderr (when it is a terminal).
         figure: Draw the default figure into ``out``.
         models: Extra catalogue folders (must exist on every worker).
         catalog: The catalogue to validate against (default: loaded from ``models``).
@@ -191,7 +191,8 @@ def sweep(source: Path | str | Mapping[str, Any], *, workers: int | None = None,
     runner = executor or make_executor(workers, scheduler)
     outcomes = dict(done)
     bar = tqdm(total=len(design.runs), initial=len(done), desc=design.name, unit="run",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True)
+               file=sys.stderr, disable=not progress or not sys.stderr.isatty(),
+               dynamic_ncols=True)
     try:
         for index, fresh in runner.run(simulate_run, pending):
             outcome = fresh.normalised()
