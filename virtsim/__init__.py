@@ -10,11 +10,14 @@ The public Python API::
     result.table("nodes")
     sweep = virtsim.sweep("experiments/sweeps/density.toml", workers=2)
     sweep.table                      # per point and measure: mean, ci_low, ci_high
+    answer = virtsim.plan("experiments/plans/nginx-vs-vms.toml", catalog)
+    answer.chosen, answer.tables()["options"]
 """
 
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph, build_graph
+from virtsim.planning import PlanResult, plan
 from virtsim.result import Result
 from virtsim.run import run_scenario
 from virtsim.scenario import Scenario, load_scenario, parse_scenario
@@ -23,6 +26,7 @@ from virtsim.sweep_runner import ScenarioJob, SweepResult, run_keyed, run_scenar
 __all__ = [
     "Catalog",
     "InputError",
+    "PlanResult",
     "ResourceGraph",
     "Result",
     "Scenario",
@@ -32,6 +36,7 @@ __all__ = [
     "load_catalog",
     "load_scenario",
     "parse_scenario",
+    "plan",
     "run_keyed",
     "run_scenario",
     "run_scenarios",

@@ -149,7 +149,31 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run only these claims (the report still lists every claim)")
     reproduce.add_argument("--no-progress", action="store_true",
                            help="no progress bar (a line per finished experiment is still printed)")
+    reproduce.add_argument("--no-validation", action="store_true",
+                           help="skip the held-out validation cases and the calibration round "
+                                "trip (the report then has no Validation section)")
     reproduce.set_defaults(handler=_cmd_reproduce)
+
+    validate = sub.add_parser(
+        "validate", help="predict held-out published figures: table, CSV and a log-log figure",
+        description="Run the validation cases of validation/ (published figures that set no "
+                    "parameter) and print, per case, the published and simulated values, their "
+                    "ratio, the tolerance and whether it is within; then the share within "
+                    "tolerance and the median |log10 ratio|. --out writes validation.csv, "
+                    "validation.json and validation.png/.svg. Exit 0 even when cases miss: the "
+                    "table is the result.")
+    validate.add_argument("--only", type=_case_list, default=(), metavar="ID,...",
+                          help="run only these cases (ids are the file names in validation/)")
+    validate.add_argument("--json", action="store_true",
+                          help="print the summary and every case as one JSON object")
+    validate.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="write validation.csv, validation.json and the figure here")
+    validate.add_argument("--seed", type=_seed, default=None, metavar="N",
+                          help="base seed (default: a fixed seed, so runs repeat exactly)")
+    validate.add_argument("--workers", type=_workers, default=None, metavar="N",
+                          help="local worker processes (default: min(2, CPUs))")
+    validate.add_argument("--list", action="store_true", help="list the cases and exit")
+    validate.set_defaults(handler=_cmd_validate)
     return parser
 
 
@@ -174,6 +198,13 @@ def _claim_list(text: str) -> tuple[str, ...]:
         return tuple(normalise_claim_id(part) for part in parts)
     except InputError as exc:
         raise argparse.ArgumentTypeError(f"expected {exc.expected}, found {exc.found}") from None
+
+
+def _case_list(text: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected case ids separated by commas, found '{text}'")
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -330,7 +361,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     spec = load_plan(args.plan, catalog)
     if args.seed is not None:
         spec = spec.model_copy(update={"seed": args.seed})
-    result = plan(spec, catalog)
+    result = plan(spec, catalog, display_path(args.plan))
     if args.verify:
         from virtsim.plan_verify import verify
 
@@ -372,25 +403,61 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _share_models(args: argparse.Namespace) -> None:
+    """Hand ``--models`` folders to worker processes (they load the catalogue themselves)."""
+    if args.models:
+        _catalog(args)  # a bad folder fails here, with exit 2
+        os.environ[USER_MODELS_ENV] = os.pathsep.join(
+            [*map(str, args.models), *filter(None, os.environ.get(USER_MODELS_ENV, "").split(
+                os.pathsep))])
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from virtsim.experiment import Size
     from virtsim.reproduce import DEFAULT_SEED, reproduce
 
     _check_out_dir(args.out, "--out")
-    if args.models:  # experiments load the catalogue themselves, in worker processes
-        _catalog(args)  # a bad folder fails here, with exit 2
-        os.environ[USER_MODELS_ENV] = os.pathsep.join(
-            [*map(str, args.models), *filter(None, os.environ.get(USER_MODELS_ENV, "").split(
-                os.pathsep))])
+    _share_models(args)
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
-                       progress=not args.no_progress, scheduler=args.scheduler)
+                       progress=not args.no_progress, validation=not args.no_validation,
+                       scheduler=args.scheduler)
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:
         print(f"virtsim: {outcome.experiment} failed: {outcome.error}", file=sys.stderr)
     return EXIT_INTERNAL if result.failed else EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from virtsim.validation import (
+        DEFAULT_SEED,
+        load_cases,
+        table_text,
+        validate,
+        write_validation,
+    )
+
+    _share_models(args)
+    if args.list:
+        for case in load_cases():
+            print(f"{case.id:<40} {case.area:<20} {case.title}")
+        return EXIT_OK
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    result = validate(only=args.only, seed=seed, workers=args.workers)
+    written = write_validation(result, args.out) if args.out is not None else []
+    if args.json:
+        print(json.dumps({"summary": result.summary(),
+                          "cases": [r.record() for r in result.results]}, sort_keys=True))
+    else:
+        print(table_text(result))
+        if written:
+            print(f"written to {display_path(args.out)}: validation.csv, validation.json, "
+                  "validation.png, validation.svg")
+    return EXIT_OK
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ A workload profile gives its demand per job or per request, and the layers
 on its path turn that into work in native units
 (:func:`~virtsim.performance.effective_work`). Per second:
 
-- a **service** asks its offered rate (``arrival_rate_per_s``) times that
-  work: the load it puts on the machine when it keeps up;
+- a **service** asks its offered rate (``arrival_rate_per_s``, or what its
+  clients send in a closed loop) times that work: the load it puts on the
+  machine when it keeps up;
 - a **batch** job asks its work spread over its time alone through its
   layers (:func:`~virtsim.performance.run_alone`): what it uses running at
   full speed (a CPU-bound job: its threads, or its cap, in cores).
@@ -32,6 +33,7 @@ from virtsim.performance import (
     Placement,
     capacities,
     effective_work,
+    offered_per_s,
     place,
     run_alone,
 )
@@ -84,7 +86,7 @@ def placement_demand(placement: Placement, host: HostProfile) -> np.ndarray:
     if not work.any():
         return np.zeros(len(DEMANDS))
     if workload.mode == "service":
-        return np.asarray(work * workload.arrival_rate_per_s)
+        return np.asarray(work * offered_per_s(placement, host))
     alone = run_alone(workload, placement.costs, host, placement.cpu_limit)
     return np.asarray(work / alone) if alone > 0 else np.zeros(len(DEMANDS))
 

@@ -69,6 +69,17 @@ class RequestCost:
     latency_s: Mapping[str, float]
 
     @property
+    def offload_s(self) -> float:
+        """Host core-seconds spent outside the workload's own threads.
+
+        Packets through NAT or a VM's network backend and disk requests through
+        a VM's device backend are processed by host threads (softirq, vhost,
+        dom0, a hosted VMM's process), not by the workload's threads: they load
+        the machine's cores but do not queue behind the workload's own CPU work.
+        """
+        return float(self.cpu_s["network"] + self.cpu_s["io"])
+
+    @property
     def delay_s(self) -> float:
         """Seconds of pure delay (no resource held) per request."""
         return float(sum(self.latency_s.values()))
@@ -161,4 +172,5 @@ def request_cost(workload: WorkloadProfile, costs: LayerCost, host: HostProfile)
 
     work[_CPU] = sum(cpu.values())
     return RequestCost(work, cpu, device, thread_s, latency)
+
 

@@ -270,13 +270,16 @@ def stations(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
     """
     work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
     cores = max(1, min(servers(workload, cpu_limit), math.ceil(float(ceiling[CPU]) - 1e-9)))
-    found = [Station("cpu", float(work[CPU]) * stretch, cores)]
+    cost = request_cost(workload, costs, host) if has_mix(workload) else None
+    offload = cost.offload_s if cost is not None else 0.0
+    found = [Station("cpu", (float(work[CPU]) - offload) * stretch, cores)]
+    if offload > 0:  # packets and device backends on other host threads
+        found.append(Station("host-cpu", offload * stretch, host.cores))
     capacity = capacities(host, costs)
     for j, name in enumerate(DEMANDS):
         if j != CPU and work[j] > 0:
             found.append(Station(name, float(work[j] / capacity[j]) * stretch, 1))
-    if has_mix(workload):
-        cost = request_cost(workload, costs, host)
+    if cost is not None:
         found += [Station("device-thread", cost.thread_s, 1), Station("delay", cost.delay_s, 0)]
     else:
         found += [Station("device-thread", float(thread_s(workload, costs).sum()), 1),

@@ -75,7 +75,8 @@ class Bin:
         used = item > 0
         if not used.any():
             return 0
-        most = int(np.floor((self.capacity[used] / item[used]).min() + _EPS))
+        with np.errstate(over="ignore"):
+            most = int(min(np.floor((self.capacity[used] / item[used]).min() + _EPS), 1e12))
         low, high = 0, max(most, 0)
         while low < high:  # fitting only gets harder with the count
             mid = (low + high + 1) // 2
@@ -177,6 +178,6 @@ def _binding(item: np.ndarray, bin_: Bin, count: int) -> str:
     if not used.any():
         return "none"
     room = bin_.room(count)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         ratio = np.where(used, room / np.where(used, item, 1.0), np.inf)
     return DIMENSIONS[int(np.argmin(ratio))]

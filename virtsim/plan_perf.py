@@ -19,7 +19,6 @@ and each workload goes through its own layers and caps.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +28,14 @@ from virtsim.layer_costs import LayerCost
 from virtsim.performance import (
     Placement,
     capacities,
+    closed_level,
     effective_work,
     latency_s,
+    offered_per_s,
     run_alone,
     serve_alone,
     servers,
+    thread_ceiling_per_s,
 )
 from virtsim.profiles import HostProfile
 from virtsim.queueing import Queue, mixture_quantile
@@ -88,23 +90,29 @@ def group_performance(placement: Placement | None, host: HostProfile, load: np.n
 def _service(placement: Placement, host: HostProfile, spare: np.ndarray, factor: float,
              native: LayerCost) -> GroupPerformance:
     workload = placement.workload
-    offered = workload.arrival_rate_per_s
+    offered = offered_per_s(placement, host)
     work = effective_work(workload, placement.costs, host)
     used = work > 0
     if offered <= 0 or not used.any():
         return GroupPerformance(1.0, offered_per_s=offered)
-    ceiling = math.inf
+    bare = serve_alone(workload, native, host)
+    if workload.clients > 0:  # a closed loop: its clients wait, it never saturates
+        level = closed_level(workload, placement.costs, host, placement.cpu_limit, 1.0 / factor)
+        return GroupPerformance(level.mean_latency_s / bare.mean_latency_s,
+                                level.mean_latency_s * 1e3, level.p99_latency_s * 1e3,
+                                level.capacity_per_s, level.throughput_per_s)
+    ceiling = thread_ceiling_per_s(workload, placement.costs, host)
     if work[0] > 0:
-        ceiling = min(float(workload.threads), placement.cpu_limit) / float(work[0]) * factor
+        ceiling = min(ceiling, min(float(workload.threads), placement.cpu_limit)
+                      / float(work[0]) * factor)
     capacity = min(ceiling, offered + float((spare[used] / work[used]).min()))
     if capacity <= offered * (1 + 1e-9):
         return GroupPerformance(None, capacity_per_s=capacity, offered_per_s=offered,
                                 saturated=True)
     queue = Queue(offered, capacity, servers(workload, placement.cpu_limit))
-    fixed = latency_s(workload, placement.costs)
+    fixed = latency_s(workload, placement.costs, host)
     mean = queue.mean_response_s() + fixed
     p99 = mixture_quantile([queue], [1.0], 0.99) + fixed
-    bare = serve_alone(workload, native, host)
     slowdown = mean / bare.mean_latency_s if bare.mean_latency_s > 0 else 1.0
     return GroupPerformance(slowdown, mean * 1e3, p99 * 1e3, capacity, offered)
 
@@ -119,6 +127,6 @@ def _batch(placement: Placement, host: HostProfile, factor: float,
     times = np.zeros(len(work))
     times[used] = work[used] / ceiling[used]
     times[_CACHE] /= factor
-    total = float(times.sum()) + latency_s(workload, placement.costs)
+    total = float(times.sum()) + latency_s(workload, placement.costs, host)
     bare = run_alone(workload, native, host)
     return GroupPerformance(total / bare if bare > 0 else 1.0)

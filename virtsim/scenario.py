@@ -362,7 +362,7 @@ class _Checker:
             key = sorted(unknown)[0]
             raise self.fail([*loc, "overrides", key], "a host profile field", f"'{key}'")
         profile = host_profile(host, self.catalog, self.file)
-        kernel_name = host.kernel or profile.kernel
+        kernel_name = host.kernel or _management_kernel(host, self.catalog) or profile.kernel
         kernel: KernelProfile = self.profile("kernels", kernel_name, [*loc, "kernel"])
         if kernel.family == "gvisor":
             raise self.fail([*loc, "kernel"], "a host OS kernel", "gVisor's user-space kernel")
@@ -437,3 +437,16 @@ class _Checker:
         if kernel.family not in runtime.os_families:
             raise self.fail([*loc, "runtime"], f"a runtime that runs on {kernel.family}",
                             f"'{runtime.name}', which runs on {', '.join(runtime.os_families)}")
+
+
+def _management_kernel(host: HostSpec, catalog: Catalog) -> str:
+    """The management OS kernel of the host's bare-metal hypervisor, if it names one.
+
+    Xen's dom0 and Hyper-V's parent partition run the hypervisor profile's
+    ``management_kernel``, not the machine's default OS.
+    """
+    for vm in host.vms:
+        hyper = catalog.get("hypervisors", vm.hypervisor)
+        if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
+            return hyper.management_kernel
+    return ""
