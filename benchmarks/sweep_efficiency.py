@@ -53,7 +53,7 @@ def timed(label: str, run: Callable[[Path], Any], folder: Path) -> tuple[float, 
     run(folder)
     wall = time.perf_counter() - wall
     print(f"  {label:34s} wall {wall:7.1f} s   cpu (this process + reaped children) "
-          f"{cpu_s() - cpu:7.1f} s", flush=True)
+          f"{cpu_s() - cpu:7.1f} s   load average after {os.getloadavg()[0]:.1f}", flush=True)
     return wall, (folder / "summary.csv").read_bytes()
 
 
