@@ -77,6 +77,7 @@ def test_bad_sweep_files_exit_2_with_one_line(tmp_path: Path, change: tuple[str,
     (["--workers", "0"], ["--workers"]),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["not allowed with"]),
     (["--scheduler", "tcp://127.0.0.1:1"], ["--scheduler", "Dask scheduler"]),
+    (["--scheduler", "nonsense"], ["--scheduler", "'nonsense'"]),
 ])
 def test_bad_sweep_flags_exit_2(tmp_path: Path, args: list[str], parts: list[str]) -> None:
     path = tmp_path / "tiny.toml"

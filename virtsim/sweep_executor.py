@@ -106,6 +106,7 @@ class DaskCluster:
         except ImportError:
             raise InputError("--scheduler", "", "the dask extra installed "
                              "(pip install 'virtsim[dask]')", "no dask.distributed") from None
+        _check_address(address)
         try:
             self.client: Any = Client(address, timeout=5, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
@@ -136,6 +137,20 @@ class DaskCluster:
     def close(self) -> None:
         """Leave the cluster (the cluster itself keeps running)."""
         self.client.close()
+
+
+def _check_address(address: str) -> None:
+    """A scheduler address must name a host and port (a Client half-built from a bad one
+    prints a traceback when it is collected)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise InputError("--scheduler", "", "the address of a running Dask scheduler "
+                         "(tcp://host:8786)", f"'{address}' ({exc})") from None
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
