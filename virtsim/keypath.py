@@ -12,6 +12,8 @@ without names (``faults``) by position::
     hosts.node.vms.k8s-node.containers.api.runtime
     faults.0.at_s                    (or faults[0].at_s)
 
+A group whose name holds a dot is entered by its position.
+
 ``virtsim run SCENARIO --set KEY=VALUE`` and the factors of a sweep file
 (:mod:`virtsim.sweep_design`) use the same paths. A path is checked
 against the scenario's schema and the file's groups before anything is
