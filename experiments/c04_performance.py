@@ -254,7 +254,7 @@ def source_rows(catalog: virtsim.Catalog) -> list[Record]:
     for name in HYPERVISOR_COSTS:
         profile = catalog.require(LayerCostProfile, name)
         for key, source in sorted(profile.sources.items()):
-            kind = ("borrowed" if source.startswith("borrowed") else
+            kind = ("borrowed" if source.startswith(("borrowed", "as ")) else
                     "assumption" if source.startswith("assumption") else "own")
             rows.append({"layer_cost": name, "figure": key, "value": getattr(profile, key),
                          "kind": kind, "source": source})
