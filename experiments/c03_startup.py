@@ -51,6 +51,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
+from virtsim.layer_palette import STAGE_STYLES
 from virtsim.plotting import SLIDE_STYLE, colour, slide_figure
 from virtsim.result import Record
 
@@ -336,52 +337,48 @@ def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
 
 # -- figures ---------------------------------------------------------------
 
-OWNER_COLOURS: dict[str, str] = {
-    "vmm": "#ff7f0e", "disk-image": "#9467bd", "kernel": "#1f77b4", "engine": "#7f7f7f",
-    "runtime": "#2ca02c", "sandbox-vmm": "#ffbb78", "sandbox-kernel": "#aec7e8", "app": "#bcbd22",
-}
-"""Stage owner -> colour in the Gantt chart (what is doing the work)."""
-OWNER_LABELS: dict[str, str] = {
-    "vmm": "VMM + firmware", "disk-image": "bootloader, guest user space",
-    "kernel": "guest kernel", "engine": "engine (daemon, pull)", "runtime": "OCI runtime",
-    "sandbox-vmm": "sandbox VMM", "sandbox-kernel": "sandbox kernel", "app": "application",
-}
-
-
 def draw_gantt(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Stage timelines of one start per variant: VMs on the left, containers on the right."""
+    """Stage timelines of one start per variant: VMs above, containers below, one time scale.
+
+    The two panels share their x axis, so a container's start is drawn to
+    the same scale as a VM boot; the time to ready is written at each bar's
+    end so the short ones stay readable.
+    """
     by_variant = _group(tables["stages"], "variant")
-    panels = (("VMs (seconds)", [n for n in SINGLES if BY_NAME[n].section == "vms"
-                                 and n != "microvm"]),
-              ("microVM and containers (seconds)", [n for n in SINGLES
-                                                    if n == "microvm"
-                                                    or BY_NAME[n].section == "containers"]))
+    panels = (("VMs", [n for n in SINGLES if BY_NAME[n].section == "vms" and n != "microvm"]),
+              ("microVM and containers", [n for n in SINGLES if n == "microvm"
+                                          or BY_NAME[n].section == "containers"]))
     with plt.rc_context(cast(Any, SLIDE_STYLE)):
-        fig, axes = plt.subplots(1, 2, figsize=(15.0, 7.0), layout="constrained")
-    fig.suptitle("Where start time goes: one start of each, stage by stage",
+        fig, axes = plt.subplots(2, 1, figsize=(15.0, 9.5), layout="constrained", sharex=True,
+                                 height_ratios=[len(names) for _, names in panels])
+    fig.suptitle("Where start time goes: one start of each, stage by stage (one time scale)",
                  fontsize=SLIDE_STYLE["axes.titlesize"])
     owners: set[str] = set()
     for ax, (title, names) in zip(axes, panels, strict=True):
         for y, name in enumerate(names):
+            ready = last = 0.0
             for row in by_variant.get(name, []):
                 start, end = _num(row, "start_s"), _num(row, "end_s")
-                owner = str(row["owner"])
+                owner = "after-ready" if row["after_ready"] else str(row["owner"])
                 owners.add(owner)
-                after = bool(row["after_ready"])
-                ax.barh(y, max(end - start, 1e-4), left=start, height=0.6,
-                        color=OWNER_COLOURS.get(owner, "#cccccc"), edgecolor="black", lw=0.4,
-                        alpha=0.35 if after else 1.0, hatch=".." if after else "")
-        ax.set_yticks(range(len(names)), [BY_NAME[n].label for n in names], fontsize=11)
-        for tick, name in zip(ax.get_yticklabels(), names, strict=True):
-            tick.set_color(colour(BY_NAME[name].technology))
+                style = STAGE_STYLES.get(owner, STAGE_STYLES["app"])
+                ax.barh(y, max(end - start, 1e-4), left=start, height=0.6, color=style.face,
+                        edgecolor="black", lw=0.5, hatch=style.hatch)
+                last = max(last, end)
+                if not row["after_ready"]:
+                    ready = max(ready, end)
+            ax.text(last, y, f"  ready at {ready:.2f} s", fontsize=12, va="center")
+        ax.set_yticks(range(len(names)), [BY_NAME[n].label for n in names], fontsize=12)
         ax.invert_yaxis()
-        ax.set_xlabel(title, fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_title(title, fontsize=SLIDE_STYLE["axes.labelsize"], loc="left")
         ax.grid(True, axis="x", alpha=0.3)
-    handles = [Patch(facecolor=OWNER_COLOURS[o], edgecolor="black", label=OWNER_LABELS[o])
-               for o in OWNER_COLOURS if o in owners]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch="..",
-                         label="after ready (exit, cleanup)"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=11)
+    axes[-1].set_xlim(0, axes[-1].get_xlim()[1] * 1.15)  # room for the last label
+    axes[-1].set_xlabel("seconds since the start was requested",
+                        fontsize=SLIDE_STYLE["axes.labelsize"])
+    handles = [Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
+                     label=style.label)
+               for owner, style in STAGE_STYLES.items() if owner in owners]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=12)
     return fig
 
 
@@ -392,7 +389,8 @@ def draw_distribution(tables: Mapping[str, list[Record]]) -> MplFigure:
     groups = _group(tables["starts"], "variant")
     names = [n for n in SINGLES if n in groups]
     data = [[_num(r, "ready_s") for r in groups[n]] for n in names]
-    parts = ax.boxplot(data, patch_artist=True, widths=0.6)
+    parts = ax.boxplot(data, patch_artist=True, widths=0.6,
+                       medianprops={"color": "black", "linewidth": 2.0})
     for patch, name in zip(parts["boxes"], names, strict=True):
         patch.set_facecolor(colour(BY_NAME[name].technology))
         patch.set_alpha(0.8)

@@ -41,7 +41,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.plotting import colour, label, marker, slide_figure
 from virtsim.profiles import DiskImageProfile, ImageProfile, KernelProfile
 from virtsim.result import Record
 from virtsim.scenario import DESKTOP_VM
@@ -199,10 +199,10 @@ def draw_sweep(tables: Mapping[str, list[Record]]) -> MplFigure:
     fig, ax = slide_figure("Kernel memory against instances on one host",
                            "instances of the technology (log scale)",
                            "memory held by kernels (MiB, log scale)")
-    for technology, marker in zip(SWEEP, "os^Dv<", strict=True):
+    for technology in SWEEP:
         rows = [r for r in tables["kernels_vs_instances"] if r["technology"] == technology]
         ax.plot([int(r["instances"] or 0) for r in rows],
-                [float(r["kernel_memory_mib"] or 0) for r in rows], marker=marker,
+                [float(r["kernel_memory_mib"] or 0) for r in rows], marker=marker(technology),
                 markersize=10, lw=2.5, color=colour(technology),
                 label=f"{label(technology)}: {rows[-1]['kernels']} kernel(s) at "
                       f"{rows[-1]['instances']}")

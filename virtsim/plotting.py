@@ -1,9 +1,11 @@
-"""Plotting helpers for figures a teacher would project: one colour per technology.
+"""Plotting helpers for figures a teacher would project.
 
-Figures read result tables only. Every figure uses :data:`TECHNOLOGY_COLOURS`
-so that, across the whole report, a VM is always the same blue and a
-container always the same orange; :func:`slide_figure` gives a figure with
-slide-sized fonts, a title and labelled axes.
+Figures read result tables only. Every figure takes a technology's colour,
+label and marker from :mod:`virtsim.palette` (so a VM is always the same
+blue and a container always the same orange, across the whole report) and
+everything else (layers, stages, outcomes) from :mod:`virtsim.layer_palette`;
+:func:`slide_figure` gives a figure with slide-sized fonts, a title and
+labelled axes.
 """
 
 from __future__ import annotations
@@ -20,46 +22,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-TECHNOLOGY_COLOURS: dict[str, str] = {
-    "native": "#4d4d4d",
-    "vm": "#1f77b4",
-    "microvm": "#17becf",
-    "container": "#ff7f0e",
-    "gvisor": "#9467bd",
-    "kata": "#2ca02c",
-    "desktop": "#d62728",
-    "emulated": "#8c564b",
-    "scratch": "#e377c2",
-    "alpine": "#bcbd22",
-    "distro": "#7f7f7f",
-}
-"""One colour per technology, used by every figure (Okabe-Ito-like, distinct at slide size)."""
+from virtsim.palette import TECHNOLOGY_COLOURS, TECHNOLOGY_LABELS, colour, label, marker
 
-TECHNOLOGY_LABELS: dict[str, str] = {
-    "native": "native process",
-    "vm": "VM (KVM/QEMU)",
-    "microvm": "microVM (Firecracker)",
-    "container": "container (runc)",
-    "gvisor": "gVisor (runsc)",
-    "kata": "Kata container",
-    "desktop": "Docker Desktop (Linux VM)",
-    "emulated": "emulated (qemu-user)",
-    "scratch": "scratch image",
-    "alpine": "alpine image",
-    "distro": "full distribution image",
-}
-"""The legend label of each technology."""
-
-
-def colour(technology: str) -> str:
-    """The technology's colour (grey for anything unnamed)."""
-    return TECHNOLOGY_COLOURS.get(technology, "#999999")
-
-
-def label(technology: str) -> str:
-    """The technology's legend label."""
-    return TECHNOLOGY_LABELS.get(technology, technology)
-
+__all__ = ["TECHNOLOGY_COLOURS", "TECHNOLOGY_LABELS", "colour", "image_family_label",
+           "image_size_bars", "label", "marker", "slide_figure"]
 
 def slide_figure(title: str, xlabel: str, ylabel: str,
                  size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
@@ -76,7 +42,7 @@ def slide_figure(title: str, xlabel: str, ylabel: str,
 
 def image_family_label(family: str) -> str:
     """The legend label of an image family (``minimal``: any other small image)."""
-    return "other minimal image" if family == "minimal" else label(family)
+    return label(family)
 
 
 def image_size_bars(ax: Axes, rows: Sequence[Mapping[str, object]], sizes: Sequence[float],
