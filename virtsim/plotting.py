@@ -20,12 +20,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
+from virtsim.layer_palette import OUTCOME_STYLES, text_colour
 from virtsim.palette import TECHNOLOGY_COLOURS, TECHNOLOGY_LABELS, colour, label, marker
 
 __all__ = ["TECHNOLOGY_COLOURS", "TECHNOLOGY_LABELS", "colour", "image_family_label",
-           "image_size_bars", "label", "marker", "slide_figure"]
+           "image_size_bars", "label", "marker", "outcome_cell", "outcome_patch",
+           "outcome_text_colour", "slide_figure"]
 
 def slide_figure(title: str, xlabel: str, ylabel: str,
                  size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
@@ -78,3 +80,23 @@ SLIDE_STYLE: dict[str, float] = {
     "ytick.labelsize": 13.0,
     "legend.fontsize": 12.0,
 }
+
+
+def outcome_cell(x: float, y: float, outcome: str, width: float = 0.94,
+                 height: float = 0.9) -> Rectangle:
+    """A matrix cell filled as ``outcome`` is (runs light, refused dark), centred on x, y."""
+    style = OUTCOME_STYLES[outcome]
+    return Rectangle((x - width / 2, y - height / 2), width, height, facecolor=style.face,
+                     edgecolor="black", lw=0.6, hatch=style.hatch, zorder=2)
+
+
+def outcome_text_colour(outcome: str) -> str:
+    """Black or white, whichever reads on the outcome's fill."""
+    return text_colour(OUTCOME_STYLES[outcome].face)
+
+
+def outcome_patch(outcome: str, text: str = "") -> Patch:
+    """A legend entry for an outcome, with its own words or ``text``."""
+    style = OUTCOME_STYLES[outcome]
+    return Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
+                 label=text or style.label)
