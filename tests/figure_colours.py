@@ -72,3 +72,17 @@ def off_palette(fig: Figure) -> list[str]:
         if not any(np.allclose(colour, p, atol=2 / 255) for p in palette):
             odd.append("#{:02x}{:02x}{:02x}".format(*(round(255 * c) for c in colour)))
     return sorted(odd)
+
+
+def clipped_legends(fig: Figure, tolerance_px: float = 2.0) -> list[str]:
+    """Legends that reach outside the figure's canvas (and so get cut off when saved)."""
+    fig.canvas.draw()
+    canvas = fig.bbox
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    out = []
+    for legend in legends:
+        box = legend.get_window_extent()
+        if (box.x0 < canvas.x0 - tolerance_px or box.y0 < canvas.y0 - tolerance_px
+                or box.x1 > canvas.x1 + tolerance_px or box.y1 > canvas.y1 + tolerance_px):
+            out.append(", ".join(t.get_text() for t in legend.get_texts())[:60])
+    return out

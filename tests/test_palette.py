@@ -86,3 +86,17 @@ def test_stack_diagrams_use_greys_only(catalog: Catalog, tmp_path: Path) -> None
         Figure.savefig = original  # type: ignore[method-assign]
     (fig,) = drawn
     assert all(is_neutral(c) for c in colours_used(fig))
+
+
+def test_clipped_legends_finds_a_legend_outside_the_canvas() -> None:
+    from tests.figure_colours import clipped_legends
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6))
+    try:
+        assert clipped_legends(fig) == ["a line"]
+        ax.legend(loc="upper left")
+        assert clipped_legends(fig) == []
+    finally:
+        plt.close(fig)

@@ -140,7 +140,7 @@ def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
     ax.set_title(title or "Stack: each box runs on the box below it", fontsize=15)
     fig.tight_layout()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text
-        fig.savefig(out, dpi=150)
+        fig.savefig(out, dpi=150, bbox_inches="tight", pad_inches=0.25)  # legend included
 
 
 DECK_OFFSET = (0.06, 0.08)
