@@ -122,17 +122,23 @@ VARIANTS: tuple[Variant, ...] = (
             _container("c", "servercore"), "servercore"),
 )
 
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "qemu_overhead": (124.9, "Firecracker paper (NSDI 2020): QEMU about 131 MB per VM [S]"),
-    "firecracker_overhead": (2.86, "Firecracker paper: about 3 MB per microVM; spec: under "
-                             "5 MiB [V]"),
-    "runc_per_container": (3.9, "gVisor performance data: runc 4.09 MB per empty container [V]"),
-    "alpine_image": (7.92, "MEASUREMENTS.md Images: alpine:3.22 about 8.3 MB unpacked [V]"),
-    "debian_image": (124.0, "MEASUREMENTS.md Images: debian (full) 124 MiB [V]"),
-    "ubuntu_disk": (583.0, "MEASUREMENTS.md Images: Ubuntu 24.04 cloud image 583 MiB qcow2 [V]"),
-    "windows_disk": (6267.0, "MEASUREMENTS.md Images: Windows Server 2022 Core VHD 6.12 GB [V]"),
+PUBLISHED: dict[str, tuple[float, str, str]] = {
+    "qemu_overhead": (124.9, "Agache et al., Firecracker, NSDI 2020, Section 6: QEMU about "
+                      "131 MB per VM", "agache2020:qemu-memory"),
+    "firecracker_overhead": (2.86, "Agache et al., Firecracker, NSDI 2020, Section 6: about "
+                             "3 MB per microVM", "agache2020:firecracker-memory"),
+    "runc_per_container": (3.9, "gVisor Performance Guide, memory usage: runc 4.09 MB per "
+                           "empty container", "gvisor-perf:memory-empty-runc"),
+    "alpine_image": (7.92, "Docker Hub, alpine:3.22 amd64: about 8.3 MB unpacked",
+                     "dockerhub:alpine-3.22-size"),
+    "debian_image": (124.0, "GoogleContainerTools/distroless README: debian 124 MiB",
+                     "distroless-readme:debian-size"),
+    "ubuntu_disk": (583.0, "cloud-images.ubuntu.com: noble server cloud image 583 MiB",
+                    "ubuntu-cloud-images:noble-file"),
+    "windows_disk": (6267.0, "Windows Server 2022 Core fresh VHD 6.12 GB (public report)",
+                     "windows-vhd:server-2022-core"),
 }
-"""Published figures for comparison only (MEASUREMENTS.md), in MiB."""
+"""Published figures (value in MiB, source, figure id in models/calibration.toml)."""
 
 
 def scenario(variant: Variant, count: int, seed: int) -> dict[str, Any]:
@@ -315,9 +321,9 @@ def container_images_megabytes(tables: Mapping[str, list[Record]]) -> Statement:
 
 def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
     def cmp(key: str, measure: str, simulated: float) -> Comparison:
-        published, source = PUBLISHED[key]
+        published, source, figure = PUBLISHED[key]
         return Comparison(measure=measure, published=published, simulated=round(simulated, 2),
-                          unit="MiB", source=source)
+                          unit="MiB", source=source, figure=figure)
 
     return (
         cmp("qemu_overhead", "QEMU VMM memory per 1-vCPU VM",

@@ -74,7 +74,7 @@ STORM_CAP: dict[str, int] = {"docker-warm": 1000, "containerd-warm": 100, "micro
                              "vm-ubuntu": 300}
 """Largest storm simulated per variant (keeps the full run within its time budget)."""
 FIRECRACKER_BATCH = 50
-"""MicroVMs launched at once in the Firecracker paper's 1,000-microVM test (MEASUREMENTS.md)."""
+"""MicroVMs launched at once in the Firecracker paper's 1,000-microVM test (Agache et al. 2020)."""
 
 
 @dataclass(frozen=True)
@@ -123,18 +123,20 @@ SINGLES: tuple[str, ...] = ("vm-windows", "vm-ubuntu", "vm-alpine", "microvm", "
                             "docker-warm", "gvisor", "kata")
 STORMS: tuple[str, ...] = ("vm-ubuntu", "microvm", "docker-warm", "containerd-warm")
 
-PUBLISHED: dict[str, tuple[float, str]] = {
+PUBLISHED: dict[str, tuple[float, str, str]] = {
     "firecracker": (0.125, "Firecracker SPECIFICATION.md: InstanceStart to guest /sbin/init "
-                    "within 125 ms [V]"),
-    "docker_run": (1.193, "gVisor performance data: docker run alpine true, runc, 1,193 ms [V]"),
-    "docker_runsc": (1.144, "gVisor performance data: docker run alpine true, runsc, "
-                     "1,144 ms [V]"),
-    "firecracker_batch": (0.146, "Firecracker paper: 1,000 microVMs launched 50 at a time, "
-                          "p99 146 ms [S]"),
-    "azure_vm": (14.227, "MEASUREMENTS.md Boot: Azure Ubuntu 22.04 VM, systemd-analyze "
-                 "firmware + loader + kernel + userspace = 14.227 s [V]"),
+                    "within 125 ms", "firecracker-spec:instancestart-to-init"),
+    "docker_run": (1.193, "gVisor Performance Guide: docker run alpine true, runc, 1,193 ms",
+                   "gvisor-perf:docker-run-alpine-runc"),
+    "docker_runsc": (1.144, "gVisor Performance Guide: docker run alpine true, runsc, "
+                     "1,144 ms", "gvisor-perf:docker-run-alpine-runsc"),
+    "firecracker_batch": (0.146, "Agache et al., Firecracker, NSDI 2020, Section 6.1: 1,000 "
+                          "microVMs launched 50 at a time, p99 146 ms",
+                          "agache2020:launch-p99-batch-50"),
+    "azure_vm": (14.227, "systemd-analyze of an Azure AKS Ubuntu 22.04 node: firmware + loader "
+                 "+ kernel + userspace = 14.227 s", "azure-aks:systemd-analyze-total"),
 }
-"""Published figures for comparison only, in seconds."""
+"""Published figures (value in seconds, source, figure id; see models/calibration.toml)."""
 
 
 def scenario(variant: Variant, hosts: int, per_host: int, seed: int) -> dict[str, Any]:
@@ -315,9 +317,9 @@ def _engine_share(tables: Mapping[str, list[Record]], variant: str) -> float:
 
 def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
     def cmp(key: str, measure: str, simulated: float) -> Comparison:
-        published, source = PUBLISHED[key]
+        published, source, figure = PUBLISHED[key]
         return Comparison(measure=measure, published=published, simulated=round(simulated, 3),
-                          unit="s", source=source)
+                          unit="s", source=source, figure=figure)
 
     return (
         cmp("firecracker", "Firecracker microVM start to init (median)",

@@ -8,7 +8,7 @@ is injected alone into a fresh copy of that fleet (container crash, OOM
 kill, engine crash, container escape, host kernel panic, machine failure;
 guest kernel panic, VMM crash, OOM kill of a VM, VM escape, hypervisor
 crash, host kernel panic, machine failure), for N in a density sweep.
-Escapes are replayed with published exploits (MEASUREMENTS.md, isolation
+Escapes are replayed with published exploits (the CVE records in the
 table) against runc, gVisor and Kata containers and QEMU and Firecracker
 VMs on a Linux 5.15 host. The bundled ``side-by-side.toml`` (all faults,
 300 s apart, in one run) gives availability over time.

@@ -40,6 +40,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch
 
 import virtsim
+from virtsim.breakdown import breakdown_rows
 from virtsim.experiment import (
     Figure,
     Finding,
@@ -52,8 +53,8 @@ from virtsim.experiment import (
 )
 from virtsim.footprint import density
 from virtsim.layer_palette import text_colour
-from virtsim.plotting import colour, label, slide_figure
-from virtsim.profiles import WorkloadProfile
+from virtsim.plotting import colour, label, mechanism_figure, slide_figure
+from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.result import Record
 from virtsim.scenario import host_profile
 
@@ -199,10 +200,33 @@ def _replicas(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     return rows
 
 
+USE_CASE_WORKLOADS: tuple[str, ...] = ("web-proxy", "kv-cache", "cxx-build")
+"""A microservice, a cache and a CI build: the 'many instances of one app' workloads."""
+USE_CASE_STACKS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "native": ("native", "native", ("native",)),
+    "container": ("container", "container (runc)", ("docker-nat", "runc", "native")),
+    "gvisor": ("gvisor", "gVisor (systrap)", ("docker-nat", "runsc-systrap", "native")),
+    "kata": ("kata", "Kata (Cloud Hypervisor)", ("docker-nat", "cloud-hypervisor", "native")),
+    "microvm": ("microvm", "Firecracker", ("firecracker", "native")),
+    "vm": ("vm", "VM (KVM, untuned)", ("kvm-untuned", "native")),
+}
+"""Stack -> (technology, tick label, layer costs top first) for the use-case workloads."""
+
+
+def _use_case_costs(catalog: virtsim.Catalog) -> list[Record]:
+    host = catalog.require(HostProfile, "felter-server")
+    rows = breakdown_rows(catalog, host, USE_CASE_WORKLOADS,
+                          {k: layers for k, (_, _, layers) in USE_CASE_STACKS.items()})
+    for row in rows:
+        row["technology"] = USE_CASE_STACKS[str(row["stack"])][0]
+    return rows
+
+
 def run(size: Size, seed: int) -> Tables:
-    """The OS mix on two hosts, and N replicas of one app per technology."""
+    """The OS mix on two hosts, N replicas of one app per technology, use-case workloads."""
     catalog = virtsim.load_catalog()
-    return {"os_mix": _os_mix(catalog, seed), "replicas": _replicas(catalog, size, seed)}
+    return {"os_mix": _os_mix(catalog, seed), "replicas": _replicas(catalog, size, seed),
+            "use_case_costs": _use_case_costs(catalog)}
 
 
 # -- findings --------------------------------------------------------------
@@ -229,7 +253,27 @@ def findings(tables: Tables) -> Finding:
                 f"{r['hosts_for_fleet_reserved']} hosts for {FLEET:,}; {r['replicas']} start "
                 f"in {_num(r, 'start_all_s'):.2f} s"
                 for r in tables["replicas"]]
+    numbers += _use_case_numbers(tables.get("use_case_costs", []))
     return Finding(CLAIM, statements, key_numbers=tuple(numbers))
+
+
+def _use_case_numbers(rows: list[Record]) -> list[str]:
+    """Per use-case workload: throughput against native per technology, and what costs most."""
+    numbers = []
+    for workload in dict.fromkeys(str(r["workload"]) for r in rows):
+        parts = []
+        for stack, (_, tick, _) in USE_CASE_STACKS.items():
+            mine = [r for r in rows if r["workload"] == workload and r["stack"] == stack]
+            if stack == "native" or not mine:
+                continue
+            extra = {str(r["category"]): float(r["share_of_native"]) for r in mine}  # type: ignore[arg-type]
+            native = {str(r["category"]): float(r["share_of_native"]) for r in rows  # type: ignore[arg-type]
+                      if r["workload"] == workload and r["stack"] == "native"}
+            dearest = max(extra, key=lambda c: extra[c] - native.get(c, 0.0))
+            parts.append(f"{tick} {float(mine[0]['relative_throughput']):.2f}"  # type: ignore[arg-type]
+                         f" (most added: {dearest})")
+        numbers.append(f"{workload}: throughput vs native " + ", ".join(parts))
+    return numbers
 
 
 def other_os_needs_vm(tables: Mapping[str, list[Record]]) -> Statement:
@@ -400,7 +444,23 @@ def figures() -> list[Figure]:
                "Starting the replicas at once on one host: VMs boot a guest each; containers "
                "only create processes on a running kernel; microVMs sit in between.",
                draw_replica_start),
+        Figure("c06-use-case-costs",
+               "The use cases' own workloads (a proxying microservice, a cache, a CI build) "
+               "per technology: time per request or job relative to native, split by "
+               "mechanism, with throughput relative to native above each bar. Containers "
+               "pay NAT on round trips; gVisor pays host CPU per system call and a gofer "
+               "round trip per file opened, which a build does hundreds of times per file; "
+               "VMs pay on round trips and, untuned, on CPU; Firecracker's network thread "
+               "adds latency per request.",
+               draw_use_case_costs),
     ]
+
+
+def draw_use_case_costs(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Stacked bars per use-case workload: each technology's time per request by mechanism."""
+    return mechanism_figure(tables["use_case_costs"],
+                            {k: tick for k, (_, tick, _) in USE_CASE_STACKS.items()},
+                            "The use cases' workloads: which mechanism costs what")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Three faults hit the first host, each in its own run: one instance crashes
 (a host kernel panic; on ESXi a hypervisor crash, the purple screen) and the
 machine fails (repair time from ``models/failure_rates/machine-failure``).
 Detection delays, eviction waits and restart back-offs come from the
-orchestrator profiles (MEASUREMENTS.md, "Failures and recovery"); every
+orchestrator profiles (each sourced to its documentation); every
 restart and reschedule runs the lifecycle's start procedures.
 
 Tables: ``recovery`` (per technology, manager and fault: instances lost,
@@ -88,15 +88,17 @@ SETUPS: tuple[Setup, ...] = (
     Setup("vm", "vsphere-ha", hypervisor="esxi"),
 )
 
-PUBLISHED_DETECTION: dict[str, tuple[float, str]] = {
-    "kubernetes": (340.0, "MEASUREMENTS.md Failures and recovery: node-monitor-grace-period "
-                   "40 s + NoExecute toleration 300 s before pods leave a dead node [V]"),
-    "docker-swarm": (15.0, "MEASUREMENTS.md Failures and recovery: DOWN after 3 heartbeats "
-                     "of 5 s, 13.5-16.5 s [V]"),
-    "vsphere-ha": (15.0, "MEASUREMENTS.md Failures and recovery: vSphere HA declares a host "
-                   "failed at 15 s [V]"),
-    "openstack-evacuate": (150.0, "MEASUREMENTS.md Failures and recovery: service_down_time "
-                           "60 s, evacuation waits 90-180 s (lower bound) [V]"),
+PUBLISHED_DETECTION: dict[str, tuple[float, str, str]] = {
+    "kubernetes": (340.0, "Kubernetes documentation: node-monitor-grace-period 40 s + "
+                   "NoExecute toleration 300 s before pods leave a dead node",
+                   "kubernetes-docs:node-eviction"),
+    "docker-swarm": (15.0, "SwarmKit source: a node is DOWN after 3 heartbeats of 5 s "
+                     "(13.5-16.5 s)", "swarmkit:node-down"),
+    "vsphere-ha": (15.0, "vSphere Availability documentation: vSphere HA declares a host "
+                   "failed at 15 s", "vsphere-ha:failure-declared"),
+    "openstack-evacuate": (150.0, "OpenStack Nova and Masakari defaults: service_down_time "
+                           "60 s, evacuation waits 90-180 s (lower bound)",
+                           "openstack:evacuation-wait"),
 }
 
 
@@ -224,9 +226,9 @@ def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
     for row in _machine_rows(tables):
         name = str(row["manager"])
         if name in PUBLISHED_DETECTION and row["detection_s"] is not None:
-            published, source = PUBLISHED_DETECTION[name]
+            published, source, figure = PUBLISHED_DETECTION[name]
             out.append(Comparison(f"{name}: failure detection until rescheduling", published,
-                                  _num(row, "detection_s"), "s", source))
+                                  _num(row, "detection_s"), "s", source, figure))
     return tuple(out)
 
 

@@ -283,11 +283,12 @@ def _comparisons(cpu_qemu: float, rosetta_cpu: list[float]) -> tuple[Comparison,
     catalog = virtsim.load_catalog()
     qemu = catalog.require(LayerCostProfile, QEMU_USER)
     out = [Comparison("QEMU user-mode slowdown, CPU-bound benchmark", 4.0, cpu_qemu,
-                      "x native time", qemu.sources["cpu"])]
+                      "x native time", qemu.sources["cpu"], "bellard2005:user-int")]
     if rosetta_cpu:
         out.append(Comparison("Rosetta 2 speed on Apple silicon", 0.8, 1 / min(rosetta_cpu),
                               "fraction of native",
-                              catalog.require(LayerCostProfile, ROSETTA).sources["cpu"]))
+                              catalog.require(LayerCostProfile, ROSETTA).sources["cpu"],
+                              "rosetta2:speed"))
     return tuple(out)
 
 

@@ -73,16 +73,18 @@ COMMANDS: tuple[str, ...] = ("sh", "bash", "ls", "cat")
 COUNTS: dict[Size, tuple[int, ...]] = {"tiny": (1, 4), "quick": (1, 10), "full": (1, 10, 100)}
 """Containers per host in the storage sweep."""
 
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "distroless-static": (2.0, "MEASUREMENTS.md Images: distroless static about 2 MiB [V]"),
-    "alpine": (8.3 / 1.048576, "MEASUREMENTS.md Images: alpine:3.22 about 8.3 MB unpacked [V]"),
-    "debian": (124.0, "MEASUREMENTS.md Images: debian (full) 124 MiB [V]"),
+PUBLISHED: dict[str, tuple[float, str, str]] = {
+    "distroless-static": (2.0, "distroless README: static about 2 MiB",
+                          "distroless-readme:static-size"),
+    "alpine": (8.3 / 1.048576, "Docker Hub: alpine:3.22 about 8.3 MB unpacked",
+               "dockerhub:alpine-3.22-size"),
+    "debian": (124.0, "distroless README: debian 124 MiB", "distroless-readme:debian-size"),
 }
 """Published unpacked sizes (MiB) of the images, to set beside the simulated layer storage."""
 
-PUBLISHED_DOWNLOAD: dict[str, tuple[float, str]] = {
-    "busybox": (2.5 / 1.048576, "MEASUREMENTS.md Images: busybox about 2.5 MB [V] (the "
-                                "registry's figure: the compressed download)"),
+PUBLISHED_DOWNLOAD: dict[str, tuple[float, str, str]] = {
+    "busybox": (2.5 / 1.048576, "Docker Hub: busybox about 2.5 MB (the registry's figure: the "
+                                "compressed download)", "dockerhub:busybox-size"),
 }
 """Published download (compressed) sizes (MiB), beside the catalogue's layers."""
 
@@ -316,11 +318,12 @@ def _comparisons(tables: Tables) -> tuple[Comparison, ...]:
               if r["containers"] == min(int(x["containers"] or 0) for x in tables["storage"])}
     download = {str(r["image"]): float(r["compressed_mib"] or 0) for r in tables["images"]}
     unpacked = [Comparison(f"{image} unpacked size on the host", round(published, 4), stored[image],
-                           "MiB", source)
-                for image, (published, source) in PUBLISHED.items() if image in stored]
+                           "MiB", source, figure)
+                for image, (published, source, figure) in PUBLISHED.items() if image in stored]
     pulled = [Comparison(f"{image} download size", round(published, 4), download[image], "MiB",
-                         source)
-              for image, (published, source) in PUBLISHED_DOWNLOAD.items() if image in download]
+                         source, figure)
+              for image, (published, source, figure) in PUBLISHED_DOWNLOAD.items()
+              if image in download]
     return (*unpacked, *pulled)
 
 

@@ -72,17 +72,20 @@ CLAIMED_ALPINE_MB = 5.0
 
 MB_PER_MIB = 1.048576
 
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "alpine": (8.3, "MEASUREMENTS.md Images: alpine:3.22 amd64 about 8.3 MB unpacked [V]"),
-    "debian-slim": (78.6, "MEASUREMENTS.md Images: debian:trixie-slim about 78.6 MB "
-                          "unpacked [V]"),
-    "ubuntu": (78.2, "MEASUREMENTS.md Images: ubuntu:24.04 about 78.2 MB unpacked [V]"),
+PUBLISHED: dict[str, tuple[float, str, str]] = {
+    "alpine": (8.3, "Docker Hub: alpine:3.22 amd64 about 8.3 MB unpacked",
+               "dockerhub:alpine-3.22-size"),
+    "debian-slim": (78.6, "Docker Hub: debian:trixie-slim about 78.6 MB unpacked",
+                    "dockerhub:debian-trixie-slim-size"),
+    "ubuntu": (78.2, "Docker Hub: ubuntu:24.04 about 78.2 MB unpacked",
+               "dockerhub:ubuntu-24.04-size"),
 }
 """Published unpacked sizes (MB) beside the simulated layer storage."""
 
 DOCKER_RUN_ALPINE_S = 1.193
-DOCKER_RUN_SOURCE = ("MEASUREMENTS.md Container runtimes: `docker run` of alpine `true` 1,193 ms "
-                     "with runc [V gVisor performance data]")
+DOCKER_RUN_SOURCE = ("gVisor Performance Guide: `docker run` of alpine `true` 1,193 ms with "
+                     "runc")
+DOCKER_RUN_FIGURE = "gvisor-perf:docker-run-alpine-runc"
 """A published warm ``docker run`` (start, run ``true``, exit and clean up)."""
 
 
@@ -316,19 +319,19 @@ def _comparisons(tables: Tables) -> tuple[Comparison, ...]:
     stored = {str(r["image"]): float(r["layer_disk_mib"] or 0) * MB_PER_MIB
               for r in tables["starts"] if r["start"] == "cold"}
     found = [Comparison(f"{image} unpacked size", published, round(stored[image], 3), "MB",
-                        source) for image, (published, source) in PUBLISHED.items()
+                        source, figure) for image, (published, source, figure) in PUBLISHED.items()
              if image in stored]
     warm = [float(r["run_and_exit_s"] or 0) for r in tables["starts"]
             if r["image"] == ALPINE and r["start"] == "warm"]
     if warm:
         found.append(Comparison("docker run alpine true, image pulled (runc), to exit",
                                 DOCKER_RUN_ALPINE_S, round(statistics.median(warm), 4), "s",
-                                DOCKER_RUN_SOURCE))
+                                DOCKER_RUN_SOURCE, DOCKER_RUN_FIGURE))
     if ALPINE in stored:
         found.append(Comparison("alpine size as the seed text states it", CLAIMED_ALPINE_MB,
                                 round(stored[ALPINE], 3), "MB",
-                                "seed text: 'Alpine Linux (which is around 5MB)'; Alpine docs "
-                                "say 'only 5 MB' (MEASUREMENTS.md Images)"))
+                                "seed text: 'Alpine Linux (which is around 5MB)'; Alpine's own "
+                                "site says 'only 5 MB'", "seed-text:alpine-5mb"))
     return tuple(found)
 
 

@@ -12,7 +12,7 @@ from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
 from virtsim.drawing import draw_stack
 from virtsim.graph import build_graph
-from virtsim.layer_palette import LAYER_COLOURS, OUTCOME_STYLES, STAGE_STYLES
+from virtsim.layer_palette import LAYER_COLOURS, MECHANISM_STYLES, OUTCOME_STYLES, STAGE_STYLES
 from virtsim.palette import (
     DEUTERANOPIA,
     MIN_DISTANCE,
@@ -51,7 +51,8 @@ def test_every_technology_has_a_label_and_its_own_marker() -> None:
 
 def test_layers_stages_and_outcomes_are_greys_far_from_any_technology() -> None:
     others = [*LAYER_COLOURS.values(), *(s.face for s in STAGE_STYLES.values()),
-              *(s.face for s in OUTCOME_STYLES.values())]
+              *(s.face for s in OUTCOME_STYLES.values()),
+              *(s.face for s in MECHANISM_STYLES.values())]
     for colour in others:
         assert is_neutral(tuple(rgb(colour)))  # type: ignore[arg-type]
         nearest = min(distance(rgb(colour), rgb(t)) for t in TECHNOLOGY_COLOURS.values())

@@ -10,11 +10,14 @@ import matplotlib.pyplot as plt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from virtsim.calibration import load_figures, round_trip
 from virtsim.claims import CLAIM_IDS, CLAIMS, claim, claim_number
 from virtsim.experiment import Comparison, Finding, Statement
 from virtsim.report import (
     NOT_RUN,
+    WORDING,
     claim_sections,
+    comparisons_table,
     html_report,
     markdown,
     one_line,
@@ -88,7 +91,7 @@ def test_markdown_has_summary_figures_numbers_and_comparisons(tmp_path: Path) ->
             in text)
     assert f"![c05-demo]({PNG})" in text
     assert "- blast radius: 8 of 8" in text
-    assert "| round trip | 37.6 | 40 | us | 1.064 | Felter [V] |" in text
+    assert "| round trip | 37.6 | 40 | us | 1.064 | held out | Felter [V] |" in text
     assert "RuntimeError: boom" in text
 
 
@@ -123,3 +126,40 @@ def test_one_line_is_short_flat_and_a_prefix(text: str, limit: int) -> None:
     assert "\n" not in line
     assert len(line) <= limit + 2
     assert flat.startswith(line.removesuffix(" …").rstrip(",;:"))
+
+
+def test_each_comparison_is_labelled_calibration_input_or_held_out(tmp_path: Path) -> None:
+    calibrated = load_figures()[0].id
+    finding = Finding("C4", (Statement("Near native", "supported", "1.0x."),), comparisons=(
+        Comparison("an input", 1.0, 1.0, "x", "Felter", calibrated),
+        Comparison("a prediction", 2.0, 1.0, "x", "Elsewhere", "elsewhere2020:thing"),
+        Comparison("undeclared", 2.0, 1.0, "x", "Nowhere")))
+    outcome = ExperimentOutcome("c04_demo", "C4", "Demo", 1, finding)
+    reproduction = Reproduction(out=tmp_path, size="tiny", seed=1, outcomes=[outcome])
+    sections = claim_sections(reproduction)
+    roles = {r["measure"]: r["role"] for r in comparisons_table(sections)}
+    assert roles == {"an input": "calibration input", "a prediction": "held out",
+                     "undeclared": "held out"}
+    page = html_report(reproduction, sections)
+    assert 'class="role calibration">calibration input' in page
+    assert 'class="role held-out">held out' in page
+
+
+def test_report_says_which_figures_are_inputs_and_has_validation_apart(tmp_path: Path) -> None:
+    from virtsim.validation import CaseResult, Validation, load_cases
+
+    cases = load_cases()[:2]
+    reproduction = _reproduction(tmp_path)
+    reproduction.validation = Validation([CaseResult(cases[0], cases[0].published),
+                                          CaseResult(cases[1], cases[1].published * 10)])
+    reproduction.round_trips = round_trip(load_figures()[:2])
+    sections = claim_sections(reproduction)
+    text = markdown(reproduction, sections)
+    page = html_report(reproduction, sections)
+    for report in (text, page):
+        assert "Every number below comes from a simulation" not in report
+        assert "1 of 2 held-out cases within tolerance" in report
+        assert "Calibration round trip" in report
+    assert WORDING in text
+    assert text.index("## Validation") < text.index("## Calibration round trip")
+    assert f"| {cases[1].id} |" in text and '<section id="validation">' in page

@@ -20,7 +20,8 @@ def test_seconds_reads_like_a_stopwatch(value: float | None, text: str) -> None:
 
 @pytest.mark.parametrize(("value", "text"), [
     (4.9, "4.9 MiB"), (67.9, "67.9 MiB"), (1582.9, "1,583 MiB"), (19932.8, "19.5 GiB"),
-    (216542.00000000003, "211 GiB"), (3.5 * 1024 * 1024, "3.5 TiB")])
+    (216542.00000000003, "211 GiB"), (3.5 * 1024 * 1024, "3,584 GiB"),
+    (35 * 1024 * 1024, "35 TiB")])
 def test_mebibytes_picks_a_unit(value: float, text: str) -> None:
     assert mebibytes(value) == text
 

@@ -68,13 +68,20 @@ class Figure:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A published measurement beside the simulated value of the same quantity."""
+    """A published measurement beside the simulated value of the same quantity.
+
+    ``figure`` is the published figure's id (``"felter2014:linpack-kvm-tuned"``):
+    when ``models/calibration.toml`` lists it, the figure set parameters and the
+    row is a *calibration input* (it checks the plumbing); otherwise the row is
+    *held out* (a prediction). See :func:`virtsim.calibration.role`.
+    """
 
     measure: str
     published: float
     simulated: float
     unit: str
     source: str
+    figure: str = ""
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,11 @@ OUTCOME_STYLES: dict[str, Style] = {
     "impossible": Style("#333333", "", "refused"),
 }
 """What happens to an image on a kernel: runs (light) to refused (dark), with words."""
+
+MECHANISM_STYLES: dict[str, Style] = {
+    "cpu": Style("#474747", "", "CPU work (incl. emulation, exec)"),
+    "syscalls": Style("#8f8f8f", "//", "system calls and faults"),
+    "io": Style("#c4c4c4", "..", "disk I/O and flushes"),
+    "network": Style("#ffffff", "xx", "network (packets, round trips)"),
+}
+"""Where a request's time goes (C4, C6), stacked: dark for CPU to white for the network."""

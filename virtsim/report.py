@@ -8,7 +8,15 @@ sharing, and ``report.md`` with figures linked from ``figures/``. Both
 list every claim; a claim whose experiment does not exist (yet) or was not
 selected says "not run", one whose experiment raised says "failed" with the
 error. ``findings.csv`` and ``comparisons.csv`` hold the same verdicts and
-calibration pairs as tidy tables.
+published-against-simulated pairs as tidy tables.
+
+Every published figure beside a simulated value is labelled: a *calibration
+input* set a parameter of the catalogue (``models/calibration.toml``), so
+agreement only shows the plumbing carries it through; a *held out* figure set
+none, so agreement is a prediction. Two sections stay apart: "Validation"
+(the held-out cases of ``validation/``, run in the same ``reproduce``) and
+"Calibration round trip" (every calibration figure against what the model
+gives back).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from virtsim.calibration import CALIBRATION_INPUT, role
 from virtsim.claims import Claim, claim
 from virtsim.experiment import Comparison, Statement, overall
 from virtsim.palette import TECHNOLOGY_COLOURS, label
@@ -132,9 +141,10 @@ def comparisons_table(sections: Iterable[ClaimSection]) -> list[Record]:
         for outcome in section.outcomes:
             for c in _comparisons(outcome):
                 rows.append({"claim": section.claim.id, "experiment": outcome.experiment,
-                             "measure": c.measure, "published": c.published,
-                             "simulated": c.simulated, "unit": c.unit,
-                             "ratio": _ratio(c), "source": c.source})
+                             "measure": c.measure, "role": role(c.figure),
+                             "published": c.published, "simulated": c.simulated,
+                             "unit": c.unit, "ratio": _ratio(c), "figure": c.figure,
+                             "source": c.source})
     return rows
 
 
@@ -151,6 +161,12 @@ def _num(value: float | None) -> str:
         return "-"
     return f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
 
+
+WORDING = ("Simulated numbers come from simulations of the catalogue. A published figure "
+           "labelled 'calibration input' set a parameter, so matching it only shows the "
+           "plumbing; one labelled 'held out' set none, so matching it is a prediction. The "
+           "Validation section runs every held-out case.")
+"""What the report and README say about which figures are inputs and which predictions."""
 
 SUMMARY_CHARS = 220
 """The summary table's reason is cut to about this length (the section has it all)."""
@@ -186,20 +202,22 @@ def markdown(reproduction: Reproduction, sections: list[ClaimSection]) -> str:
         "# virtsim: the claims of \"Docker vs virtual machines\", reproduced",
         "",
         f"Size `{reproduction.size}`, base seed {reproduction.seed}. "
-        f"Verdicts: {_counts(sections)}. Every number below comes from a simulation; "
-        "verdicts are computed from the results by each experiment's rule.",
+        f"Verdicts: {_counts(sections)}. Verdicts are computed from the results by each "
+        "experiment's rule. " + WORDING,
         "",
         "| claim | verdict | statements |",
         "|---|---|---|",
     ]
     lines += [f"| [{s.claim.id}](#{s.claim.id.lower()}) | **{s.status}** | "
               f"{_md_cell(_statement_list(s))} |" for s in sections]
+    lines += ["", *md_validation(reproduction)]
     if reproduction.stacks:
         lines += ["", "## The stacks, drawn from the resource graph", ""]
         for stack in reproduction.stacks:
             lines += [f"![{stack.name}]({stack.png})", "", f"*{stack.caption}*", ""]
     for section in sections:
         lines += ["", *_md_section(section)]
+    lines += ["", *md_round_trip(reproduction)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -234,10 +252,10 @@ def _md_section(section: ClaimSection) -> list[str]:
         comparisons = _comparisons(outcome)
         if comparisons:
             lines += ["| measure | published | simulated | unit | simulated / published | "
-                      "source |", "|---|---|---|---|---|---|"]
+                      "figure | source |", "|---|---|---|---|---|---|---|"]
             lines += [f"| {_md_cell(x.measure)} | {_num(x.published)} | {_num(x.simulated)} | "
-                      f"{x.unit} | {_num(_ratio(x))} | {_md_cell(x.source)} |"
-                      for x in comparisons]
+                      f"{x.unit} | {_num(_ratio(x))} | {role(x.figure)} | "
+                      f"{_md_cell(x.source)} |" for x in comparisons]
             lines.append("")
         if outcome.tables:
             lines += ["Data: " + ", ".join(f"[{Path(t).name}]({t})" for t in outcome.tables), ""]
@@ -269,6 +287,7 @@ ul.numbers li{margin:.15em 0}
 ul.statements{margin:0;padding-left:1.1em}ul.statements li{margin:.1em 0}
 .mark{font-weight:600;white-space:nowrap}
 table.statements td:first-child{width:28%}
+td.role.held-out{font-weight:600;color:#0b5394}td.role.calibration{color:#57606a}
 """
 
 
@@ -277,9 +296,8 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
     body = [
         "<h1>virtsim: the claims of &ldquo;Docker vs virtual machines&rdquo;, reproduced</h1>",
         f"<p>Size <code>{_e(reproduction.size)}</code>, base seed {reproduction.seed}. "
-        f"Verdicts: {_e(_counts(sections))}. Every number comes from a simulation of the "
-        "calibrated catalogue; each verdict is computed from the results by the "
-        "experiment's own rule, never written by hand.</p>",
+        f"Verdicts: {_e(_counts(sections))}. Each verdict is computed from the results by "
+        f"the experiment's own rule, never written by hand. {_e(WORDING)}</p>",
         "<p><b>How to read it.</b> Each claim of the seed text is split into the statements "
         "it makes; each statement is tested case by case (per technology, platform, fault or "
         "demand type) or by a threshold stated in its reason. <i>Supported</i>: it holds in "
@@ -288,14 +306,18 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
         "its statements are, and partly supported otherwise. "
         "<i>Failed</i>: its experiment raised (the error is shown). "
         "<i>Not run</i>: no experiment for the claim was run. Each figure's caption explains "
-        "the mechanism; each table of published against simulated values shows how close the "
-        "calibrated model comes to the measurements it was built from.</p>",
+        "the mechanism. In each table of published against simulated values, a row marked "
+        "<i>calibration input</i> is a figure the catalogue was built from (its agreement "
+        "shows the plumbing, not the model), a row marked <i>held out</i> is a prediction; "
+        "the <a href=\"#validation\">Validation</a> section gathers the held-out cases.</p>",
         _summary_table(sections),
+        html_validation(reproduction),
         _legend(),
     ]
     if reproduction.stacks:
         body.append(_stacks(reproduction))
     body += [_html_section(reproduction.out, s) for s in sections]
+    body.append(html_round_trip(reproduction))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<title>virtsim reproduce: report</title>"
@@ -396,14 +418,112 @@ def _html_outcome(out: Path, outcome: ExperimentOutcome) -> str:
         rows = "".join(
             f"<tr><td>{_e(x.measure)}</td><td class=num>{_num(x.published)}</td>"
             f"<td class=num>{_num(x.simulated)}</td><td>{_e(x.unit)}</td>"
-            f"<td class=num>{_num(_ratio(x))}</td><td>{_e(x.source)}</td></tr>"
-            for x in comparisons)
+            f"<td class=num>{_num(_ratio(x))}</td>{_role_cell(x.figure)}"
+            f"<td>{_e(x.source)}</td></tr>" for x in comparisons)
         parts.append("<p><b>Published against simulated</b></p><table class=\"comparisons\">"
                      "<thead><tr><th>measure</th><th>published</th><th>simulated</th>"
-                     "<th>unit</th><th>simulated / published</th><th>source</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
+                     "<th>unit</th><th>simulated / published</th><th>figure</th>"
+                     f"<th>source</th></tr></thead><tbody>{rows}</tbody></table>")
     if outcome.tables:
         links = ", ".join(f'<a href="{_e(t)}">{_e(Path(t).name)}</a>' for t in outcome.tables)
         parts.append(f"<p><small>Data (tidy CSV): {links}</small></p>")
     return "\n".join(parts)
 
+
+
+def _role_cell(figure: str) -> str:
+    kind = role(figure)
+    style = "calibration" if kind == CALIBRATION_INPUT else "held-out"
+    return f'<td class="role {style}">{_e(kind)}</td>'
+
+
+# -- validation and calibration ------------------------------------------------------
+
+WORST = 5
+"""The validation section names this many worst cases."""
+
+
+def md_validation(reproduction: Reproduction) -> list[str]:
+    """The Markdown Validation section: summary, worst cases, the table, the figure."""
+    validation = reproduction.validation
+    if validation is None:
+        return []
+    from virtsim.validation import summary_line
+
+    lines = ["## Validation: held-out published figures", "",
+             "Figures that set no parameter, predicted by the model "
+             "(`virtsim validate`; cases in `validation/`). " + summary_line(validation) + ".",
+             "", "| case | published | simulated | unit | ratio | tolerance | within? | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in validation.results:
+        lines.append(f"| {r.case.id} | {_num(r.case.published)} | {_num(r.simulated)} | "
+                     f"{r.case.unit} | {_num(r.ratio)} | ±{r.case.tolerance:.0%} | "
+                     f"{'yes' if r.within else 'no'} | "
+                     f"{_md_cell(r.case.source.citation + '; ' + r.case.source.where)} |")
+    if reproduction.validation_figure is not None:
+        fig = reproduction.validation_figure
+        lines += ["", f"![{fig.name}]({fig.png})", "", f"*{fig.caption}*"]
+    return lines
+
+
+def html_validation(reproduction: Reproduction) -> str:
+    """The HTML Validation section (empty when the run had none)."""
+    validation = reproduction.validation
+    if validation is None:
+        return ""
+    from virtsim.validation import summary_line
+
+    rows = "".join(
+        f'<tr data-within="{str(r.within).lower()}"><td>{_e(r.case.id)}</td>'
+        f"<td>{_e(r.case.area)}</td><td class=num>{_num(r.case.published)}</td>"
+        f"<td class=num>{_num(r.simulated)}</td><td>{_e(r.case.unit)}</td>"
+        f"<td class=num>{_num(r.ratio)}</td><td class=num>±{r.case.tolerance:.0%}</td>"
+        f"<td>{'yes' if r.within else 'no'}</td>"
+        f"<td>{_e(r.case.source.citation)}; {_e(r.case.source.where)}</td></tr>"
+        for r in validation.results)
+    figure = ("" if reproduction.validation_figure is None
+              else _figure(reproduction.out, reproduction.validation_figure))
+    return ('<section id="validation"><h2>Validation: held-out published figures</h2>'
+            "<p>These figures set no parameter of the catalogue; the model predicts them "
+            "(<code>virtsim validate</code>, cases in <code>validation/</code>). "
+            f"{_e(summary_line(validation))}. A miss is a result, not a bug to tune away.</p>"
+            f"{figure}<table class=\"validation\"><thead><tr><th>case</th><th>area</th>"
+            "<th>published</th><th>simulated</th><th>unit</th><th>ratio</th>"
+            "<th>tolerance</th><th>within?</th><th>source</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>")
+
+
+def md_round_trip(reproduction: Reproduction) -> list[str]:
+    """The Markdown Calibration round trip section."""
+    trips = reproduction.round_trips
+    if not trips:
+        return []
+    back = sum(t.within for t in trips)
+    lines = ["## Calibration round trip", "",
+             f"The {len(trips)} published figures that set parameters "
+             f"(`models/calibration.toml`); {back} come back within 5%. Agreement here checks "
+             "the plumbing, not the model.", "",
+             "| figure | published | back | unit | ratio | sets |", "|---|---|---|---|---|---|"]
+    lines += [f"| {t.figure.id} | {_num(t.figure.published)} | {_num(t.simulated)} | "
+              f"{t.figure.unit} | {_num(t.ratio)} | {_md_cell(', '.join(t.figure.sets))} |"
+              for t in trips]
+    return lines
+
+
+def html_round_trip(reproduction: Reproduction) -> str:
+    """The HTML Calibration round trip section."""
+    trips = reproduction.round_trips
+    if not trips:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(t.figure.id)}</td><td class=num>{_num(t.figure.published)}</td>"
+        f"<td class=num>{_num(t.simulated)}</td><td>{_e(t.figure.unit)}</td>"
+        f"<td class=num>{_num(t.ratio)}</td><td>{_e(', '.join(t.figure.sets))}</td></tr>"
+        for t in trips)
+    back = sum(t.within for t in trips)
+    return ('<section id="calibration"><h2>Calibration round trip</h2>'
+            f"<p>The {len(trips)} published figures that set parameters "
+            f"(<code>models/calibration.toml</code>); {back} come back within 5%. Agreement "
+            "here checks the plumbing, not the model.</p><table class=\"calibration\">"
+            "<thead><tr><th>figure</th><th>published</th><th>back</th><th>unit</th>"
+            f"<th>ratio</th><th>sets</th></tr></thead><tbody>{rows}</tbody></table></section>")

@@ -138,7 +138,7 @@ def run_summary(name: str, seed: Any, duration_s: float, result: Result) -> str:
         lines.append("  how instances run: " + ", ".join(
             f"{number(n)} {how}" for how, n in compatibility.items()))
     shown = {"scenario", "seed", "duration_s", "instances", "nodes", "time_to_ready_s",
-             "footprint_mib", "density", "service_p99_ms", "compatibility"}
+             "footprint_mib", "density", "service_p99_ms", "compatibility", "warnings"}
     for key, value in metrics.items():
         if key not in shown:
             lines.append(f"  {key.replace('_', ' ')}: {_flat(value)}")
