@@ -168,3 +168,27 @@ def test_catalog_is_a_readable_table_with_key_values() -> None:
     wide = virtsim("catalog", "hosts", "--wide")
     assert wide.returncode == 0 and "memory_bandwidth_gbs" in wide.stdout
     assert "SMT" in wide.stdout  # the whole description, uncut
+
+
+def test_progress_bar_is_off_without_a_terminal_or_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys as system
+
+    from virtsim.cli import _clock_bar
+
+    monkeypatch.setattr(system, "stderr", io.StringIO())
+    with _clock_bar(60.0, off=False) as advance:
+        assert advance is None  # a pipe or a log file: no bar, the clock runs in one go
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(system, "stderr", Terminal())
+    with _clock_bar(60.0, off=True) as advance:
+        assert advance is None
+    with _clock_bar(60.0, off=False) as advance:
+        assert advance is not None
+        advance(30.0)
+        advance(60.0)
