@@ -52,6 +52,8 @@ STAGE_STYLES: dict[str, Style] = {
     "disk-image": Style(LAYER_COLOURS["process"], "", "bootloader, guest user space"),
     "engine": Style("#ffffff", "//", "engine (daemon, pull)"),
     "runtime": Style(LAYER_COLOURS["runtime"], "\\\\", "OCI runtime"),
+    "kernel-objects": Style(LAYER_COLOURS["hypervisor"], "..",
+                            "kernel objects (cgroup, namespaces, veth, NAT rules)"),
     "sandbox-vmm": Style(LAYER_COLOURS["vmm"], "xx", "sandbox VMM"),
     "sandbox-kernel": Style(LAYER_COLOURS["kernel"], "xx", "sandbox kernel"),
     "app": Style("#ffffff", "..", "application"),
@@ -75,3 +77,15 @@ MECHANISM_STYLES: dict[str, Style] = {
     "network": Style("#ffffff", "xx", "network (packets, round trips)"),
 }
 """Where a request's time goes (C4, C6), stacked: dark for CPU to white for the network."""
+
+NEUTRAL_FACES: tuple[str, ...] = ("#333333", "#7a7a7a", "#bdbdbd", "#ffffff")
+NEUTRAL_HATCHES: tuple[str, ...] = ("", "//", "..", "xx", "\\\\", "oo")
+
+
+def neutral_styles(count: int) -> list[tuple[str, str]]:
+    """``count`` fills told apart by grey and hatch (up to 24), for categories that are not
+    technologies (the mechanisms of a start storm): darkest plain first (up to 24)."""
+    combos = [(face, hatch) for hatch in NEUTRAL_HATCHES for face in NEUTRAL_FACES]
+    if count > len(combos):
+        raise ValueError(f"at most {len(combos)} neutral styles, {count} asked")
+    return combos[:count]

@@ -26,6 +26,7 @@ TECHNOLOGY_COLOURS: dict[str, str] = {
     "container": "#E69F00",
     "gvisor": "#CC79A7",
     "kata": "#009E73",
+    "container-in-vm": "#FFB6C1",
     "desktop": "#D55E00",
     "emulated": "#882255",
     "windows-container": "#DDCC77",
@@ -43,6 +44,7 @@ TECHNOLOGY_LABELS: dict[str, str] = {
     "container": "container (runc)",
     "gvisor": "gVisor (runsc)",
     "kata": "Kata container",
+    "container-in-vm": "containers in node VMs",
     "desktop": "Docker Desktop (Linux VM)",
     "emulated": "emulated (qemu-user)",
     "windows-container": "Windows container",
@@ -55,6 +57,7 @@ TECHNOLOGY_LABELS: dict[str, str] = {
 
 TECHNOLOGY_MARKERS: dict[str, str] = {
     "native": "X", "vm": "o", "microvm": "v", "container": "s", "gvisor": "P", "kata": "D",
+    "container-in-vm": "H",
     "desktop": "h", "emulated": "*", "windows-container": "d", "scratch": "^", "alpine": "<",
     "distro": ">", "minimal": "p",
 }
