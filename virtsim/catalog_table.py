@@ -83,8 +83,21 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "failure_rates": (("component", lambda p: p.component),
                       ("per year", lambda p: number(p.per_year)),
                       ("repair", lambda p: seconds(p.repair_s.mean) if p.repair_s else "-")),
+    "codecs": (("decompress", lambda p: f"{number(p.decompress_mibs_per_core)} MiB/s per core"),),
+    "emulation": (("mode", lambda p: p.mode),
+                  ("integer", lambda p: f"{number(p.integer)}x native time"),
+                  ("floating point", lambda p: f"{number(p.float_factor)}x")),
+    "clouds": (("placement", lambda p: _stages_s(p.placement)),
+               ("network attach", lambda p: _stages_s(p.network_attach)),
+               ("volume hydration", lambda p: f"{number(p.hydration_mibs)} MiB/s")),
+    "kernel_costs": (("netns create", lambda p: seconds(p.netns_create_s)),
+                     ("veth create", lambda p: seconds(p.veth_create_s)),
+                     ("cgroup create", lambda p: seconds(p.cgroup_create_s))),
+    "residency": (("page", lambda p: f"{number(p.page_kib)} KiB"),
+                  ("balloon", lambda p: f"{number(p.balloon_mibs)} MiB/s")),
 }
-"""The key values shown for each kind of profile, in order."""
+"""The key values shown for each kind of profile, in order; other kinds show name and
+description (``--wide`` adds every value)."""
 
 SKIPPED = {"name", "description", "sources"}
 
@@ -133,7 +146,7 @@ def render(catalog: Catalog, kinds: Sequence[str], wide: bool = False,
             fixed = max(len(line) for line in table([{k: v for k, v in r.items()
                                                       if k != "description"} for r in cells]))
             cells = rows(catalog, kind, wide, description_chars=max(20, width - fixed - 2))
-        parts.append(f"{kind}: {len(cells)} profiles")
+        parts.append(f"{kind}: {len(cells)} profile{'s' if len(cells) != 1 else ''}")
         parts += table(cells)
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
