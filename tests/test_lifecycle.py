@@ -337,3 +337,69 @@ def test_cold_cloud_windows_vm_provisions_hydrates_and_specializes(catalog: Cata
     assert {"specialize", "reboot", "oobe"} <= set(cold_stages)
     assert any(s.startswith("disk-hydration") for s in cold_stages)
     assert cold > warm + 30
+
+
+_HOSTS: dict[str, dict[str, Any]] = {
+    "bare-crun": {"containers": [{"name": "c", "image": "alpine", "engine": "none",
+                                  "runtime": "crun", "network": "none"}]},
+    "gvisor": {"cached_images": ["alpine"],
+               "containers": [{"name": "c", "image": "alpine", "runtime": "runsc"}]},
+    "kata": {"cached_images": ["alpine"], "containers": [
+        {"name": "c", "image": "alpine", "engine": "containerd", "runtime": "kata"}]},
+    "tcg-vm": {"vms": [{"name": "v", "hypervisor": "qemu-tcg", "disk_image": "alpine-virt",
+                        "memory_mib": 512}]},
+    "cloud-windows-cold": {"vms": [
+        {"name": "w", "hypervisor": "kvm", "vmm": "qemu-uefi",
+         "disk_image": "windows-server-2022-core", "vcpus": 2, "memory_mib": 4096,
+         "cloud": "ec2", "image_cached": False}]},
+}
+_TIMELINES: dict[str, list[tuple[str, float, float]]] = {
+    "bare-crun": [
+        ("cgroup", 0.0, 0.001), ("mount-namespace", 0.001, 0.0018),
+        ("ipc-namespace", 0.0018, 0.0025), ("network-namespace", 0.0025, 0.004),
+        ("crun-run", 0.004, 0.0161)],
+    "gvisor": [
+        ("cli-and-api", 0.0, 0.0484), ("container-create", 0.0484, 0.1392),
+        ("network-attach", 0.1392, 0.4371), ("containerd-task", 0.4371, 0.5618),
+        ("cgroup", 0.5618, 0.5628), ("mount-namespace", 0.5628, 0.5637),
+        ("network-namespace", 0.5637, 0.5652), ("veth", 0.5652, 0.5672),
+        ("nat-rules", 0.5672, 0.5762), ("runsc-create", 0.5762, 0.595),
+        ("sentry-start", 0.595, 0.6308), ("exit-and-cleanup", 0.6308, 1.0081)],
+    "kata": [
+        ("cri-api", 0.0, 0.0182), ("container-create", 0.0182, 0.0635),
+        ("cni-network", 0.0635, 0.1609), ("shim-start", 0.1609, 0.2108),
+        ("cgroup", 0.2108, 0.2118), ("network-namespace", 0.2118, 0.2133),
+        ("veth", 0.2133, 0.2153), ("mount-namespace", 0.2153, 0.2161),
+        ("nat-rules", 0.2161, 0.2251), ("shim-start", 0.2251, 0.2723),
+        ("agent-create", 0.2723, 0.3254), ("vmm-process", 0.3254, 0.341),
+        ("load-kernel", 0.341, 0.3591), ("kernel", 0.3591, 0.4522),
+        ("exit-and-cleanup", 0.4522, 0.5344)],
+    "tcg-vm": [
+        ("qemu-process", 0.0, 0.0831), ("seabios-emulated", 0.0831, 2.4831),
+        ("bootloader", 2.4831, 3.6923), ("decompress", 3.6923, 4.0123),
+        ("kernel-core", 4.0123, 4.671), ("virt-drivers", 4.671, 5.9421),
+        ("serial-console", 5.9421, 6.5021), ("userspace", 6.5021, 11.0572)],
+    "cloud-windows-cold": [
+        ("placement", 0.0, 2.0342), ("volume-from-snapshot", 2.0342, 2.7151),
+        ("network-attach", 2.7151, 4.1756), ("qemu-process", 4.1756, 4.2587),
+        ("ovmf", 4.2587, 4.7888), ("disk-hydration:kernel", 4.7888, 6.2888),
+        ("kernel", 6.2888, 9.2564), ("disk-hydration:boot-manager", 9.2564, 10.2564),
+        ("boot-manager", 10.2564, 11.9336), ("disk-hydration:services", 11.9336, 17.9336),
+        ("services", 17.9336, 28.4887), ("disk-hydration:specialize", 28.4887, 31.4887),
+        ("specialize", 31.4887, 51.646), ("disk-hydration:reboot", 51.646, 53.646),
+        ("reboot", 53.646, 70.0696), ("disk-hydration:oobe", 70.0696, 71.0696),
+        ("oobe", 71.0696, 108.8387)],
+}
+GOLDEN_KINDS: dict[str, tuple[dict[str, Any], list[tuple[str, float, float]]]] = {
+    kind: (host, _TIMELINES[kind]) for kind, host in _HOSTS.items()}
+"""One start of each other kind (seed 0, alone on an m5d.metal host): stage, start, end."""
+
+
+@pytest.mark.parametrize("kind", sorted(GOLDEN_KINDS))
+def test_golden_timeline_of_each_kind(kind: str, catalog: Catalog) -> None:
+    host, golden = GOLDEN_KINDS[kind]
+    result, _ = run_host(catalog, host)
+    got = timeline(result)
+    assert [s for s, _, _ in got] == [s for s, _, _ in golden]
+    for (_, start, end), (_, g_start, g_end) in zip(got, golden, strict=True):
+        assert (start, end) == (pytest.approx(g_start, abs=1e-4), pytest.approx(g_end, abs=1e-4))
