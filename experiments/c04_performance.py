@@ -64,7 +64,7 @@ from virtsim.experiment import (
 )
 from virtsim.layer_costs import compose
 from virtsim.performance import serve_alone, service_capacity
-from virtsim.plotting import colour, label, mechanism_figure, slide_figure
+from virtsim.plotting import colour, label, marker, mechanism_figure, slide_figure
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
 from virtsim.result import Record
 
@@ -315,8 +315,8 @@ def draw_neighbours(tables: Mapping[str, list[Record]]) -> MplFigure:
                   if r["technology"] == technology and r["mean_slowdown"] is not None]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", linewidth=2.5, color=colour(technology),
-                    label=label(technology))
+            ax.plot(xs, ys, marker=marker(technology), markersize=9, linewidth=2.5,
+                    color=colour(technology), label=label(technology))
     ax.axvline(16, color="#999999", linestyle=":", linewidth=1.5)
     ax.annotate("cores full", (16, ax.get_ylim()[1]), xytext=(4, -18),
                 textcoords="offset points", color="#666666")
@@ -335,8 +335,12 @@ def draw_latency(tables: Mapping[str, list[Record]]) -> MplFigure:
                   if r["stack"] == stack and r["p99_latency_ms"] is not None]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", linewidth=2.5, color=colour(technology), label=name,
-                    linestyle="--" if stack == "docker-host" else "-")
+            base = stack == "native"  # wide underneath: stacks that equal it stay visible on it
+            ax.plot(xs, ys, marker=marker(technology), markersize=14 if base else 9,
+                    linewidth=6.0 if base else 2.5, zorder=1 if base else 2,
+                    color=colour(technology), label=name,
+                    linestyle="--" if stack == "docker-host" else "-",
+                    markerfacecolor="white" if stack == "docker-host" else colour(technology))
     _plain_log_axis(ax)
     ax.legend()
     return fig

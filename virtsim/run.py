@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -84,15 +84,29 @@ def long_lived_stack() -> Iterator[None]:
         gc.unfreeze()
 
 
-def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
-    """Build the scenario's stack, run every model for its duration and collect the result."""
+PROGRESS_SLICES = 200
+"""A run watched by a progress bar advances its clock in this many slices."""
+
+
+def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
+                 progress: Callable[[float], None] | None = None) -> Result:
+    """Build the scenario's stack, run every model for its duration and collect the result.
+
+    ``progress``, if given, is called with the simulated time as the clock
+    advances (slice by slice; the events and their order are the same).
+    """
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
     active = models()
     with long_lived_stack():
         for model in active:
             model.attach(sim)
-        sim.env.run(until=scenario.duration_s)
+        if progress is None:
+            sim.env.run(until=scenario.duration_s)
+        else:
+            for k in range(1, PROGRESS_SLICES + 1):
+                sim.env.run(until=scenario.duration_s * k / PROGRESS_SLICES)
+                progress(sim.env.now)
         for model in active:
             model.report(sim)
     sim.result.metrics.update(scenario=scenario.name, seed=seed,
