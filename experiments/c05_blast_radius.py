@@ -97,7 +97,7 @@ def _escapes(catalog: virtsim.Catalog, seed: int) -> list[Record]:
     for tech, layer, exploit, kind in ESCAPES:
         scenario = virtsim.parse_scenario(_escape_scenario(tech, layer, exploit, kind), catalog)
         result = virtsim.run_scenario(scenario, catalog, seed=seed)
-        fault = next(r for r in result.table("faults") if r["fault"] == 0)
+        fault = next(r for r in result.table("faults") if r["fault"] == "0")
         rows.append({"technology": tech, "layer": layer, "exploit": exploit, "kind": kind,
                      "crossed": fault["crossed"], "why": fault["why"],
                      "compromised": result.metrics.get("compromised_instances", 0),

@@ -134,7 +134,7 @@ def _measure(catalog: virtsim.Catalog, setup: Setup, fault: str, per_host: int,
              seed: int) -> Record:
     spec = virtsim.parse_scenario(scenario(setup, fault, per_host, seed), catalog)
     result = virtsim.run_scenario(spec, catalog, seed=seed)
-    hit = next(r for r in result.table("faults") if r["fault"] == 0)
+    hit = next(r for r in result.table("faults") if r["fault"] == "0")
     rows = result.table("recoveries")
     started = [r for r in rows if r["ready_s"] is not None]
     stack = "containers (runc)" if setup.technology == "container" else (

@@ -117,7 +117,7 @@ def test_nothing_recovers_before_it_fails_and_recovery_takes_start_time(catalog:
         assert float(row["ready_s"]) > float(row["requested_s"])  # type: ignore[arg-type]
     down = {str(r["instance"]): float(r["downtime_s"])  # type: ignore[arg-type]
             for r in result.table("downtime")}
-    assert down["vms/web-3"] > 10  # a VM reboot: tens of seconds
+    assert down["vms/web-3"] > 5  # a VM reboot: seconds (its files warm in the page cache)
     assert down["vms/web-0"] == 0.0
 
 

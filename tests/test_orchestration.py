@@ -171,11 +171,11 @@ def test_random_faults_never_reschedule_onto_a_failed_host_nor_recover_before_de
         for start, back in windows.get(str(move["to_machine"]), []):
             assert not start <= at < back, (move, start, back)
     profile = catalog.require(OrchestratorProfile, orchestrator)
-    faults = {int(f["fault"]): f for f in result.table("faults")}  # type: ignore[arg-type]
+    faults = {str(f["fault"]): f for f in result.table("faults")}
     for row in result.table("recoveries"):
         if row["restarted_s"] is None:
             continue
-        fault = faults[int(row["fault"])]  # type: ignore[arg-type]
+        fault = faults[str(row["fault"])]
         at = float(row["at_s"])  # type: ignore[arg-type]
         detect = (profile.instance_detection_s if not fault["host_failed"]
                   else 0.0 if row["action"] == "restart in place"

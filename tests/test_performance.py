@@ -437,8 +437,12 @@ def test_a_run_reports_the_same_workloads_with_and_without_copies() -> None:
     results = []
     for variant in (graph, ResourceGraph(graph.graph)):
         sim = Simulation(scenario, variant, CATALOG, 1)
-        model = PerformanceModel({})
+        model = PerformanceModel()
         model.attach(sim)
+        for node in variant.instances():  # every instance ready at once, without a lifecycle
+            sim.instances.add(node, variant)
+            for state in ("requested", "starting", "ready"):
+                sim.instances.move(node, state)  # type: ignore[arg-type]
         sim.env.run(until=scenario.duration_s)
         model.report(sim)
         results.append(sim.result)

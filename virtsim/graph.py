@@ -53,6 +53,101 @@ INSTANCE_KINDS: frozenset[str] = frozenset({"vm", "container", "process"})
 """Kinds a user asked for by name in a scenario (as opposed to the layers they need)."""
 
 
+MIB_PER_GBIT = 1000**3 / 8 / 2**20
+MIB_PER_MB = 1e6 / 2**20
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    """What one machine offers, in the units every model uses (the one definition).
+
+    Attributes:
+        hardware_threads: Cores times SMT threads: what vCPUs and placements count against.
+        cpu_cores: Physical cores: the CPU capacity that work shares. Assumption: SMT
+            siblings share one core's execution units, so a second thread on a core adds
+            little throughput (none is modelled).
+        memory_mib: RAM.
+        memory_bandwidth_gbs: Streamed memory bandwidth, GB/s.
+        disk_mib_s: Sequential disk read, MiB/s.
+        disk_iops: Random disk reads per second.
+        nic_mib_s: Network, MiB/s.
+    """
+
+    hardware_threads: int
+    cpu_cores: float
+    memory_mib: float
+    memory_bandwidth_gbs: float
+    disk_mib_s: float
+    disk_iops: float
+    nic_mib_s: float
+
+    @classmethod
+    def of(cls, host: HostProfile) -> HostCapacity:
+        """The capacity of a machine of profile ``host``."""
+        return cls(host.cores * host.threads_per_core, float(host.cores),
+                   host.memory_gib * 1024.0, host.memory_bandwidth_gbs,
+                   host.disk_read_mbs * MIB_PER_MB, host.disk_read_iops,
+                   host.nic_gbps * MIB_PER_GBIT)
+
+
+@dataclass(frozen=True)
+class MachineNode:
+    """A machine: its profile, the host group it was built from, and its capacity."""
+
+    id: str
+    name: str
+    profile: HostProfile
+    spec: Any
+
+    @property
+    def capacity(self) -> HostCapacity:
+        """What it offers (:class:`HostCapacity`)."""
+        return HostCapacity.of(self.profile)
+
+
+@dataclass(frozen=True)
+class KernelNode:
+    """A kernel: ``role`` is ``host``, ``guest`` or ``sandbox`` (gVisor's Sentry, Kata's)."""
+
+    id: str
+    machine: str
+    profile: KernelProfile
+    role: str
+
+
+@dataclass(frozen=True)
+class RuntimeNode:
+    """A container engine and its low-level runtime on one kernel."""
+
+    id: str
+    machine: str
+    profile: RuntimeProfile
+    engine: EngineProfile
+
+
+@dataclass(frozen=True)
+class InstanceNode:
+    """A VM, container or process: what a scenario (or a sandbox) asked for.
+
+    ``spec`` is the scenario group it was built from (None for a sandbox VM or a
+    workload process inside a VM or container); ``instance`` is False for those
+    internal nodes.
+    """
+
+    id: str
+    kind: str
+    name: str
+    machine: str
+    profile: Any
+    spec: Any
+    instance: bool
+
+    @property
+    def workload(self) -> str | None:
+        """The workload profile it runs, if any."""
+        return getattr(self.spec, "workload", None)
+
+
 def member_name(name: str, index: int, count: int) -> str:
     """``web`` for a group of one, ``web-3`` for the fourth of several."""
     return name if count == 1 else f"{name}-{index}"
@@ -144,10 +239,82 @@ class ResourceGraph:
         host kernel under runc, the Sentry under gVisor, a guest kernel
         inside a VM or a Kata sandbox.
         """
-        for below in self.path_to_machine(node):
-            if self.data[below]["kind"] == "kernel":
-                return below
-        raise ValueError(f"{node!r} runs on no kernel")
+        if self.data[node]["kind"] == "kernel":
+            return node
+        kernel = self.nearest_below(node, "kernel")
+        if kernel is None:
+            raise ValueError(f"{node!r} runs on no kernel")
+        return kernel
+
+    def nearest_below(self, node: str, kind: str) -> str | None:
+        """The nearest node of ``kind`` that ``node`` runs on (not ``node`` itself)."""
+        data, below = self.data, self.below
+        at = below.get(node)
+        while at is not None:
+            if data[at]["kind"] == kind:
+                return at
+            at = below.get(at)
+        return None
+
+    def runtime_of(self, node: str) -> str:
+        """The container runtime (engine + low-level runtime) a container runs on."""
+        runtime = self.nearest_below(node, "runtime")
+        if runtime is None:
+            raise ValueError(f"{node!r} runs on no container runtime")
+        return runtime
+
+    def enclosing_instance(self, node: str) -> str | None:
+        """The VM or container instance ``node`` runs inside, if any (not a sandbox)."""
+        data, below = self.data, self.below
+        at = below.get(node)
+        while at is not None:
+            if data[at]["kind"] in ("vm", "container") and data[at].get("instance", True):
+                return at
+            at = below.get(at)
+        return None
+
+    def host_of(self, instance: str) -> str:
+        """The machine an instance (or any node) runs on."""
+        return str(self.data[instance]["machine"])
+
+    def hardware_threads(self, machine: str) -> int:
+        """Cores times SMT threads of a machine."""
+        return self.capacity(machine).hardware_threads
+
+    def capacity(self, machine: str) -> HostCapacity:
+        """What a machine offers (the one :class:`HostCapacity` definition)."""
+        return HostCapacity.of(self.data[machine]["profile"])
+
+    # -- typed views ---------------------------------------------------------
+    def machine_node(self, node: str) -> MachineNode:
+        """The typed view of a machine."""
+        data = self._of_kind(node, "machine")
+        return MachineNode(node, str(data["name"]), data["profile"], data.get("spec"))
+
+    def kernel_node(self, node: str) -> KernelNode:
+        """The typed view of a kernel."""
+        data = self._of_kind(node, "kernel")
+        return KernelNode(node, str(data["machine"]), data["profile"], str(data.get("role", "")))
+
+    def runtime_node(self, node: str) -> RuntimeNode:
+        """The typed view of a container runtime."""
+        data = self._of_kind(node, "runtime")
+        return RuntimeNode(node, str(data["machine"]), data["profile"], data["engine"])
+
+    def instance_node(self, node: str) -> InstanceNode:
+        """The typed view of a VM, container or process."""
+        data = self.data[node]
+        if data["kind"] not in INSTANCE_KINDS:
+            raise ValueError(f"{node!r} is a {data['kind']}, not a VM, container or process")
+        return InstanceNode(node, str(data["kind"]), str(data["name"]), str(data["machine"]),
+                            data.get("profile"), data.get("spec"),
+                            bool(data.get("instance", True)))
+
+    def _of_kind(self, node: str, kind: str) -> dict[str, Any]:
+        data = self.data[node]
+        if data["kind"] != kind:
+            raise ValueError(f"{node!r} is a {data['kind']}, not a {kind}")
+        return data
 
     def nodes(self, kind: str | None = None) -> Iterator[str]:
         """Node ids, of one kind or all, in build order."""

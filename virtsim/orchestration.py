@@ -289,7 +289,7 @@ class Recovery:
     awaiting: set[str] = field(default_factory=set)
     """Logical instances lost and not yet started again."""
 
-    def recover(self, sim: Simulation, fault: int, logical: str, host_failed: bool,
+    def recover(self, sim: Simulation, fault: str, logical: str, host_failed: bool,
                 record: dict[str, Any]) -> Generator[simpy.Event, Any, None]:
         """Detect the loss of one instance, then restart it in place or reschedule it."""
         manager = self.managed[logical]
@@ -312,7 +312,7 @@ class Recovery:
             yield sim.env.timeout(manager.profile.instance_detection_s)
             record.update(detected_s=sim.now)
             yield sim.env.timeout(self.backoff(sim, logical, manager))
-        runtime = _runtime_of(self.fleet.graph, node)
+        runtime = self.fleet.graph.nearest_below(node, "runtime")
         if runtime in self.engine_back:
             yield self.engine_back[runtime]
         if self.fleet.current[logical] != node:  # its VM was rescheduled and took it along
@@ -354,7 +354,10 @@ class Recovery:
             return
         new = fleet.add_replica(sim.catalog, logical, target)
         for n in new:
-            self.lifecycle.ready[n] = sim.env.event()
+            self.lifecycle.register(fleet.view, n, fleet.logical[n])
+            old = node + n[len(new[0]):]
+            if sim.instances.state(old) == "crashed":
+                sim.instances.move(old, "moved", cause=f"rescheduled to {target}")
         sim.result.add("reschedules", at_s=sim.now, instance=logical, from_node=node,
                        to_node=new[0], from_machine=home, to_machine=target,
                        orchestrator=manager.name, placement=manager.placement)
@@ -368,19 +371,12 @@ class Recovery:
             sim.env.process(self.lifecycle.start(self.fleet.view, node, restart=True))
 
 
-def _runtime_of(graph: ResourceGraph, node: str) -> str:
-    for below in graph.ancestors(node):
-        if graph.kind(below) == "runtime":
-            return below
-    return ""
-
-
 def _can_host(graph: ResourceGraph, node: str, machine: str) -> bool:
     """Whether ``machine``'s stack can run the instance (same hypervisor, or an engine's OS)."""
     data = graph.graph.nodes[node]
     kernel = graph.graph.nodes[f"{machine}/kernel"]["profile"]
     if data["kind"] == "container":
-        engine = graph.graph.nodes[_runtime_of(graph, node)]["engine"]
+        engine = graph.data[graph.runtime_of(node)]["engine"]
         return bool(kernel.family in engine.os_families)
     hyper = graph.graph.nodes[graph.host(graph.host(node) or "") or ""]["profile"]
     present = {graph.graph.nodes[n]["profile"].name for n in graph.graph.successors(machine)

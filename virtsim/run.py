@@ -60,8 +60,8 @@ class StackInventory:
 def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
     lifecycle = Lifecycle()
-    return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel(),
-            PerformanceModel(lifecycle.ready), CompatibilityReport())
+    return (StackInventory(), lifecycle, FootprintModel(), PerformanceModel(),
+            FaultModel(lifecycle), CompatibilityReport())
 
 
 @contextmanager
