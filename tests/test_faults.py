@@ -168,7 +168,8 @@ def test_venom_does_not_cross_firecracker(catalog: Catalog) -> None:
 def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
              vms: list[dict[str, Any]] | None = None, faults: list[dict[str, Any]] | None = None,
              memory_gib: float | None = None, duration_s: float = 300) -> virtsim.Result:
-    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"],
+    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal",
+                            "cached_images": ["alpine", "nginx-alpine"],
                             "containers": containers or [], "vms": vms or []}
     if memory_gib is not None:
         host["overrides"] = {"memory_gib": memory_gib}
@@ -179,8 +180,8 @@ def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
 @pytest.mark.parametrize(("live_restore", "lost", "survived"), [(False, 4, 0), (True, 0, 4)])
 def test_engine_crash_with_and_without_live_restore(live_restore: bool, lost: int,
                                                     survived: int, catalog: Catalog) -> None:
-    result = one_host(catalog, [{"name": "c", "count": 4, "image": "alpine", "restart": "always",
-                                 "live_restore": live_restore}],
+    result = one_host(catalog, [{"name": "c", "count": 4, "image": "nginx-alpine",  # a server
+                                 "restart": "always", "live_restore": live_restore}],
                       faults=[{"kind": "engine-crash", "target": "h/c-0", "at_s": 30}])
     fault = result.table("faults")[0]
     assert (fault["instances"], fault["survived"]) == (lost, survived)

@@ -164,3 +164,41 @@ def test_a_container_in_a_vm_starts_once_the_vm_is_up(catalog: Catalog) -> None:
     for row in nested:
         vm = str(row["instance"]).rsplit("/", 1)[0]
         assert float(row["start_s"]) >= ready[vm] - 1e-9  # type: ignore[arg-type]
+
+
+def test_every_instance_has_a_row_whatever_became_of_it(catalog: Catalog) -> None:
+    host = {"name": "h", "profile": "m5d-metal",
+            "cached_images": ["alpine", "nginx-alpine", "nanoserver"],
+            "containers": [{"name": "up", "image": "nginx-alpine"},
+                           {"name": "late", "image": "alpine", "start_at_s": 50.0},
+                           {"name": "windows", "image": "nanoserver"}],
+            "vms": [{"name": "slow", "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
+                     "containers": [{"name": "inner", "image": "alpine"}]}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario(
+        {"hosts": [host], "duration_s": 2.0}, catalog), catalog)
+    rows = {str(r["instance"]): r for r in result.table("instances")}
+    assert set(rows) == {"h/up", "h/late", "h/windows", "h/slow", "h/slow/inner"}
+    assert rows["h/late"]["state"] == "not requested" and rows["h/late"]["requested_s"] == 50
+    assert rows["h/windows"]["state"] == "stopped" and rows["h/windows"]["ready_s"] is None
+    assert rows["h/slow"]["state"] == "starting"  # a VM boot takes longer than 2 s
+    assert rows["h/slow/inner"]["state"] == "requested"  # waits for its VM
+    assert rows["h/up"]["state"] == "ready" and rows["h/up"]["ended_s"] is None
+
+
+def test_a_service_never_tears_down_and_a_batch_job_does_once_it_completes(
+        catalog: Catalog) -> None:
+    host = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine", "nginx-alpine"],
+            "containers": [{"name": "web", "image": "alpine", "workload": "web-service"},
+                           {"name": "nginx", "image": "nginx-alpine"},
+                           {"name": "job", "image": "alpine", "workload": "sysbench-cpu"}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario(
+        {"hosts": [host], "duration_s": 120.0}, catalog), catalog)
+    assert "exit-and-cleanup" not in stage_names(result, "h/web")
+    assert "exit-and-cleanup" not in stage_names(result, "h/nginx")
+    (job,) = [r for r in result.table("workloads") if r["owner"] == "h/job"]
+    cleanup = next(r for r in result.table("stages")
+                   if r["instance"] == "h/job" and r["stage"] == "exit-and-cleanup")
+    assert job["outcome"] == "completed"
+    assert float(cleanup["start_s"]) == pytest.approx(float(job["end_s"]))  # type: ignore[arg-type]
+    states = {str(r["instance"]): r["state"] for r in result.table("instances")}
+    assert states == {"h/web": "ready", "h/nginx": "ready", "h/job": "stopped"}

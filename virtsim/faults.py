@@ -71,6 +71,9 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 SECONDS_PER_YEAR = 365.25 * 86400
+RUNNING: frozenset[str] = frozenset({"requested", "pulling", "starting", "ready", "stopping"})
+"""Instance states a crash can end: one not yet asked for, stopped or already down loses
+nothing."""
 PRESSURE_SHARE = 0.9
 """Share of a host's RAM declared by its VMs and workloads above which memory pressure is checked
 (a cheap screen; the check itself uses the footprint model's resident sizes)."""
@@ -342,8 +345,9 @@ class FaultModel:
         assert self.fleet is not None and self.recovery is not None
         graph = self.fleet.graph
         kind = str(record["kind"])
-        reached = [n for n in self._current(radius.instances)
-                   if self.fleet.logical[n] not in self.recovery.awaiting]
+        reached = [n for n in self._current(radius.instances)  # what runs or is starting
+                   if self.fleet.logical[n] not in self.recovery.awaiting
+                   and sim.instances.state(n) in RUNNING]
         survived = 0
         if kind == "engine-crash":
             alive = [n for n in reached if _live_restore(graph, n)]
@@ -372,8 +376,7 @@ class FaultModel:
         logical = self.fleet.logical[node]
         self.up.discard(logical)
         self.down.setdefault(logical, sim.now)
-        if sim.instances.state(node) not in (None, "stopped", "crashed", "moved"):
-            sim.instances.move(node, "crashed", cause=kind, fault=fault)
+        sim.instances.move(node, "crashed", cause=kind, fault=fault)
         record: dict[str, Any] = dict(
             fault=fault, instance=logical, node=node, machine=self.fleet.graph.machine(node),
             manager="", action="awaiting recovery" if logical in self.recovery.managed

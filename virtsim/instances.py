@@ -190,7 +190,7 @@ class InstanceRegistry:
                 raise ValueError(f'"states" must be among {", ".join(STATES)}, got {state!r}')
             self._subscribers[state].append(subscriber)
 
-    def move(self, node: str, state: State, cause: str = "", fault: str = "") -> Transition:
+    def move(self, node: str, state: State, cause: str = "", fault: str = "") -> None:
         """Move an instance to ``state``; cancel its work if it ended; tell the subscribers.
 
         Raises:
@@ -212,13 +212,14 @@ class InstanceRegistry:
             instance.reason = instance.reason or cause
         instance.state = state
         instance.since_s = now
-        change = Transition(node, instance.logical, before, state, now, instance.attempt,
-                            cause, fault)
         if state in ENDED:
             self._cancel_held(instance)
-        for subscriber in self._subscribers[state]:
-            subscriber(change)
-        return change
+        subscribers = self._subscribers[state]
+        if subscribers:
+            change = Transition(node, instance.logical, before, state, now, instance.attempt,
+                                cause, fault)
+            for subscriber in subscribers:
+                subscriber(change)
 
     # -- work in flight ----------------------------------------------------
     def hold(self, node: str, work: Cancellable) -> None:

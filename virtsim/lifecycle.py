@@ -72,7 +72,7 @@ from virtsim.profiles import (
     VmmProfile,
     WorkloadProfile,
 )
-from virtsim.sharing import Activity
+from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 
 RESOURCES = ("cpu", "disk", "net")
@@ -108,10 +108,11 @@ class MachineState:
     boot: StageRun | None = None
     """The power-on in flight, if any."""
 
-    @property
-    def pool(self) -> Any:
-        """The machine's one :class:`~virtsim.sharing.FluidPool`."""
-        return self.machine.pool
+    pool: FluidPool = field(init=False)
+    """The machine's one pool (``machine.pool``)."""
+
+    def __post_init__(self) -> None:
+        self.pool = self.machine.pool
 
 
 class Lifecycle:
@@ -232,7 +233,13 @@ class Lifecycle:
         for instance in sim.instances:
             for row in self._rows.get(instance.node, ()):
                 sim.result.append("instances", INSTANCE_FIELDS, row)
-            if instance.state not in (None, "stopped", "crashed", "moved"):
+            if instance.state is None:  # its start_at_s lies beyond the run
+                spec = instance.graph.data[instance.node].get("spec")
+                sim.result.append("instances", INSTANCE_FIELDS, (
+                    instance.node, instance.kind, instance.machine, instance.group,
+                    float(getattr(spec, "start_at_s", 0.0)), None, False, "", "",
+                    "not requested", None))
+            elif instance.state not in ("stopped", "crashed", "moved"):
                 sim.result.append("instances", INSTANCE_FIELDS,
                                   self._row(instance.node, sim, None))
         self._report_metrics(sim)
@@ -298,8 +305,12 @@ class Lifecycle:
     def _stopping(self, change: Transition) -> None:
         """Its main process exited: run the teardown stages, then it is stopped."""
         node = change.instance
+        instance = self.sim.instances[node]
+        if instance.kind == "process":  # a native process has no teardown stages
+            self.sim.instances.move(node, "stopped", cause=change.cause)
+            return
         sim = self._view(node)
-        plan = self.stages_of(sim.graph, node, sim.graph.path_to_machine(node))
+        plan = self.stages_of(instance.graph, node, instance.graph.path_to_machine(node))
         if not plan.stop:
             sim.instances.move(node, "stopped", cause=change.cause)
             return
@@ -470,10 +481,10 @@ class Lifecycle:
         try:
             with slots.request() as slot:
                 yield slot
-                activity = state.pool.start(fetch)
+                activity = state.pool.start(fetch, owner=store)
                 yield activity.done
             state.busy[2] += layer.compressed_mib
-            activity = state.pool.start(unpack, cap=1.0 / cpu if cpu > 0 else np.inf)
+            activity = state.pool.start(unpack, cap=1.0 / cpu if cpu > 0 else np.inf, owner=store)
             yield activity.done
             state.busy[0] += cpu
         except simpy.Interrupt:
@@ -799,7 +810,7 @@ class StageRun:
         cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
         self.activity = self.state.pool.start(
             self.state.machine.row(stage.cpu_s, read, stage.fetch_mib), cap=cap,
-            delay=max(0.0, wall - alone), on_done=self._finished)
+            delay=max(0.0, wall - alone), on_done=self._finished, owner=self.node)
 
     def _account(self, progress: float) -> None:
         activity = self.activity

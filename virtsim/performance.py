@@ -402,7 +402,7 @@ class BatchRun:
         cap = self.placement.workload.threads / self.work[j] if j == CPU else math.inf
         self.activity = self.load.pool.start(
             self.load.vector(demand, self.placement), self.placement.weight, cap,
-            on_done=lambda: self.phase(k + 1), interferes=True)
+            on_done=lambda: self.phase(k + 1), interferes=True, owner=self.placement.owner)
 
     def _over(self) -> None:
         if not self.cancelled:
@@ -462,7 +462,7 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     vector = load.vector(per_request * requests, placement)
     thread_cap = float(placement.workload.threads / vector[CPU]) if vector[CPU] > 0 else math.inf
     activity = load.pool.start(vector, placement.weight, thread_cap, limit=1.0 / life_s,
-                               interferes=True)
+                               interferes=True, owner=placement.owner)
     return ServiceTrack(placement, activity, requests, thread_cap)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -83,14 +83,31 @@ def long_lived_stack() -> Iterator[None]:
         gc.unfreeze()
 
 
-def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
-    """Build the scenario's stack, run every model for its duration and collect the result."""
+Observer = Callable[[Simulation], None]
+"""Called with the run once every model is attached, before the clock starts."""
+
+
+def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
+                 observe: Observer | None = None) -> Result:
+    """Build the scenario's stack, run every model for its duration and collect the result.
+
+    Args:
+        scenario: A validated scenario.
+        catalog: The profiles it names.
+        seed: The run's seed (default: the scenario's).
+        observe: Called with the :class:`~virtsim.simulation.Simulation` after every
+            model is attached and before the clock starts: subscribe there to the
+            instances' transitions (``sim.instances.subscribe(callback, "crashed")``),
+            add a pool listener, or start a SimPy process that samples.
+    """
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
     active = models()
     with long_lived_stack():
         for model in active:
             model.attach(sim)
+        if observe is not None:
+            observe(sim)
         sim.env.run(until=scenario.duration_s)
         for model in active:
             model.report(sim)

@@ -136,6 +136,17 @@ def _alone_rate(work: list[float], capacity: list[float], cap: float) -> float:
     return rate if rate != np.inf else 0.0
 
 
+def _sparse_alone_rate(nonzero: list[tuple[int, float]], capacity: list[float],
+                       cap: float) -> float:
+    """:func:`_alone_rate` over the (index, work) pairs where an activity has work."""
+    biggest = max((w for _, w in nonzero), default=0.0)
+    rate = cap
+    for j, amount in nonzero:
+        if amount > _EPS and amount > 1e-9 * biggest:
+            rate = min(rate, capacity[j] / amount)
+    return rate if rate != np.inf else 0.0
+
+
 def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
                       caps: np.ndarray) -> np.ndarray:
     n = work.shape[0]
@@ -197,12 +208,15 @@ class Activity:
     """
 
     __slots__ = ("_done", "_env", "_on_done", "begins", "cancelled", "cap", "ends", "finished",
-                 "interferes",
-                 "limit", "own", "progress", "rate", "row", "since", "weight")
+                 "interferes", "limit", "nonzero", "own", "owner", "progress", "rate", "row",
+                 "since", "weight")
 
     def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
                  limit: float, on_done: Callable[[], None] | None) -> None:
         self.row = work
+        self.nonzero = [(j, w) for j, w in enumerate(work) if w > 0]
+        """(resource index, work) where it has work: rows are wide (a column per capped
+        group) and mostly zero, so the bookkeeping loops walk these only."""
         self.weight = weight
         self.cap = cap
         self.limit = limit
@@ -215,6 +229,8 @@ class Activity:
         self.finished = False
         self.cancelled = False
         """Withdrawn before it completed (:meth:`FluidPool.cancel`): it never will."""
+        self.owner = ""
+        """Whose work it is (an instance or machine id), for reports and checks."""
         self.interferes = False
         """Whether it counts as a co-running workload for the ``capacity_scale`` hook."""
         self._env = env
@@ -319,6 +335,11 @@ class FluidPool:
         """The activities admitted and not complete, in order of admission."""
         return list(self._active)
 
+    @property
+    def pending(self) -> list[Activity]:
+        """The activities started that wait out their latency before they join."""
+        return [a for _, _, a in self._arrivals]
+
     def index(self, resource: str) -> int:
         """Position of a named resource in the work vectors."""
         return self.resources.index(resource)
@@ -351,13 +372,15 @@ class FluidPool:
 
     def start(self, work: Sequence[float] | np.ndarray, weight: float = 1.0,
               cap: float = np.inf, limit: float = np.inf, delay: float = 0.0,
-              on_done: Callable[[], None] | None = None, interferes: bool = False) -> Activity:
+              on_done: Callable[[], None] | None = None, interferes: bool = False,
+              owner: str = "") -> Activity:
         """Start an activity, after ``delay`` seconds that use nothing (latency).
 
         When all its work is complete its ``done`` event succeeds and
         ``on_done`` is called (at that moment, before rates are recomputed).
         Work that is all zero, with no cap, completes as it joins: a pure delay.
-        ``interferes`` marks a co-running workload (see ``capacity_scale``).
+        ``interferes`` marks a co-running workload (see ``capacity_scale``);
+        ``owner`` names whose work it is.
         """
         row = list(work)
         if len(row) != len(self.resources) or min(row) < 0:
@@ -365,7 +388,9 @@ class FluidPool:
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
-        activity.own = _alone_rate(row, self._capacity_list, min(activity.cap, activity.limit))
+        activity.owner = owner
+        activity.own = _sparse_alone_rate(activity.nonzero, self._capacity_list,
+                                          min(activity.cap, activity.limit))
         now = float(self.env.now)
         if interferes:
             activity.interferes = True
@@ -436,31 +461,31 @@ class FluidPool:
     # -- the uncontended regime ----------------------------------------------
     def _join_uncontended(self, activity: Activity, now: float, begins: float) -> bool:
         """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
-        if not self._uncontended or self._scaling or self.listeners:
+        if (not self._uncontended or self.listeners
+                or (self._interfering >= 2 and self.capacity_scale is not None)):
             return False
         rate = activity.own
         if rate <= _EPS:
             return False  # no work (it completes as it joins: a moment does that)
-        committed = []
-        for used, w, room in zip(self._committed, activity.row, self._capacity_list, strict=False):
-            used += w * rate
-            if used > room * (1 + 1e-12):
+        committed, rooms = self._committed, self._capacity_list
+        for j, w in activity.nonzero:
+            if committed[j] + w * rate > rooms[j] * (1 + 1e-12):
                 return False
-            committed.append(used)
+        for j, w in activity.nonzero:
+            committed[j] += w * rate
         activity.rate = rate
         activity.begins = activity.since = begins
         activity.ends = ends = begins + 1.0 / rate
-        self._committed = committed
         self._active[activity] = None
         heapq.heappush(self._ends, (ends, next(self._order), activity))
         return True
 
     def _retire(self, activity: Activity, progress: float) -> None:
-        row, done, committed = activity.row, self._work_done, self._committed
+        done, committed = self._work_done, self._committed
         rate = activity.rate if self._uncontended else 0.0
         if activity.interferes:
             self._interfering -= 1
-        for j, w in enumerate(row):
+        for j, w in activity.nonzero:
             done[j] += w * progress
             committed[j] -= w * rate
 
@@ -582,7 +607,7 @@ class FluidPool:
         committed = [0.0] * len(self.resources)
         for activity in activities:
             rate = activity.own
-            for j, w in enumerate(activity.row):
+            for j, w in activity.nonzero:
                 committed[j] += w * rate
         fits = all(c <= room * (1 + 1e-12)
                    for c, room in zip(committed, self._capacity_list, strict=False))
