@@ -35,16 +35,16 @@ GOLDEN: dict[str, list[tuple[str, float, float]]] = {
         ("userspace", 2.8619, 10.6451)],
     "firecracker-microvm": [
         ("vmm-process", 0.0, 0.008), ("configure-and-load-kernel", 0.008, 0.0211),
-        ("kernel", 0.0211, 0.132), ("init", 0.132, 0.156)],
+        ("kernel", 0.0211, 0.1453), ("init", 0.1453, 0.1693)],
     "container-cold": [  # python3 with no command and no terminal exits: cleanup follows
         ("cli-and-api", 0.0, 0.0741), ("image-pull", 0.0741, 1.4194),
         ("container-create", 1.4194, 1.5179), ("network-attach", 1.5179, 1.8456),
-        ("containerd-task", 1.8456, 2.0556), ("runc-run", 2.0556, 2.0927),
-        ("exit-and-cleanup", 2.0927, 2.8652)],
+        ("containerd-task", 1.8456, 2.0556), ("runc-run", 2.0556, 2.0882),
+        ("exit-and-cleanup", 2.0882, 2.8608)],
     "alpine-warm": [  # `docker run alpine true`: /bin/sh exits, cleanup follows
         ("cli-and-api", 0.0, 0.0783), ("container-create", 0.0783, 0.1549),
         ("network-attach", 0.1549, 0.4405), ("containerd-task", 0.4405, 0.6285),
-        ("runc-run", 0.6285, 0.67), ("exit-and-cleanup", 0.67, 1.2122)],
+        ("runc-run", 0.6285, 0.665), ("exit-and-cleanup", 0.665, 1.2073)],
 }
 
 

@@ -88,6 +88,13 @@ UTILISATION_FIELDS = ("machine", "resource", "window_s", "busy", "utilisation")
 """The columns of the ``host_utilisation`` table."""
 
 
+def host_capacity(host: HostProfile) -> list[float]:
+    """CPU cores, disk MiB/s and network MiB/s that start-up work shares on a machine
+    (from :class:`~virtsim.graph.HostCapacity`, the one capacity definition)."""
+    capacity = HostCapacity.of(host)
+    return [capacity.cpu_cores, capacity.disk_mib_s, capacity.nic_mib_s]
+
+
 @dataclass
 class MachineState:
     """Per-machine lifecycle state: its shared pool, locks, layers on each kernel."""

@@ -6,7 +6,10 @@
     OUT/report.html            self-contained (figures embedded), opens offline
     OUT/report.md              the same, figures linked from OUT/figures/
     OUT/findings.csv           claim, experiment, verdict, reason
-    OUT/comparisons.csv        published against simulated values
+    OUT/comparisons.csv        published against simulated values, each a calibration
+                               input or held out
+    OUT/validation/            the held-out cases (``virtsim validate``): CSV, JSON, figure
+    OUT/calibration.csv        every calibration figure against what the model gives back
     OUT/<experiment>/*.csv     the experiment's tidy tables
     OUT/figures/*.png, *.svg   every figure, plus a stack diagram per technology
 
@@ -28,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -45,6 +48,10 @@ from virtsim.experiment import (
 )
 from virtsim.result import Record, Scalar, write_outputs
 from virtsim.simulation import component_key
+
+if TYPE_CHECKING:
+    from virtsim.calibration import RoundTrip
+    from virtsim.validation import Validation
 
 DEFAULT_SEED = 2024
 """The base seed of ``virtsim reproduce`` when none is given."""
@@ -97,6 +104,9 @@ class Reproduction:
     stacks: list[FigureFile] = field(default_factory=list)
     claim_ids: tuple[str, ...] = CLAIM_IDS
     elapsed_s: float = 0.0
+    validation: Validation | None = None
+    round_trips: list[RoundTrip] = field(default_factory=list)
+    validation_figure: FigureFile | None = None
 
     @property
     def failed(self) -> list[ExperimentOutcome]:
@@ -290,7 +300,8 @@ def default_workers() -> int:
 
 def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_SEED,
               workers: int | None = None, only: Sequence[str] = (),
-              progress: bool = True, stacks: bool = True, log: bool = True) -> Reproduction:
+              progress: bool = True, stacks: bool = True, log: bool = True,
+              validation: bool = True) -> Reproduction:
     """Run the claim experiments and write tables, figures and the report to ``out``.
 
     Args:
@@ -303,6 +314,8 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
         progress: Show a progress bar on stderr.
         stacks: Draw the stack diagram of each technology into the report.
         log: Print one line per finished experiment (claim, verdict, time) on stderr.
+        validation: Also run the held-out validation cases and the calibration round
+            trip, for the report's Validation and Calibration sections.
     """
     from virtsim.report import write_report
 
@@ -316,9 +329,36 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
                                   stacks, log)
     reproduction.outcomes = sorted(outcomes, key=_outcome_order)
     reproduction.stacks = diagrams
+    if validation:
+        validate_into(reproduction, workers)
     reproduction.elapsed_s = time.perf_counter() - started
     write_report(reproduction)
     return reproduction
+
+
+def validate_into(reproduction: Reproduction, workers: int | None = None) -> None:
+    """Run the held-out cases and the calibration round trip; write them under ``out``.
+
+    ``out/validation/`` gets the cases' CSV, JSON and figure; ``out/calibration.csv``
+    every calibration figure against what the model gives back.
+    """
+    from virtsim.calibration import load_figures, round_trip
+    from virtsim.validation import validate, write_validation
+
+    seed = reproduction.seed
+    reproduction.validation = validate(seed=seed, workers=workers)
+    write_validation(reproduction.validation, reproduction.out / "validation")
+    reproduction.validation_figure = FigureFile(
+        "validation", "Each held-out case at (published, simulated), log-log; the shaded "
+        "bar is its tolerance band, a cross a miss.", "validation/validation.png",
+        "validation/validation.svg")
+    reproduction.round_trips = round_trip(load_figures(), seed)
+    write_outputs(reproduction.out, {"calibration": [
+        {"figure": t.figure.id, "published": t.figure.published, "unit": t.figure.unit,
+         "back": t.simulated, "ratio": None if t.ratio is None else round(t.ratio, 4),
+         "within_5pct": t.within, "sets": " ".join(t.figure.sets),
+         "source": f"{t.figure.citation}; {t.figure.where}", "error": t.error}
+        for t in reproduction.round_trips]})
 
 
 def _outcome_order(outcome: ExperimentOutcome) -> tuple[int, str]:
