@@ -15,7 +15,8 @@ from virtsim.catalog import Catalog
 from virtsim.comparison import equal_density, side_by_side
 from virtsim.errors import InputError
 from virtsim.faults import FAULT_KINDS, blast_radius, draw_faults
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
+from virtsim.stack import build_graph
 
 
 def graph_of(catalog: Catalog, hypervisor: str = "kvm", profile: str = "m5d-metal",

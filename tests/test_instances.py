@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import virtsim
 from virtsim.catalog import Catalog, load_catalog
-from virtsim.graph import build_graph
 from virtsim.instances import TRANSITIONS, InstanceRegistry, Transition
 from virtsim.result import Result
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 
 def registry(catalog: Catalog) -> InstanceRegistry:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog, load_catalog
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.performance import (
     Job,
     LayerCost,
@@ -23,6 +23,7 @@ from virtsim.performance import (
 )
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
 from virtsim.scenario import parse_scenario
+from virtsim.stack import build_graph
 
 CATALOG = load_catalog()
 HOST = CATALOG.require(HostProfile, "felter-server")

@@ -47,7 +47,6 @@ from typing import Any, Literal
 import simpy
 
 from virtsim.catalog import Catalog
-from virtsim.compat import version_lt
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
@@ -61,6 +60,7 @@ from virtsim.profiles import (
     KernelProfile,
     WorkloadProfile,
 )
+from virtsim.resolver import version_lt
 from virtsim.scenario import FaultSpec, RandomFaultsSpec, Scenario, host_profile
 from virtsim.simulation import Simulation, component_rng
 

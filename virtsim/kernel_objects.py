@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from virtsim.compat import version_tuple
 from virtsim.locks import LockTable
 from virtsim.profiles import EngineProfile, KernelCostProfile, RuntimeProfile
+from virtsim.resolver import version_tuple
 from virtsim.sharing import FluidPool
 
 OBJECT_LOCKS: dict[str, str] = {

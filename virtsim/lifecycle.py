@@ -56,7 +56,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from virtsim.compat import Compatibility, resolve
 from virtsim.graph import HostCapacity, ResourceGraph
 from virtsim.instances import State, Transition
 from virtsim.machines import CPU, DISK_SEQ, NET, MachinePool
@@ -72,6 +71,7 @@ from virtsim.profiles import (
     VmmProfile,
     WorkloadProfile,
 )
+from virtsim.resolver import Compatibility, resolve
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 

@@ -45,11 +45,12 @@ import simpy
 
 from virtsim.catalog import Catalog
 from virtsim.footprint import footprint
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
 from virtsim.profiles import HostProfile, OrchestratorProfile
 from virtsim.scenario import ContainerSpec, HostSpec, Scenario, VmSpec
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 Placement = Literal["spread", "bin-pack"]
 LOCAL_MANAGERS: dict[str, str] = {"container": "docker-restart", "vm": "libvirt-restart"}

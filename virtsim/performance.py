@@ -66,9 +66,10 @@ from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 
 __all__ = [
-    "DEMANDS", "EMULATOR", "NATIVE", "LayerCost", "MachineLoad", "PerformanceModel",
-    "ServiceLevel", "capacities", "compose", "demand", "layer_cost_names", "path_costs",
-    "run_alone", "serve_alone", "share_host", "slowdown",
+    "DEMANDS", "EMULATOR", "NATIVE", "Job", "LayerCost", "MachineLoad", "PerformanceModel",
+    "Placement", "ServiceLevel", "WorkloadRun", "capacities", "compose", "demand",
+    "layer_cost_names", "path_costs", "place", "placements", "run_alone", "serve_alone",
+    "service_capacity", "share_host", "slowdown",
 ]
 
 Steps = Generator[simpy.Event, Any, None]

@@ -18,13 +18,14 @@ from virtsim.catalog import Catalog
 from virtsim.compat import CompatibilityReport
 from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
-from virtsim.graph import NODE_KINDS, build_graph
+from virtsim.graph import NODE_KINDS
 from virtsim.lifecycle import Lifecycle
 from virtsim.overload import OverloadReport
 from virtsim.performance import PerformanceModel
 from virtsim.result import Result
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 
 class Model(Protocol):
