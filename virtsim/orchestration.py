@@ -36,7 +36,7 @@ When nothing fits, it waits for its own host to come back.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -181,18 +181,17 @@ class Fleet:
         """The fleet as the scenario places it, with each instance's resource demand."""
         graph = sim.graph
         fleet = cls(sim)
-        sizes = _member_footprints(graph)
+        sizes = _member_footprints(sim)
         on_machine: dict[str, float] = {}
         for node in graph.instances():
             machine = graph.machine(node)
-            first, per_instance, _ = sizes[machine]
             fleet.current[node] = fleet.logical[node] = node
-            fleet.memory_mib[node] = per_instance[first + node[len(machine):]]
+            fleet.memory_mib[node] = sizes[machine][0][node]
             fleet.cpus[node] = _cpus(graph, node)
             if top_level(graph, node):
                 on_machine[machine] = on_machine.get(machine, 0.0) + fleet.memory_mib[node]
                 fleet.top.setdefault(machine, []).append(node)
-        for machine, (_, _, host_mib) in sizes.items():
+        for machine, (_, host_mib) in sizes.items():
             fleet.shared_mib[machine] = host_mib - on_machine.get(machine, 0.0)
         return fleet
 
@@ -253,21 +252,23 @@ class Fleet:
         return out
 
 
-def _member_footprints(graph: ResourceGraph) -> dict[str, tuple[str, dict[str, float], float]]:
-    """Per machine: the first member of its host group, that member's per-instance
-    memory (MiB) and its host total. Members of a group are built alike, so one
-    footprint per group serves all of them (a 20,000-host fleet costs one per group)."""
-    out: dict[str, tuple[str, dict[str, float], float]] = {}
-    done: dict[int, tuple[str, dict[str, float], float]] = {}
-    for machine in graph.machines():
-        spec = graph.graph.nodes[machine]["spec"]
-        if id(spec) not in done:
-            tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
-            sizes = footprint(ResourceGraph(tree))
-            done[id(spec)] = (machine, {n: v["memory_mib"] for n, v in sizes.per_instance.items()},
-                              sizes.per_host[machine]["memory_mib"])
-        out[machine] = done[id(spec)]
-    return out
+def _member_footprints(sim: Simulation) -> dict[str, tuple[dict[str, float], float]]:
+    """Per machine: the resident memory (MiB) of each of its instances and its host total,
+    from the footprint model, worked out once per host group (:mod:`virtsim.templates`)."""
+    graph = sim.graph
+
+    def one_machine(machine: str) -> tuple[dict[str, float], float]:
+        tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
+        sizes = footprint(ResourceGraph(tree))
+        return ({n: v["memory_mib"] for n, v in sizes.per_instance.items()},
+                sizes.per_host[machine]["memory_mib"])
+
+    def renamed(sizes: tuple[dict[str, float], float],
+                to: Callable[[str], str]) -> tuple[dict[str, float], float]:
+        return {to(n): mib for n, mib in sizes[0].items()}, sizes[1]
+
+    return {machine: sim.templates.per_machine("instance-memory", machine, one_machine, renamed)
+            for machine in graph.machines()}
 
 
 def _cpus(graph: ResourceGraph, node: str) -> float:

@@ -64,6 +64,7 @@ from virtsim.queueing import Queue, mixture_quantile
 from virtsim.result import Record
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
+from virtsim.templates import Templates
 
 __all__ = [
     "DEMANDS", "EMULATOR", "NATIVE", "Job", "LayerCost", "MachineLoad", "PerformanceModel",
@@ -393,25 +394,32 @@ Placed = Placement | tuple[str, str, str] | None
 """A process's placement, ``(node, workload, note)`` if it has no cost, None if no demand."""
 
 
-def placements(graph: ResourceGraph, catalog: Catalog,
-               instances: set[str]) -> Iterator[Placement | tuple[str, str, str]]:
-    """Each workload process with demand, as a :class:`Placement`.
+def placements(graph: ResourceGraph, catalog: Catalog, instances: set[str],
+               templates: Templates | None = None) -> Iterator[Placement | tuple[str, str, str]]:
+    """Each workload process with demand, as a :class:`Placement`, machine by machine.
 
     A workload whose path has no layer-cost profile yields ``(node, workload,
-    note)`` instead: it is reported, never silently given a cost. A process on
-    a machine that copies another's stack (``ResourceGraph.copies``) is placed
-    as the process it copies, renamed: same profile, layers and caps.
+    note)`` instead: it is reported, never silently given a cost. The placements
+    of one machine are worked out for one machine; ``templates`` (the run's
+    :class:`~virtsim.templates.Templates`) serves a host group's copies renamed.
     """
-    placed: dict[str, Placed] = {}  # process node -> its placement, worked out
+    templates = templates or Templates(graph)
+    on: dict[str, list[str]] = {}
     for node in graph.nodes("process"):
-        item: Placed
-        original = graph.original(node)
-        if original != node and not isinstance(first := placed[original], tuple):
-            item = _in_copy(graph, first, node)
-        else:  # the notes of unplaced ones name nodes: worked out for each
-            item = placed[node] = place(graph, catalog, instances, node)
-        if item is not None:
-            yield item
+        on.setdefault(graph.data[node]["machine"], []).append(node)
+
+    def one_machine(machine: str) -> list[Placed]:
+        return [place(graph, catalog, instances, node) for node in on[machine]]
+
+    def renamed(items: list[Placed], to: Callable[[str], str]) -> list[Placed]:
+        # the notes of unplaced ones name nodes: worked out again for the copy
+        return [place(graph, catalog, instances, to(item[0])) if isinstance(item, tuple)
+                else _moved(item, to) for item in items]
+
+    for machine in on:
+        for item in templates.per_machine("placements", machine, one_machine, renamed):
+            if item is not None:
+                yield item
 
 
 def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
@@ -430,14 +438,13 @@ def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
                      cpu_caps(graph, node), _weight(graph, node))
 
 
-def _in_copy(graph: ResourceGraph, item: Placement | None, node: str) -> Placement | None:
-    """The placement ``item`` of a copied machine's process, moved to ``node`` in a copy."""
+def _moved(item: Placement | None, to: Callable[[str], str]) -> Placement | None:
+    """A placement on a host group's first machine, moved to a copy (ids through ``to``)."""
     if item is None:
         return None
-    machine = graph.machine(node)
-    return Placement(node, graph.in_copy(item.owner, machine), machine, item.workload,
-                     item.costs, {graph.in_copy(group, machine): cap
-                                  for group, cap in item.cpu_caps.items()}, item.weight)
+    return Placement(to(item.node), to(item.owner), to(item.machine), item.workload,
+                     item.costs, {to(group): cap for group, cap in item.cpu_caps.items()},
+                     item.weight)
 
 
 class MachineLoad:
@@ -773,7 +780,7 @@ class PerformanceModel:
         self.jobs.clear()
         self.runs.clear()
         self._serving.clear()
-        for item in placements(graph, sim.catalog, set(graph.instances())):
+        for item in placements(graph, sim.catalog, set(graph.instances()), sim.templates):
             if not isinstance(item, Placement):
                 self.skipped.append(item)
                 continue

@@ -25,6 +25,7 @@ from virtsim.layer_costs import NATIVE, compose
 from virtsim.machines import MachinePools
 from virtsim.result import Result
 from virtsim.scenario import Scenario
+from virtsim.templates import Templates
 
 SimTime = float
 """Simulated time in seconds."""
@@ -60,8 +61,12 @@ class Simulation:
     pools: MachinePools = None  # type: ignore[assignment]  # made in __post_init__
     """Each machine's one pool, shared by start-up work and steady load."""
     streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
+    templates: Templates = None  # type: ignore[assignment]  # made in __post_init__
+    """Per-machine results worked out once per host group (:mod:`virtsim.templates`)."""
 
     def __post_init__(self) -> None:
+        if self.templates is None:
+            self.templates = Templates(self.graph)
         if self.instances is None:
             self.instances = InstanceRegistry(self.env)
         if self.pools is None:
