@@ -56,10 +56,23 @@ from typing import Any
 import numpy as np
 import simpy
 
+from virtsim.catalog import Catalog
 from virtsim.graph import HostCapacity, ResourceGraph
+from virtsim.host_mechanisms import (
+    HostMechanisms,
+    admission_for,
+    committed_mib,
+    emulated,
+    for_network,
+    shape_vm_stages,
+    user_emulator,
+)
 from virtsim.instances import State, Transition
+from virtsim.kernel_objects import ObjectCreation, object_steps
+from virtsim.locks import Hold
 from virtsim.machines import CPU, DISK_SEQ, NET, MachinePool
 from virtsim.profiles import (
+    CodecProfile,
     DiskImageProfile,
     EngineProfile,
     HostProfile,
@@ -71,6 +84,8 @@ from virtsim.profiles import (
     VmmProfile,
     WorkloadProfile,
 )
+from virtsim.pull_pipeline import HostIo, LayerStore
+from virtsim.pull_pipeline import pull as pull_layers
 from virtsim.resolver import Compatibility, resolve
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
@@ -151,14 +166,21 @@ class Lifecycle:
         self._boots: list[tuple[Any, ...]] = []
         self._outcomes: dict[str, str] = {}
         self._fits: dict[tuple[int, int, str], Compatibility] = {}
-        self._api_calls: dict[int, list[tuple[str, Stage]]] = {}
+        self._api_calls: dict[tuple[int, str], list[tuple[str, Stage]]] = {}
         self._stages: dict[tuple[object, ...], StagePlan] = {}
+        self.hosts: dict[str, HostMechanisms] = {}
+        """Per machine: kernel objects and locks, memory admission, layer stores."""
+        self.holds: list[Hold] | None = None
+        """Set to a list to log every kernel-lock hold (tests of serialisation)."""
+        self.catalog = Catalog({})
+        self.codecs: dict[str, CodecProfile] = {}
 
-    def api_calls(self, engine: EngineProfile) -> list[tuple[str, Stage]]:
-        """The engine's API stages of a start, in order."""
-        key = id(engine)  # profiles live in the catalogue for the whole run
+    def api_calls(self, engine: EngineProfile, network: str = "nat") -> list[tuple[str, Stage]]:
+        """The engine's API stages of a start on ``network``, in order."""
+        key = (id(engine), network)  # profiles live in the catalogue for the whole run
         if key not in self._api_calls:
-            self._api_calls[key] = [("engine", s) for s in engine.api if s.phase == "start"]
+            self._api_calls[key] = for_network(
+                [("engine", s) for s in engine.api if s.phase == "start"], network)
         return self._api_calls[key]
 
     def stages_of(self, graph: ResourceGraph, node: str, path: list[str]) -> StagePlan:
@@ -170,14 +192,26 @@ class Lifecycle:
         if plan is None:
             kind = nodes[node]["kind"]
             if kind == "vm":
-                stages = self.vm_stages(graph, node)
+                stages = shape_vm_stages(self.vm_stages(graph, node), graph, node, self.catalog)
             elif kind == "container":
                 stages = self.container_stages(graph, node)
+                spec = nodes[node]["spec"]
+                stages = for_network(stages, spec.network)
+                if self._runs_emulated(graph, node, path):
+                    stages = emulated(stages, user_emulator(self.catalog), frozenset({"app"}))
             else:
                 stages = [("app", s) for s in nodes[node]["profile"].start]
             plan = self._stages[key] = StagePlan([x for x in stages if x[1].phase == "start"],
                                                  [x for x in stages if x[1].phase == "stop"])
         return plan
+
+    def _runs_emulated(self, graph: ResourceGraph, node: str, path: list[str]) -> bool:
+        """Whether a container's image runs through user-mode emulation on its kernel."""
+        nodes = graph.data
+        kernel = next(n for n in path if nodes[n]["kind"] == "kernel")
+        fit = self.fit(nodes[node]["profile"], nodes[kernel]["profile"],
+                       nodes[nodes[node]["machine"]]["profile"].arch)
+        return fit.outcome == "emulated"
 
     def fit(self, image: ImageProfile, kernel: KernelProfile, arch: str) -> Compatibility:
         """:func:`~virtsim.compat.resolve`, once per image, kernel and architecture."""
@@ -200,11 +234,17 @@ class Lifecycle:
         self._fits.clear()  # keyed by identity: valid for one run's catalogue and graph
         self._api_calls.clear()
         self._stages.clear()
+        self.hosts.clear()
+        self.catalog = sim.catalog
+        self.codecs = {name: sim.catalog.require(CodecProfile, name)
+                       for name in sim.catalog.names("codecs")}
         self.sim = sim
         graph = sim.graph
         for machine in graph.machines():
             spec = graph.data[machine]["spec"]
+            host: HostProfile = graph.data[machine]["profile"]
             state = MachineState(sim.pools.of(graph, machine), graph.capacity(machine))
+            self.hosts[machine] = HostMechanisms(admission_for(sim.env, graph, machine, host))
             state.layers[f"{machine}/kernel"] = {
                 layer.digest for name in spec.cached_images
                 for layer in sim.catalog.require(ImageProfile, name).layers}
@@ -308,6 +348,8 @@ class Lifecycle:
         event = self.ready.get(node)
         if event is None or event.triggered:
             self.ready[node] = sim.env.event()
+        if change.before not in ("stopped", "crashed", "moved"):
+            self.release(sim, node)
 
     def _stopping(self, change: Transition) -> None:
         """Its main process exited: run the teardown stages, then it is stopped."""
@@ -363,11 +405,20 @@ class Lifecycle:
         if state.boot is not None:
             state.boot.cancel()
             state.boot = None
-        for pull in list(state.pulls.values()):
-            if pull.is_alive:
-                pull.interrupt("machine down")
-        state.pulls.clear()
         state.page_cache.clear()
+
+    def release(self, sim: Simulation, node: str) -> None:
+        """``node`` stopped: its memory commitment and kernel objects go back to its host."""
+        graph = sim.instances[node].graph if node in sim.instances else sim.graph
+        host = self.hosts.get(graph.data[node]["machine"]) if node in graph.data else None
+        if host is None:
+            return
+        host.admission.release(node)
+        made = host.made.pop(node, None)
+        if made is not None:
+            kernel, steps = made
+            for step in steps:
+                host.objects[kernel].remove(step)
 
     def is_up(self, node: str) -> bool:
         """Whether ``node`` (a machine or an instance) is running now."""
@@ -437,7 +488,13 @@ class Lifecycle:
         return stages + [("engine", s) for s in engine.api if s.phase == "stop"]
 
     def missing_layers(self, sim: Simulation, node: str) -> list[Layer]:
-        """The layers of a container's image not yet on its engine's kernel."""
+        """The layers of a container's image not yet on its engine's kernel.
+
+        An engine that does not pull (a bare runtime) runs a bundle already on disk.
+        """
+        runtime_node = sim.graph.runtime_of(node)
+        if not sim.graph.data[runtime_node]["engine"].pulls:
+            return []
         store = _layer_store(sim.graph, node)
         present = self.machines[sim.graph.machine(node)].layers.setdefault(store, set())
         image: ImageProfile = sim.graph.data[node]["profile"]
@@ -448,57 +505,32 @@ class Lifecycle:
 
         Returns the event of the pull in flight, or ``None`` when every layer is present.
         """
-        missing = self.missing_layers(sim, node)
-        if not missing:
+        if not self.missing_layers(sim, node):
             return None
-        state = self.machines[sim.graph.machine(node)]
-        return sim.env.process(self._pull(sim, node, state, _layer_store(sim.graph, node),
-                                          missing, engine))
-
-    def _pull(self, sim: Simulation, node: str, state: MachineState, store: str,
-              missing: list[Layer], engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
+        machine = sim.graph.machine(node)
+        state, host = self.machines[machine], self.hosts[machine]
+        store_node = _layer_store(sim.graph, node)
+        store = host.stores.get(store_node)
+        if store is None:
+            store = host.stores[store_node] = LayerStore(present=state.layers[store_node])
+        profile: HostProfile = sim.graph.data[machine]["profile"]
+        objects = host.kernel(sim.env, sim.graph, sim.catalog, f"{machine}/kernel", self.holds)
+        io = HostIo(write_cost=profile.disk_read_mbs / profile.disk_write_mbs,
+                    extra_cpu_s=objects.reclaim_cpu_s if objects is not None else None,
+                    row=state.machine.row)
+        image: ImageProfile = sim.graph.data[node]["profile"]
+        done = pull_layers(sim.env, state.pool, store, image.layers, engine, self.codecs, io)
+        if done is None:
+            return None
         began = sim.now
-        slots = simpy.Resource(sim.env, capacity=engine.max_concurrent_downloads)
-        waits = [self._layer(sim, state, store, layer, engine, slots) for layer in missing]
-        yield sim.env.all_of(waits)
+        done.callbacks.append(lambda _e: self._pulled(sim, node, began))
+        return done
+
+    @staticmethod
+    def _pulled(sim: Simulation, node: str, began: float) -> None:
         if sim.instances.state(node) == "pulling":  # not crashed while it pulled
             sim.result.add("stages", instance=node, owner="engine", stage="image-pull",
                            start_s=began, end_s=sim.now)
-
-    def _layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
-               engine: EngineProfile, slots: simpy.Resource) -> simpy.Event:
-        key = (store, layer.digest)
-        if key not in state.pulls:  # a layer another start is already pulling is shared
-            state.pulls[key] = sim.env.process(
-                self._fetch_layer(sim, state, store, layer, engine, slots))
-        return state.pulls[key]
-
-    def _fetch_layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
-                     engine: EngineProfile,
-                     slots: simpy.Resource) -> Generator[simpy.Event, Any, None]:
-        """Fetch one layer (up to the engine's parallel downloads), then unpack it.
-
-        A machine failure interrupts it: its work leaves the pool and the layer stays absent.
-        """
-        machine = state.machine
-        cpu = layer.compressed_mib / engine.decompress_mibs_per_core
-        fetch = machine.row(fetch_mib=layer.compressed_mib)
-        unpack = machine.row(cpu_s=cpu)
-        activity: Activity | None = None
-        try:
-            with slots.request() as slot:
-                yield slot
-                activity = state.pool.start(fetch, owner=store)
-                yield activity.done
-            state.busy[2] += layer.compressed_mib
-            activity = state.pool.start(unpack, cap=1.0 / cpu if cpu > 0 else np.inf, owner=store)
-            yield activity.done
-            state.busy[0] += cpu
-        except simpy.Interrupt:
-            if activity is not None:
-                state.pool.cancel(activity)
-            return
-        state.layers[store].add(layer.digest)
 
     def run_stages(self, sim: Simulation, node: str,
                    stages: list[tuple[str, Stage]]) -> simpy.Event:
@@ -550,8 +582,8 @@ class Start:
     it (:meth:`cancel`), and every later callback finds it cancelled.
     """
 
-    __slots__ = ("cancelled", "data", "engine", "index", "lifecycle", "node", "over", "path",
-                 "requested", "restart", "run", "sim", "stages", "steps")
+    __slots__ = ("cancelled", "data", "engine", "index", "lifecycle", "network", "node", "over",
+                 "path", "requested", "restart", "run", "sim", "stages", "steps")
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
                  over: Callable[[], object] | None = None) -> None:
@@ -568,6 +600,7 @@ class Start:
         spec = self.data.get("spec")
         self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
         self.steps = _INSTANCE_STEPS
+        self.network = str(getattr(spec, "network", "nat"))
         if self.data["kind"] == "container":
             self.engine: EngineProfile = sim.graph.data[sim.graph.runtime_of(node)]["engine"]
             self.steps = _CONTAINER_STEPS
@@ -629,14 +662,51 @@ class Start:
         vm = self.sim.graph.enclosing_instance(self.node)
         return self.lifecycle.ready[vm] if vm is not None else None
 
+    def _admitted(self) -> object:
+        """The host admits the memory this instance commits, or it waits or fails."""
+        mib = committed_mib(self.sim.graph, self.node)
+        if mib <= 0:
+            return None
+        host = self.lifecycle.hosts[self.data["machine"]]
+        answer = host.admission.request(self.node, mib)
+        if isinstance(answer, str):  # it can never fit: refused, as the VMM or kernel does
+            self.lifecycle._outcomes[self.node] = "refused"
+            self.sim.instances.move(self.node, "stopped", cause=answer)
+            return _OVER
+        return answer
+
     def _api_path_at_once(self) -> object:
         """With nothing to pull and a kernel that fits, the API path runs straight into
-        the start stages (the usual case); otherwise the steps below run one by one."""
+        the kernel objects and the start stages (the usual case); otherwise the steps
+        below run one by one."""
         if self.lifecycle.missing_layers(self.sim, self.node) or self._refusal() is not None:
             return None
-        self.index = self.steps.index(Start._up)
+        self.index = self.steps.index(Start._kernel_objects)
         self._move("starting")
-        return self._run([*self.lifecycle.api_calls(self.engine), *self.stages.start])
+        return self._run(self.lifecycle.api_calls(self.engine, self.network))
+
+    def _kernel_objects(self) -> object:
+        """The runtime's and engine's kernel objects, each under its kernel lock."""
+        graph, lifecycle = self.sim.graph, self.lifecycle
+        runtime_node = graph.runtime_of(self.node)
+        kernel = graph.kernel_of(runtime_node)
+        host = lifecycle.hosts[self.data["machine"]]
+        objects = host.kernel(self.sim.env, graph, self.sim.catalog, kernel, lifecycle.holds)
+        steps = object_steps(graph.data[runtime_node]["profile"], self.engine, self.network)
+        if objects is None or not steps:
+            return None
+        host.made[self.node] = (kernel, steps)
+        state = lifecycle.machines[self.data["machine"]]
+        ObjectCreation(objects, host.locks[kernel], state.pool, steps, self.node, self.resume,
+                       self._record_object, row=state.machine.row).next()
+        return _PENDING
+
+    def _record_object(self, obj: str, asked: float, began: float, end: float,
+                       cost: float) -> None:
+        if self.cancelled:
+            return
+        self.sim.result.append("stages", STAGE_FIELDS, (
+            self.node, "kernel-objects", obj, began, end, began - asked, cost))
 
     def _refusal(self) -> str | None:
         """Why the runtime refuses this container's image on its kernel (None: it runs)."""
@@ -649,7 +719,7 @@ class Start:
 
     def _first_api_call(self) -> object:
         """The first API call reaches the daemon, which then pulls."""
-        return self._run(self.lifecycle.api_calls(self.engine)[:1])
+        return self._run(self.lifecycle.api_calls(self.engine, self.network)[:1])
 
     def _pull(self) -> object:
         pull = self.lifecycle.pull(self.sim, self.node, self.engine)
@@ -659,7 +729,7 @@ class Start:
 
     def _other_api_calls(self) -> object:
         self._move("starting")
-        return self._run(self.lifecycle.api_calls(self.engine)[1:])
+        return self._run(self.lifecycle.api_calls(self.engine, self.network)[1:])
 
     def _kernel_fits(self) -> object:
         reason = self._refusal()
@@ -692,14 +762,13 @@ class Start:
 
 
 _INSTANCE_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._request, Start._machine_up, Start._vm_up,
+    Start._requested_time, Start._request, Start._machine_up, Start._vm_up, Start._admitted,
     Start._start_stages, Start._up)
 """A VM's or a process's start (unbound, so a start holds no cycle back to itself)."""
 _CONTAINER_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._request, Start._machine_up, Start._vm_up,
-    Start._api_path_at_once,
-    Start._first_api_call, Start._pull, Start._other_api_calls, Start._kernel_fits,
-    Start._start_stages, Start._up)
+    Start._requested_time, Start._request, Start._machine_up, Start._vm_up, Start._admitted,
+    Start._api_path_at_once, Start._first_api_call, Start._pull, Start._other_api_calls,
+    Start._kernel_fits, Start._kernel_objects, Start._start_stages, Start._up)
 """A container's start: the API path, pull and compatibility check before its stages."""
 
 
@@ -792,31 +861,56 @@ class StageRun:
         stage = self.stage
         self.began = float(self.sim.env.now)
         wall = stage.wall_s.sample(self.sim.stream(self.node))
+        capacity = self.state.capacity
+        self.uncontended = max(wall, stage.cpu_s, stage.read_mib / capacity.disk_mib_s,
+                               stage.fetch_mib / capacity.nic_mib_s)
         read = stage.read_mib
         if read > 0:
             key = self.read_key = _file_key(self.sim.graph, self.node, self.owner, stage)
             cache = self.state.page_cache
             if key not in cache:
                 self.first_read = cache[key] = []
-            else:  # another start read these files: wait for its read, then hit the cache
-                read = 0.0
-                waiting = cache[key]
-                if waiting is not None:
-                    waiting.append(lambda: self._work(wall, 0.0))
-                    return
-        self._work(wall, read)
+                self._read(wall, read)
+                return
+            waiting = cache[key]  # another start read these files: wait for its read only
+            if waiting is not None:
+                waiting.append(lambda: self._work(wall))
+                return
+        self._work(wall)
 
-    def _work(self, wall: float, read: float) -> None:
+    def _read(self, wall: float, read: float) -> None:
+        """Read the stage's files from disk (the first start to need them), then tell
+        whoever waits for them, then do the rest of the stage."""
+        began = float(self.sim.env.now)
+        machine = self.sim.graph.machine(self.node)
+        host = self.lifecycle.hosts.get(machine)
+        objects = host.objects.get(f"{machine}/kernel") if host is not None else None
+        reclaim = objects.reclaim_cpu_s(read) if objects is not None else 0.0
+
+        def read_done() -> None:
+            self._account(1.0)
+            self.activity = None
+            waiters, self.first_read = self.first_read, None
+            if waiters is not None:
+                if self.state.page_cache.get(self.read_key) is waiters:  # not cleared by a reboot
+                    self.state.page_cache[self.read_key] = None
+                for waiter in waiters:
+                    waiter()
+            self._work(max(0.0, wall - (float(self.sim.env.now) - began)))
+
+        self.activity = self.state.pool.start(
+            self.state.machine.row(reclaim, read, 0.0),
+            cap=1.0 / reclaim if reclaim > 0 else np.inf, on_done=read_done, owner=self.node)
+
+    def _work(self, wall: float) -> None:
+        """The stage's CPU and network work, after its latency (files already read)."""
         if self.cancelled:
             return
         stage = self.stage
-        capacity = self.state.capacity
-        alone = max(stage.cpu_s, stage.read_mib / capacity.disk_mib_s,
-                    stage.fetch_mib / capacity.nic_mib_s)
-        self.uncontended = max(wall, alone)
+        alone = max(stage.cpu_s, stage.fetch_mib / self.state.capacity.nic_mib_s)
         cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
         self.activity = self.state.pool.start(
-            self.state.machine.row(stage.cpu_s, read, stage.fetch_mib), cap=cap,
+            self.state.machine.row(stage.cpu_s, 0.0, stage.fetch_mib), cap=cap,
             delay=max(0.0, wall - alone), on_done=self._finished, owner=self.node)
 
     def _account(self, progress: float) -> None:
@@ -830,13 +924,6 @@ class StageRun:
     def _finished(self) -> None:
         self._account(1.0)
         self.activity = None
-        if self.first_read is not None:
-            key = self.read_key
-            if self.state.page_cache.get(key) is self.first_read:  # not cleared by a reboot
-                self.state.page_cache[key] = None
-            waiters, self.first_read = self.first_read, None
-            for waiter in waiters:
-                waiter()
         if self.request is not None:
             self.request.resource.release(self.request)
             self.request = None
