@@ -242,12 +242,16 @@ def run(size: Size, seed: int) -> Tables:
     density: list[Record] = []
     breakdown: list[Record] = []
     artefacts = [_artefact(catalog, v) for v in VARIANTS]
+    specs = {(v.name, count): virtsim.parse_scenario(scenario(v, count, seed), catalog,
+                                                     f"<c02-{v.name}>")
+             for v in VARIANTS for count in COUNTS[size]}
+    results = virtsim.run_keyed({key: virtsim.ScenarioJob(spec, seed)
+                                 for key, spec in specs.items()})
     for variant in VARIANTS:
         alone: dict[str, float] = {}
         for count in COUNTS[size]:
-            spec = virtsim.parse_scenario(scenario(variant, count, seed), catalog,
-                                          f"<c02-{variant.name}>")
-            result = virtsim.run_scenario(spec, catalog, seed=seed)
+            spec = specs[(variant.name, count)]
+            result = results[(variant.name, count)]
             capacity = host_profile(spec.hosts[0], catalog)
             host = result.table("host_footprint")[0]
             own = [r for r in result.table("instance_footprint") if r["group"] in ("vm", "c")]

@@ -147,20 +147,35 @@ def scenario(variant: Variant, hosts: int, per_host: int, seed: int) -> dict[str
     return {"name": f"c03-{variant.name}", "duration_s": 3600, "seed": seed, "hosts": [host]}
 
 
-def _simulate(catalog: virtsim.Catalog, variant: Variant, hosts: int, per_host: int,
-              seed: int) -> virtsim.Result:
-    spec = virtsim.parse_scenario(scenario(variant, hosts, per_host, seed), catalog,
-                                  f"<c03-{variant.name}>")
-    return virtsim.run_scenario(spec, catalog, seed=seed)
+Runs = dict[tuple[str, int, int], virtsim.Result]
+"""Each simulated ``(variant, hosts, instances per host)``."""
 
 
-def _singles(catalog: virtsim.Catalog, size: Size, seed: int) -> tuple[list[Record], list[Record]]:
+def _storm_points(size: Size) -> list[tuple[str, int]]:
+    """Each storm variant and concurrency simulated at this size."""
+    points = []
+    for name in STORMS:
+        counts = set(STORM[size]) | ({FIRECRACKER_BATCH} if name == "microvm" else set())
+        points += [(name, count) for count in sorted(counts) if count <= STORM_CAP[name]]
+    return points
+
+
+def _simulate_all(size: Size, seed: int) -> Runs:
+    """Every single-start and storm run, as one batch on the current executor."""
+    shapes = [(name, REPLICATIONS[size], 1) for name in SINGLES]
+    shapes += [(name, 1, count) for name, count in _storm_points(size)]
+    return virtsim.run_keyed({
+        shape: virtsim.ScenarioJob(scenario(BY_NAME[shape[0]], shape[1], shape[2], seed), seed,
+                                   f"<c03-{shape[0]}>") for shape in shapes})
+
+
+def _singles(runs: Runs, size: Size) -> tuple[list[Record], list[Record]]:
     """Replicated single starts (one per host) and the first replication's stage timeline."""
     starts: list[Record] = []
     stages: list[Record] = []
     for name in SINGLES:
         variant = BY_NAME[name]
-        result = _simulate(catalog, variant, REPLICATIONS[size], 1, seed)
+        result = runs[(name, REPLICATIONS[size], 1)]
         exits: dict[str, float] = defaultdict(float)
         for row in result.table("stages"):
             exits[str(row["instance"])] = max(exits[str(row["instance"])], _num(row, "end_s"))
@@ -188,46 +203,41 @@ def _singles(catalog: virtsim.Catalog, size: Size, seed: int) -> tuple[list[Reco
     return starts, stages
 
 
-def _storms(catalog: virtsim.Catalog, size: Size,
-            seed: int) -> tuple[list[Record], list[Record]]:
+def _storms(runs: Runs, size: Size) -> tuple[list[Record], list[Record]]:
     """Time-to-ready percentiles of N instances started at once on one host, and the mean
     seconds per started instance in each mechanism (:mod:`virtsim.start_breakdown`)."""
     rows: list[Record] = []
     mechanisms: list[Record] = []
-    for name in STORMS:
+    for name, count in _storm_points(size):
         variant = BY_NAME[name]
-        counts = set(STORM[size]) | ({FIRECRACKER_BATCH} if name == "microvm" else set())
-        for count in sorted(counts):
-            if count > STORM_CAP[name]:
-                continue
-            result = _simulate(catalog, variant, 1, count, seed)
-            ready = np.array([_num(r, "ready_s") - _num(r, "requested_s")
-                              for r in result.table("instances") if r["ready_s"] is not None])
-            queued = [_num(r, "queued_s") for r in result.table("stages")
-                      if r.get("queued_s") is not None]
-            breakdown = start_breakdown(result.table("stages"), result.table("instances"))
-            mechanisms += [{"variant": name, "technology": variant.technology,
-                            "concurrency": count, "mechanism": key, "seconds": value}
-                           for key, value in breakdown.items()]
-            top = dominant(breakdown)
-            rows.append({"variant": name, "technology": variant.technology,
-                         "concurrency": count, "started": int(ready.size),
-                         "refused": count - int(ready.size), "dominant": top,
-                         "dominant_share": breakdown.get(top, 0.0) / max(
-                             sum(breakdown.values()), 1e-12),
-                         "p50_s": float(np.percentile(ready, 50)),
-                         "p95_s": float(np.percentile(ready, 95)),
-                         "p99_s": float(np.percentile(ready, 99)),
-                         "max_s": float(ready.max()),
-                         "queued_per_instance_s": sum(queued) / count})
+        result = runs[(name, 1, count)]
+        ready = np.array([_num(r, "ready_s") - _num(r, "requested_s")
+                          for r in result.table("instances") if r["ready_s"] is not None])
+        queued = [_num(r, "queued_s") for r in result.table("stages")
+                  if r.get("queued_s") is not None]
+        breakdown = start_breakdown(result.table("stages"), result.table("instances"))
+        mechanisms += [{"variant": name, "technology": variant.technology,
+                        "concurrency": count, "mechanism": key, "seconds": value}
+                       for key, value in breakdown.items()]
+        top = dominant(breakdown)
+        rows.append({"variant": name, "technology": variant.technology,
+                     "concurrency": count, "started": int(ready.size),
+                     "refused": count - int(ready.size), "dominant": top,
+                     "dominant_share": breakdown.get(top, 0.0) / max(
+                         sum(breakdown.values()), 1e-12),
+                     "p50_s": float(np.percentile(ready, 50)),
+                     "p95_s": float(np.percentile(ready, 95)),
+                     "p99_s": float(np.percentile(ready, 99)),
+                     "max_s": float(ready.max()),
+                     "queued_per_instance_s": sum(queued) / count})
     return rows, mechanisms
 
 
 def run(size: Size, seed: int) -> Tables:
     """Replicated single starts with their stage timelines, and boot storms."""
-    catalog = virtsim.load_catalog()
-    starts, stages = _singles(catalog, size, seed)
-    storm, mechanisms = _storms(catalog, size, seed)
+    runs = _simulate_all(size, seed)
+    starts, stages = _singles(runs, size)
+    storm, mechanisms = _storms(runs, size)
     return {"starts": starts, "stages": stages, "storm": storm,
             "storm_mechanisms": mechanisms}
 

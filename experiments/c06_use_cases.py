@@ -167,10 +167,11 @@ def _replicas(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     cpu_demand = app.arrival_rate_per_s * app.cpu_core_s  # cores the service keeps busy
     rows: list[Record] = []
     count = REPLICAS[size]
-    for replica in replicas(cpu_demand):
-        spec = virtsim.parse_scenario(replica_scenario(replica, count, seed), catalog,
-                                      f"<c06-{replica.technology}>")
-        result = virtsim.run_scenario(spec, catalog, seed=seed)
+    kinds = replicas(cpu_demand)
+    specs = [virtsim.parse_scenario(replica_scenario(replica, count, seed), catalog,
+                                    f"<c06-{replica.technology}>") for replica in kinds]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(spec, seed) for spec in specs])
+    for replica, spec, result in zip(kinds, specs, results, strict=True):
         host = host_profile(spec.hosts[0], catalog)
         fit = result.table("density")[0]
         own = [r for r in result.table("instance_footprint") if r["group"] == "app"]

@@ -377,3 +377,68 @@ def test_cold_cloud_windows_vm_provisions_hydrates_and_specializes(catalog: Cata
     assert {"specialize", "reboot", "oobe"} <= set(cold_stages)
     assert any(s.startswith("disk-hydration") for s in cold_stages)
     assert cold > warm + 30
+
+
+_HOSTS: dict[str, dict[str, Any]] = {
+    "bare-crun": {"containers": [{"name": "c", "image": "alpine", "engine": "none",
+                                  "runtime": "crun", "network": "none"}]},
+    "gvisor": {"cached_images": ["alpine"],
+               "containers": [{"name": "c", "image": "alpine", "runtime": "runsc"}]},
+    "kata": {"cached_images": ["alpine"], "containers": [
+        {"name": "c", "image": "alpine", "engine": "containerd", "runtime": "kata"}]},
+    "tcg-vm": {"vms": [{"name": "v", "hypervisor": "qemu-tcg", "disk_image": "alpine-virt",
+                        "memory_mib": 512}]},
+    "cloud-windows-cold": {"vms": [
+        {"name": "w", "hypervisor": "kvm", "vmm": "qemu-uefi",
+         "disk_image": "windows-server-2022-core", "vcpus": 2, "memory_mib": 4096,
+         "cloud": "ec2", "image_cached": False}]},
+}
+_TIMELINES: dict[str, list[tuple[str, float, float]]] = {
+    "bare-crun": [
+        ("cgroup", 0.0, 0.001), ("mount-namespace", 0.001, 0.0018),
+        ("ipc-namespace", 0.0018, 0.0025), ("network-namespace", 0.0025, 0.004),
+        ("crun-run", 0.004, 0.0187)],
+    "gvisor": [
+        ("cli-and-api", 0.0, 0.096), ("container-create", 0.096, 0.2824),
+        ("network-attach", 0.2824, 0.6363), ("containerd-task", 0.6363, 0.8875),
+        ("cgroup", 0.8875, 0.8885), ("mount-namespace", 0.8885, 0.8893),
+        ("network-namespace", 0.8893, 0.8908), ("veth", 0.8908, 0.8928),
+        ("nat-rules", 0.8928, 0.9018), ("runsc-create", 0.9018, 0.9207),
+        ("sentry-start", 0.9207, 0.9565), ("exit-and-cleanup", 0.9565, 1.3993)],
+    "kata": [
+        ("cri-api", 0.0, 0.036), ("container-create", 0.036, 0.1292),
+        ("cni-network", 0.1292, 0.2512), ("shim-start", 0.2512, 0.3517),
+        ("cgroup", 0.3517, 0.3527), ("network-namespace", 0.3527, 0.3542),
+        ("veth", 0.3542, 0.3562), ("mount-namespace", 0.3562, 0.357), ("nat-rules", 0.357, 0.366),
+        ("shim-start", 0.366, 0.4133), ("agent-create", 0.4133, 0.4963),
+        ("vmm-process", 0.4963, 0.5155), ("load-kernel", 0.5155, 0.5336),
+        ("kernel", 0.5336, 0.6267), ("exit-and-cleanup", 0.6267, 0.7814)],
+    "tcg-vm": [
+        ("qemu-process", 0.0, 0.1329), ("seabios-emulated", 0.1329, 2.5329),
+        ("bootloader", 2.5329, 3.8006), ("decompress", 3.8006, 4.129),
+        ("kernel-core", 4.129, 4.7935), ("virt-drivers", 4.7935, 6.2151),
+        ("serial-console", 6.2151, 6.7751), ("userspace", 6.7751, 11.7727)],
+    "cloud-windows-cold": [
+        ("placement", 0.0, 2.4905), ("volume-from-snapshot", 2.4905, 2.9896),
+        ("network-attach", 2.9896, 5.359), ("qemu-process", 5.359, 5.448),
+        ("ovmf", 5.448, 6.0266), ("disk-hydration:kernel", 6.0266, 7.5266),
+        ("kernel", 7.5266, 9.8995), ("disk-hydration:boot-manager", 9.8995, 10.8995),
+        ("boot-manager", 10.8995, 13.1145), ("disk-hydration:services", 13.1145, 19.1145),
+        ("services", 19.1145, 25.6781), ("disk-hydration:specialize", 25.6781, 28.6781),
+        ("specialize", 28.6781, 57.2293), ("disk-hydration:reboot", 57.2293, 59.2293),
+        ("reboot", 59.2293, 74.8674), ("disk-hydration:oobe", 74.8674, 75.8674),
+        ("oobe", 75.8674, 96.3603)],
+}
+GOLDEN_KINDS: dict[str, tuple[dict[str, Any], list[tuple[str, float, float]]]] = {
+    kind: (host, _TIMELINES[kind]) for kind, host in _HOSTS.items()}
+"""One start of each other kind (seed 0, alone on an m5d.metal host): stage, start, end."""
+
+
+@pytest.mark.parametrize("kind", sorted(GOLDEN_KINDS))
+def test_golden_timeline_of_each_kind(kind: str, catalog: Catalog) -> None:
+    host, golden = GOLDEN_KINDS[kind]
+    result, _ = run_host(catalog, host)
+    got = timeline(result)
+    assert [s for s, _, _ in got] == [s for s, _, _ in golden]
+    for (_, start, end), (_, g_start, g_end) in zip(got, golden, strict=True):
+        assert (start, end) == (pytest.approx(g_start, abs=1e-4), pytest.approx(g_end, abs=1e-4))

@@ -139,6 +139,11 @@ class InstanceNode:
         return getattr(self.spec, "workload", None)
 
 
+def member_name(name: str, index: int, count: int) -> str:
+    """``web`` for a group of one, ``web-3`` for the fourth of several."""
+    return name if count == 1 else f"{name}-{index}"
+
+
 @dataclass
 class ResourceGraph:
     """A scenario's stack as a networkx DiGraph with the queries the models need."""

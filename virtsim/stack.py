@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from virtsim.catalog import Catalog
-from virtsim.graph import NodeKind, ResourceGraph
+from virtsim.graph import NodeKind, ResourceGraph, member_name
 from virtsim.profiles import (
     DiskImageProfile,
     EngineProfile,
@@ -31,11 +31,6 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.scenario import ContainerSpec, HostSpec, ProcessSpec, Scenario, VmSpec, host_profile
-
-
-def member_name(name: str, index: int, count: int) -> str:
-    """``web`` for a group of one, ``web-3`` for the fourth of several."""
-    return name if count == 1 else f"{name}-{index}"
 
 
 def build_graph(scenario: Scenario, catalog: Catalog) -> ResourceGraph:
