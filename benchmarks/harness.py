@@ -23,10 +23,10 @@ import simpy
 
 import virtsim
 from virtsim.catalog import Catalog
-from virtsim.graph import build_graph
 from virtsim.run import long_lived_stack, models
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 HERE = Path(__file__).resolve().parent
 SCENARIO_DIRS = (HERE / "scenarios", HERE.parent / "experiments" / "scenarios")

@@ -188,8 +188,8 @@ AGE_VARIANTS: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
 def _resident_over_time(catalog: virtsim.Catalog) -> list[Record]:
     """Host memory of 64 identical VMs at each age: what the sharing mechanisms give back."""
     from virtsim.footprint import footprint
-    from virtsim.graph import build_graph
     from virtsim.profiles import ResidencyProfile
+    from virtsim.stack import build_graph
 
     residency = catalog.require(ResidencyProfile, "linux")
     rows: list[Record] = []

@@ -109,7 +109,7 @@ def _escapes(catalog: virtsim.Catalog, seed: int) -> list[Record]:
     results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
         _escape_scenario(*escape), catalog), seed) for escape in ESCAPES])
     for (tech, layer, exploit, kind), result in zip(ESCAPES, results, strict=True):
-        fault = next(r for r in result.table("faults") if r["fault"] == 0)
+        fault = next(r for r in result.table("faults") if r["fault"] == "0")
         rows.append({"technology": tech, "layer": layer, "exploit": exploit, "kind": kind,
                      "crossed": fault["crossed"], "why": fault["why"],
                      "compromised": result.metrics.get("compromised_instances", 0),

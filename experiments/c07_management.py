@@ -142,7 +142,7 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _measure(result: virtsim.Result, setup: Setup, fault: str) -> Record:
-    hit = next(r for r in result.table("faults") if r["fault"] == 0)
+    hit = next(r for r in result.table("faults") if r["fault"] == "0")
     rows = result.table("recoveries")
     started = [r for r in rows if r["ready_s"] is not None]
     stack = "containers (runc)" if setup.technology == "container" else (

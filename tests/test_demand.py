@@ -7,9 +7,9 @@ import pytest
 from virtsim.catalog import Catalog
 from virtsim.demand import instance_demand, machine_capacity, native_cost
 from virtsim.footprint import density
-from virtsim.graph import build_graph
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.scenario import parse_scenario
+from virtsim.stack import build_graph
 
 
 def graph_of(catalog: Catalog, **group: object) -> object:

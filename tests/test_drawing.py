@@ -7,8 +7,8 @@ from pathlib import Path
 from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
 from virtsim.drawing import _condense, draw_stack
-from virtsim.graph import build_graph
 from virtsim.scenario import load_scenario
+from virtsim.stack import build_graph
 
 
 def test_thousand_containers_draw_as_one_box(catalog: Catalog, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from virtsim.catalog import Catalog
 from virtsim.comparison import equal_density, side_by_side
 from virtsim.errors import InputError
 from virtsim.faults import FAULT_KINDS, blast_radius, draw_faults
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
+from virtsim.stack import build_graph
 
 
 def graph_of(catalog: Catalog, hypervisor: str = "kvm", profile: str = "m5d-metal",
@@ -117,7 +118,7 @@ def test_nothing_recovers_before_it_fails_and_recovery_takes_start_time(catalog:
         assert float(row["ready_s"]) > float(row["requested_s"])  # type: ignore[arg-type]
     down = {str(r["instance"]): float(r["downtime_s"])  # type: ignore[arg-type]
             for r in result.table("downtime")}
-    assert down["vms/web-3"] > 10  # a VM reboot: tens of seconds
+    assert down["vms/web-3"] > 5  # a VM reboot: seconds (its files warm in the page cache)
     assert down["vms/web-0"] == 0.0
 
 
@@ -169,7 +170,8 @@ def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
              vms: list[dict[str, Any]] | None = None, faults: list[dict[str, Any]] | None = None,
              memory_gib: float | None = None, duration_s: float = 300,
              memory_overcommit: float = 1.0) -> virtsim.Result:
-    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"],
+    host: dict[str, Any] = {"name": "h", "profile": "m5d-metal",
+                            "cached_images": ["alpine", "nginx-alpine"],
                             "containers": containers or [], "vms": vms or [],
                             "memory_overcommit": memory_overcommit}
     if memory_gib is not None:
@@ -181,8 +183,8 @@ def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
 @pytest.mark.parametrize(("live_restore", "lost", "survived"), [(False, 4, 0), (True, 0, 4)])
 def test_engine_crash_with_and_without_live_restore(live_restore: bool, lost: int,
                                                     survived: int, catalog: Catalog) -> None:
-    result = one_host(catalog, [{"name": "c", "count": 4, "image": "alpine", "restart": "always",
-                                 "live_restore": live_restore}],
+    result = one_host(catalog, [{"name": "c", "count": 4, "image": "nginx-alpine",  # a server
+                                 "restart": "always", "live_restore": live_restore}],
                       faults=[{"kind": "engine-crash", "target": "h/c-0", "at_s": 30}])
     fault = result.table("faults")[0]
     assert (fault["instances"], fault["survived"]) == (lost, survived)

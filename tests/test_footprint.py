@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog
 from virtsim.footprint import Footprint, density, footprint
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.profiles import (
     DiskImageProfile,
     EngineProfile,
@@ -19,6 +19,7 @@ from virtsim.profiles import (
     KernelProfile,
     ResidencyProfile,
 )
+from virtsim.stack import build_graph
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

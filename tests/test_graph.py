@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
-from virtsim.graph import build_graph
 from virtsim.scenario import load_scenario, parse_scenario
+from virtsim.stack import build_graph
 
 
 def graph_of(catalog: Catalog, data: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -8,10 +8,10 @@ import pytest
 
 import virtsim
 from virtsim.catalog import Catalog
-from virtsim.graph import build_graph
 from virtsim.host_mechanisms import committed_mib, for_network, shape_vm_stages
 from virtsim.lifecycle import Lifecycle
 from virtsim.profiles import EngineProfile, RuntimeProfile, VmmProfile
+from virtsim.stack import build_graph
 
 
 def graph_of(catalog: Catalog, **host: Any) -> Any:

@@ -27,30 +27,32 @@ def timeline(result: Result) -> list[tuple[str, float, float]]:
 
 
 GOLDEN: dict[str, list[tuple[str, float, float]]] = {
+    # Each instance draws from its own stream (keyed by its node id), so these
+    # figures are the draws of that stream under the scenario's seed.
     "ubuntu-vm-kvm": [
-        ("qemu-process", 0.0, 0.1201), ("seabios", 0.1201, 0.5378),
-        ("bootloader", 0.5378, 2.1632), ("decompress", 2.1632, 2.2224),
-        ("kernel-core", 2.2224, 2.3024), ("stock-drivers", 2.3024, 2.8557),
-        ("serial-console", 2.8557, 2.9257), ("initramfs", 2.9257, 3.1037),
-        ("userspace", 3.1037, 16.3881)],
+        ("qemu-process", 0.0, 0.1458), ("seabios", 0.1458, 0.3578),
+        ("bootloader", 0.3578, 1.6428), ("decompress", 1.6428, 1.6828),
+        ("kernel-core", 1.6828, 1.7628), ("stock-drivers", 1.7628, 2.5747),
+        ("serial-console", 2.5747, 2.6613), ("initramfs", 2.6613, 2.8619),
+        ("userspace", 2.8619, 10.6451)],
     "firecracker-microvm": [
-        ("vmm-process", 0.0, 0.0158), ("configure-and-load-kernel", 0.0158, 0.0329),
-        ("kernel", 0.0329, 0.1588), ("init", 0.1588, 0.1827)],
-    "container-cold": [
-        ("cli-and-api", 0.0, 0.0961), ("image-pull", 0.0961, 2.651),
-        ("container-create", 2.651, 2.818), ("network-attach", 2.818, 3.2802),
-        ("containerd-task", 3.2802, 3.6328), ("cgroup", 3.6328, 3.6338),
-        ("mount-namespace", 3.6338, 3.6346), ("ipc-namespace", 3.6346, 3.6353),
-        ("network-namespace", 3.6353, 3.6368), ("veth", 3.6368, 3.6388),
-        ("nat-rules", 3.6388, 3.6479), ("runc-run", 3.6479, 3.673),
-        ("exit-and-cleanup", 3.673, 3.9232)],
-    "alpine-warm": [
-        ("cli-and-api", 0.0, 0.0961), ("container-create", 0.0961, 0.2631),
-        ("network-attach", 0.2631, 0.7253), ("containerd-task", 0.7253, 1.0779),
-        ("cgroup", 1.0779, 1.0789), ("mount-namespace", 1.0789, 1.0798),
-        ("ipc-namespace", 1.0798, 1.0805), ("network-namespace", 1.0805, 1.082),
-        ("veth", 1.082, 1.084), ("nat-rules", 1.084, 1.093),
-        ("runc-run", 1.093, 1.1181), ("exit-and-cleanup", 1.1181, 1.3683)],
+        ("vmm-process", 0.0, 0.0096), ("configure-and-load-kernel", 0.0096, 0.0267),
+        ("kernel", 0.0267, 0.1509), ("init", 0.1509, 0.1749)],
+    "container-cold": [  # python3 with no command and no terminal exits: cleanup follows
+        ("cli-and-api", 0.0, 0.0741), ("image-pull", 0.0741, 2.629),
+        ("container-create", 2.629, 2.7274), ("network-attach", 2.7274, 3.0551),
+        ("containerd-task", 3.0551, 3.2651), ("cgroup", 3.2651, 3.2661),
+        ("mount-namespace", 3.2661, 3.267), ("ipc-namespace", 3.267, 3.2677),
+        ("network-namespace", 3.2677, 3.2692), ("veth", 3.2692, 3.2712),
+        ("nat-rules", 3.2712, 3.2802), ("runc-run", 3.2802, 3.3128),
+        ("exit-and-cleanup", 3.3128, 4.0853)],
+    "alpine-warm": [  # `docker run alpine true`: /bin/sh exits, cleanup follows
+        ("cli-and-api", 0.0, 0.0783), ("container-create", 0.0783, 0.1549),
+        ("network-attach", 0.1549, 0.4405), ("containerd-task", 0.4405, 0.6285),
+        ("cgroup", 0.6285, 0.6295), ("mount-namespace", 0.6295, 0.6303),
+        ("ipc-namespace", 0.6303, 0.631), ("network-namespace", 0.631, 0.6325),
+        ("veth", 0.6325, 0.6345), ("nat-rules", 0.6345, 0.6435),
+        ("runc-run", 0.6435, 0.68), ("exit-and-cleanup", 0.68, 1.2223)],
 }
 
 
@@ -172,14 +174,52 @@ def test_a_container_in_a_vm_starts_once_the_vm_is_up(catalog: Catalog) -> None:
         assert float(row["start_s"]) >= ready[vm] - 1e-9  # type: ignore[arg-type]
 
 
+def test_every_instance_has_a_row_whatever_became_of_it(catalog: Catalog) -> None:
+    host = {"name": "h", "profile": "m5d-metal",
+            "cached_images": ["alpine", "nginx-alpine", "nanoserver"],
+            "containers": [{"name": "up", "image": "nginx-alpine"},
+                           {"name": "late", "image": "alpine", "start_at_s": 50.0},
+                           {"name": "windows", "image": "nanoserver"}],
+            "vms": [{"name": "slow", "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
+                     "containers": [{"name": "inner", "image": "alpine"}]}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario(
+        {"hosts": [host], "duration_s": 2.0}, catalog), catalog)
+    rows = {str(r["instance"]): r for r in result.table("instances")}
+    assert set(rows) == {"h/up", "h/late", "h/windows", "h/slow", "h/slow/inner"}
+    assert rows["h/late"]["state"] == "not requested" and rows["h/late"]["requested_s"] == 50
+    assert rows["h/windows"]["state"] == "stopped" and rows["h/windows"]["ready_s"] is None
+    assert rows["h/slow"]["state"] == "starting"  # a VM boot takes longer than 2 s
+    assert rows["h/slow/inner"]["state"] == "requested"  # waits for its VM
+    assert rows["h/up"]["state"] == "ready" and rows["h/up"]["ended_s"] is None
+
+
+def test_a_service_never_tears_down_and_a_batch_job_does_once_it_completes(
+        catalog: Catalog) -> None:
+    host = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine", "nginx-alpine"],
+            "containers": [{"name": "web", "image": "alpine", "workload": "web-service"},
+                           {"name": "nginx", "image": "nginx-alpine"},
+                           {"name": "job", "image": "alpine", "workload": "sysbench-cpu"}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario(
+        {"hosts": [host], "duration_s": 120.0}, catalog), catalog)
+    assert "exit-and-cleanup" not in stage_names(result, "h/web")
+    assert "exit-and-cleanup" not in stage_names(result, "h/nginx")
+    (job,) = [r for r in result.table("workloads") if r["owner"] == "h/job"]
+    cleanup = next(r for r in result.table("stages")
+                   if r["instance"] == "h/job" and r["stage"] == "exit-and-cleanup")
+    assert job["outcome"] == "completed"
+    assert float(cleanup["start_s"]) == pytest.approx(float(job["end_s"]))  # type: ignore[arg-type]
+    states = {str(r["instance"]): r["state"] for r in result.table("instances")}
+    assert states == {"h/web": "ready", "h/nginx": "ready", "h/job": "stopped"}
+
+
 # -- mechanisms: population costs, locks, admission, emulation, bare runtimes -----------
 
 def run_host(catalog: Catalog, host: dict[str, Any], duration_s: float = 3600,
              seed: int = 0, holds: bool = False) -> tuple[Result, Any]:
     """Run one host's scenario with the lifecycle alone (and its lock log if asked)."""
-    from virtsim.graph import build_graph
     from virtsim.lifecycle import Lifecycle
     from virtsim.simulation import Simulation
+    from virtsim.stack import build_graph
 
     spec = virtsim.parse_scenario({"duration_s": duration_s, "seed": seed,
                                    "hosts": [{"name": "h", "profile": "m5d-metal", **host}]},
@@ -358,38 +398,37 @@ _TIMELINES: dict[str, list[tuple[str, float, float]]] = {
     "bare-crun": [
         ("cgroup", 0.0, 0.001), ("mount-namespace", 0.001, 0.0018),
         ("ipc-namespace", 0.0018, 0.0025), ("network-namespace", 0.0025, 0.004),
-        ("crun-run", 0.004, 0.0161)],
+        ("crun-run", 0.004, 0.0187)],
     "gvisor": [
-        ("cli-and-api", 0.0, 0.0484), ("container-create", 0.0484, 0.1392),
-        ("network-attach", 0.1392, 0.4371), ("containerd-task", 0.4371, 0.5618),
-        ("cgroup", 0.5618, 0.5628), ("mount-namespace", 0.5628, 0.5637),
-        ("network-namespace", 0.5637, 0.5652), ("veth", 0.5652, 0.5672),
-        ("nat-rules", 0.5672, 0.5762), ("runsc-create", 0.5762, 0.595),
-        ("sentry-start", 0.595, 0.6308), ("exit-and-cleanup", 0.6308, 1.0081)],
+        ("cli-and-api", 0.0, 0.096), ("container-create", 0.096, 0.2824),
+        ("network-attach", 0.2824, 0.6363), ("containerd-task", 0.6363, 0.8875),
+        ("cgroup", 0.8875, 0.8885), ("mount-namespace", 0.8885, 0.8893),
+        ("network-namespace", 0.8893, 0.8908), ("veth", 0.8908, 0.8928),
+        ("nat-rules", 0.8928, 0.9018), ("runsc-create", 0.9018, 0.9207),
+        ("sentry-start", 0.9207, 0.9565), ("exit-and-cleanup", 0.9565, 1.3993)],
     "kata": [
-        ("cri-api", 0.0, 0.0182), ("container-create", 0.0182, 0.0635),
-        ("cni-network", 0.0635, 0.1609), ("shim-start", 0.1609, 0.2108),
-        ("cgroup", 0.2108, 0.2118), ("network-namespace", 0.2118, 0.2133),
-        ("veth", 0.2133, 0.2153), ("mount-namespace", 0.2153, 0.2161),
-        ("nat-rules", 0.2161, 0.2251), ("shim-start", 0.2251, 0.2723),
-        ("agent-create", 0.2723, 0.3254), ("vmm-process", 0.3254, 0.341),
-        ("load-kernel", 0.341, 0.3591), ("kernel", 0.3591, 0.4522),
-        ("exit-and-cleanup", 0.4522, 0.5344)],
+        ("cri-api", 0.0, 0.036), ("container-create", 0.036, 0.1292),
+        ("cni-network", 0.1292, 0.2512), ("shim-start", 0.2512, 0.3517),
+        ("cgroup", 0.3517, 0.3527), ("network-namespace", 0.3527, 0.3542),
+        ("veth", 0.3542, 0.3562), ("mount-namespace", 0.3562, 0.357), ("nat-rules", 0.357, 0.366),
+        ("shim-start", 0.366, 0.4133), ("agent-create", 0.4133, 0.4963),
+        ("vmm-process", 0.4963, 0.5155), ("load-kernel", 0.5155, 0.5336),
+        ("kernel", 0.5336, 0.6267), ("exit-and-cleanup", 0.6267, 0.7814)],
     "tcg-vm": [
-        ("qemu-process", 0.0, 0.0831), ("seabios-emulated", 0.0831, 2.4831),
-        ("bootloader", 2.4831, 3.6923), ("decompress", 3.6923, 4.0123),
-        ("kernel-core", 4.0123, 4.671), ("virt-drivers", 4.671, 5.9421),
-        ("serial-console", 5.9421, 6.5021), ("userspace", 6.5021, 11.0572)],
+        ("qemu-process", 0.0, 0.1329), ("seabios-emulated", 0.1329, 2.5329),
+        ("bootloader", 2.5329, 3.8006), ("decompress", 3.8006, 4.129),
+        ("kernel-core", 4.129, 4.7935), ("virt-drivers", 4.7935, 6.2151),
+        ("serial-console", 6.2151, 6.7751), ("userspace", 6.7751, 11.7727)],
     "cloud-windows-cold": [
-        ("placement", 0.0, 2.0342), ("volume-from-snapshot", 2.0342, 2.7151),
-        ("network-attach", 2.7151, 4.1756), ("qemu-process", 4.1756, 4.2587),
-        ("ovmf", 4.2587, 4.7888), ("disk-hydration:kernel", 4.7888, 6.2888),
-        ("kernel", 6.2888, 9.2564), ("disk-hydration:boot-manager", 9.2564, 10.2564),
-        ("boot-manager", 10.2564, 11.9336), ("disk-hydration:services", 11.9336, 17.9336),
-        ("services", 17.9336, 28.4887), ("disk-hydration:specialize", 28.4887, 31.4887),
-        ("specialize", 31.4887, 51.646), ("disk-hydration:reboot", 51.646, 53.646),
-        ("reboot", 53.646, 70.0696), ("disk-hydration:oobe", 70.0696, 71.0696),
-        ("oobe", 71.0696, 108.8387)],
+        ("placement", 0.0, 2.4905), ("volume-from-snapshot", 2.4905, 2.9896),
+        ("network-attach", 2.9896, 5.359), ("qemu-process", 5.359, 5.448),
+        ("ovmf", 5.448, 6.0266), ("disk-hydration:kernel", 6.0266, 7.5266),
+        ("kernel", 7.5266, 9.8995), ("disk-hydration:boot-manager", 9.8995, 10.8995),
+        ("boot-manager", 10.8995, 13.1145), ("disk-hydration:services", 13.1145, 19.1145),
+        ("services", 19.1145, 25.6781), ("disk-hydration:specialize", 25.6781, 28.6781),
+        ("specialize", 28.6781, 57.2293), ("disk-hydration:reboot", 57.2293, 59.2293),
+        ("reboot", 59.2293, 74.8674), ("disk-hydration:oobe", 74.8674, 75.8674),
+        ("oobe", 75.8674, 96.3603)],
 }
 GOLDEN_KINDS: dict[str, tuple[dict[str, Any], list[tuple[str, float, float]]]] = {
     kind: (host, _TIMELINES[kind]) for kind, host in _HOSTS.items()}

@@ -205,9 +205,9 @@ def test_an_open_loop_beside_greedy_closed_loops_gets_its_fair_share_not_saturat
 
 @pytest.mark.parametrize("platform", ["ptrace", "systrap", "kvm"])
 def test_a_gvisor_container_pays_its_platforms_trap(platform: str) -> None:
-    from virtsim.graph import build_graph
     from virtsim.layer_costs import layer_cost_names
     from virtsim.scenario import parse_scenario
+    from virtsim.stack import build_graph
 
     data = {"name": "g", "duration_s": 1, "seed": 1,
             "hosts": [{"name": "h", "profile": "felter-server", "containers": [

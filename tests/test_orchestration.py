@@ -171,11 +171,11 @@ def test_random_faults_never_reschedule_onto_a_failed_host_nor_recover_before_de
         for start, back in windows.get(str(move["to_machine"]), []):
             assert not start <= at < back, (move, start, back)
     profile = catalog.require(OrchestratorProfile, orchestrator)
-    faults = {int(f["fault"]): f for f in result.table("faults")}  # type: ignore[arg-type]
+    faults = {str(f["fault"]): f for f in result.table("faults")}
     for row in result.table("recoveries"):
         if row["restarted_s"] is None:
             continue
-        fault = faults[int(row["fault"])]  # type: ignore[arg-type]
+        fault = faults[str(row["fault"])]
         at = float(row["at_s"])  # type: ignore[arg-type]
         detect = (profile.instance_detection_s if not fault["host_failed"]
                   else 0.0 if row["action"] == "restart in place"
@@ -204,3 +204,26 @@ def test_configured_detection_and_placement_hosts_are_used(catalog: Catalog) -> 
     assert len(moves) == 4
     assert all(float(m["at_s"]) == pytest.approx(expected) for m in moves)  # type: ignore[arg-type]
     assert {m["to_machine"] for m in moves} == {"spare"}
+
+
+def test_a_rescheduled_replica_gets_its_workload_back_and_the_tables_say_so(
+        catalog: Catalog) -> None:
+    data = cluster("docker-swarm", faults=({"kind": "machine-failure", "target": "node-0",
+                                            "at_s": 30, "repair_s": 10_000},))
+    data["hosts"][0]["containers"][0]["workload"] = "web-service"
+    data["duration_s"] = 300
+    result = run(catalog, data)
+    moved = {str(m["instance"]): str(m["to_node"]) for m in result.table("reschedules")}
+    assert set(moved) == {f"node-0/web-{k}" for k in range(4)}
+    runs = result.table("workloads")
+    for original, replica in moved.items():
+        lost = [r for r in runs if r["owner"] == original]
+        assert [r["outcome"] for r in lost] == ["lost"]
+        assert lost[0]["end_s"] == 30 and lost[0]["fault"] == "0"
+        back = [r for r in runs if r["owner"] == replica]
+        assert len(back) == 1 and back[0]["replica_of"] == f"{original}/web-service"
+        assert back[0]["outcome"] == "running" and back[0]["throughput_per_s"] > 0
+        assert float(back[0]["start_s"]) > 30  # type: ignore[arg-type]
+    states = {(str(r["instance"]), str(r["state"])) for r in result.table("instances")}
+    assert {(o, "moved") for o in moved} <= states  # the original: crashed, then moved
+    assert {(r, "ready") for r in moved.values()} <= states

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from virtsim.catalog import Catalog, load_catalog
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.performance import (
     Job,
     LayerCost,
@@ -23,6 +23,7 @@ from virtsim.performance import (
 )
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
 from virtsim.scenario import parse_scenario
+from virtsim.stack import build_graph
 
 CATALOG = load_catalog()
 HOST = CATALOG.require(HostProfile, "felter-server")
@@ -442,8 +443,12 @@ def test_a_run_reports_the_same_workloads_with_and_without_copies() -> None:
     results = []
     for variant in (graph, ResourceGraph(graph.graph)):
         sim = Simulation(scenario, variant, CATALOG, 1)
-        model = PerformanceModel({})
+        model = PerformanceModel()
         model.attach(sim)
+        for node in variant.instances():  # every instance ready at once, without a lifecycle
+            sim.instances.add(node, variant)
+            for state in ("requested", "starting", "ready"):
+                sim.instances.move(node, state)  # type: ignore[arg-type]
         sim.env.run(until=scenario.duration_s)
         model.report(sim)
         results.append(sim.result)

@@ -196,3 +196,52 @@ def test_a_late_clock_still_completes_work_at_the_right_moment() -> None:
     env.run(until=3e9 + 10)
     # shared three ways, then two, then alone: done at 0.9, 1.7 and 2.1 s after the latency
     assert done == pytest.approx([3e9 + 0.2 + 0.9, 3e9 + 0.2 + 1.7, 3e9 + 0.2 + 2.1], abs=1e-5)
+
+
+def test_a_cancelled_activity_never_completes_and_frees_its_share() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [1.0])
+    done: list[str] = []
+    a = pool.start([2.0], on_done=lambda: done.append(f"a@{env.now:g}"))
+    b = pool.start([2.0], on_done=lambda: done.append(f"b@{env.now:g}"))
+    env.run(until=1.0)  # each at half speed: 0.5 done
+    pool.cancel(a)
+    pool.cancel(a)  # twice: nothing more
+    env.run()
+    assert done == ["b@2.5"] and a.cancelled and not a.finished
+    assert b.finished and pool.busy_integral.tolist() == pytest.approx([2.5])
+
+
+def test_a_cancelled_arrival_never_joins() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [1.0])
+    late = pool.start([1.0], delay=5.0)
+    pool.cancel(late)
+    env.run()
+    assert not late.finished and pool.activities == [] and pool.pending == []
+
+
+def test_interference_applies_only_between_interfering_activities() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [4.0])
+    pool.capacity_scale = lambda work: np.full(1, 0.5 if len(work) >= 2 else 1.0)
+    quiet = [pool.start([1.0], cap=1.0) for _ in range(3)]  # start-up work: no co-runner
+    env.run(until=0.1)
+    assert all(a.rate == pytest.approx(1.0) for a in quiet)
+    loud = [pool.start([10.0], cap=0.1, interferes=True) for _ in range(2)]
+    env.run(until=0.2)
+    assert pool.effective_capacity.tolist() == [2.0]
+    assert sum(a.rate * a.row[0] for a in (*quiet, *loud)) <= 2.0 + 1e-9
+
+
+def test_a_resource_added_while_running_caps_new_work_only() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [8.0])
+    old = pool.start([4.0], cap=1.0)
+    column = pool.add_resource("vm", 1.0)
+    capped = pool.start([4.0, 4.0], cap=1.0)
+    assert column == 1 and old.row == [4.0, 0.0]
+    env.run()
+    assert old.finished and capped.finished and env.now == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="exists"):
+        pool.add_resource("vm", 1.0)

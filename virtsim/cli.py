@@ -427,7 +427,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_graph(args: argparse.Namespace) -> int:
     from virtsim.drawing import draw_stack
-    from virtsim.graph import build_graph
+    from virtsim.stack import build_graph
 
     if args.out.suffix.lower() not in {".png", ".svg", ".pdf"}:
         raise InputError("--out", "", "a file name ending in .png, .svg or .pdf",

@@ -97,7 +97,7 @@ def side_by_side(scenario: Scenario, catalog: Catalog, seed: int | None = None) 
     for index, fault in enumerate(scenario.faults):
         alone = scenario.model_copy(update={"faults": (fault,), "random_faults": None})
         result = run_scenario(alone, catalog, seed)
-        hit = next(r for r in result.table("faults") if r["fault"] == 0)
+        hit = next(r for r in result.table("faults") if r["fault"] == "0")
         machine = fault.target.split("/", 1)[0]
         group = next((h.name for h in scenario.hosts
                       if machine == h.name or machine.startswith(f"{h.name}-")), machine)

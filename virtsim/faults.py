@@ -44,11 +44,9 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import simpy
 
 from virtsim.catalog import Catalog
-from virtsim.compat import version_lt
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
@@ -62,6 +60,7 @@ from virtsim.profiles import (
     KernelProfile,
     WorkloadProfile,
 )
+from virtsim.resolver import version_lt
 from virtsim.scenario import FaultSpec, RandomFaultsSpec, Scenario, host_profile
 from virtsim.simulation import Simulation, component_rng
 
@@ -72,6 +71,9 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 SECONDS_PER_YEAR = 365.25 * 86400
+RUNNING: frozenset[str] = frozenset({"requested", "pulling", "starting", "ready", "stopping"})
+"""Instance states a crash can end: one not yet asked for, stopped or already down loses
+nothing."""
 PRESSURE_SHARE = 0.9
 """Share of a host's RAM declared by its VMs and workloads above which memory pressure is checked
 (a cheap screen; the check itself uses the footprint model's resident sizes)."""
@@ -250,9 +252,9 @@ class FaultModel:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     repairing: set[str] = field(default_factory=set)
     count: int = 0
+    oom_kills: dict[str, int] = field(default_factory=dict)
     fleet: Fleet | None = None
     recovery: Recovery | None = None
-    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def attach(self, sim: Simulation) -> None:
         """Check every scheduled fault's target, draw random faults, schedule them all."""
@@ -262,23 +264,27 @@ class FaultModel:
         self.up.clear()
         self.pending.clear()
         self.repairing.clear()
+        self.oom_kills.clear()
         if not _models_faults(sim.scenario, sim.catalog):
             return  # nothing can fail: keep large fault-free fleets cheap
         self.fleet = Fleet.of(sim)
         self.recovery = Recovery(self.lifecycle, self.fleet,
                                  managers(sim.scenario, sim.graph, sim.catalog))
-        self.rng = sim.rng("faults/repair")
-        self.lifecycle.on_ready.append(self.instance_ready)
-        faults = list(sim.scenario.faults)
-        for index, spec in enumerate(faults):
+        sim.instances.subscribe(lambda change: self.instance_ready(sim, change.instance),
+                                "ready")
+        for index, spec in enumerate(sim.scenario.faults):
             self._resolve(sim, index, spec)
+            sim.env.process(self.inject(sim, str(index), spec, "scheduled"))
         if sim.scenario.random_faults is not None:
-            faults += draw_faults(sim.graph, sim.catalog, sim.scenario.random_faults,
-                                  sim.scenario.duration_s, sim.seed)
-        self.count = len(faults)
-        for index, spec in enumerate(faults):
-            sim.env.process(self.inject(sim, index, spec, "scheduled" if index < len(
-                sim.scenario.faults) else "random"))
+            drawn = draw_faults(sim.graph, sim.catalog, sim.scenario.random_faults,
+                                sim.scenario.duration_s, sim.seed)
+            seen: dict[tuple[str, str], int] = {}
+            for spec in drawn:  # ids that adding another component never shifts
+                k = seen[spec.kind, spec.target] = seen.get((spec.kind, spec.target), -1) + 1
+                sim.env.process(self.inject(sim, f"{spec.kind}@{spec.target}#{k}", spec,
+                                            "random"))
+        self.count = len(sim.scenario.faults) + (len(drawn) if sim.scenario.random_faults
+                                                 is not None else 0)
 
     def _resolve(self, sim: Simulation, index: int, spec: FaultSpec) -> BlastRadius:
         where = f"scenario '{sim.scenario.name}'"
@@ -300,7 +306,7 @@ class FaultModel:
                              f"'{spec.target}'") from None
 
     # -- injection ---------------------------------------------------------
-    def inject(self, sim: Simulation, index: int, spec: FaultSpec,
+    def inject(self, sim: Simulation, index: str, spec: FaultSpec,
                source: str) -> Generator[simpy.Event, Any, None]:
         """Wait for the fault's time, then apply it where the target runs now."""
         assert self.fleet is not None
@@ -339,19 +345,20 @@ class FaultModel:
         assert self.fleet is not None and self.recovery is not None
         graph = self.fleet.graph
         kind = str(record["kind"])
-        reached = [n for n in self._current(radius.instances)
-                   if self.fleet.logical[n] not in self.recovery.awaiting]
+        reached = [n for n in self._current(radius.instances)  # what runs or is starting
+                   if self.fleet.logical[n] not in self.recovery.awaiting
+                   and sim.instances.state(n) in RUNNING]
         survived = 0
         if kind == "engine-crash":
             alive = [n for n in reached if _live_restore(graph, n)]
             survived = len(alive)
             reached = [n for n in reached if n not in alive]
         self._record(sim, radius, reached, record, effect="crash", survived=survived)
-        repair = self._repair_s(sim, kind, repair_s)
+        repair = self._repair_s(sim, kind, repair_s, radius.origin)
         whole_host = host_failed(graph, radius.origin)
         machine = graph.machine(radius.origin)
         if whole_host and machine not in self.repairing:  # one under repair is off already
-            self.lifecycle.stop(sim, machine)
+            self.lifecycle.machine_down(sim, machine)
             sim.env.process(self._reboot(sim, machine, repair))
         if kind == "engine-crash":
             back = sim.env.timeout(repair)
@@ -359,15 +366,17 @@ class FaultModel:
                 if graph.kind(node) == "runtime":
                     self.recovery.engine_back[node] = back
         for node in reached:
-            self.lose(sim, int(record["fault"]), node, whole_host)
+            self.lose(sim, str(record["fault"]), node, whole_host, kind)
 
-    def lose(self, sim: Simulation, fault: int, node: str, whole_host: bool) -> None:
-        """One instance stops: downtime starts, its start is abandoned, recovery begins."""
+    def lose(self, sim: Simulation, fault: str, node: str, whole_host: bool,
+             kind: str = "crash") -> None:
+        """One instance crashes: downtime starts, its work ends (the registry cancels it
+        on every pool and every model hears of it), recovery begins."""
         assert self.fleet is not None and self.recovery is not None
         logical = self.fleet.logical[node]
         self.up.discard(logical)
         self.down.setdefault(logical, sim.now)
-        self.lifecycle.stop(sim, node)
+        sim.instances.move(node, "crashed", cause=kind, fault=fault)
         record: dict[str, Any] = dict(
             fault=fault, instance=logical, node=node, machine=self.fleet.graph.machine(node),
             manager="", action="awaiting recovery" if logical in self.recovery.managed
@@ -388,12 +397,13 @@ class FaultModel:
             self.repairing.discard(machine)
         yield sim.env.process(self.lifecycle.power_on(self.fleet.view, machine))
 
-    def _repair_s(self, sim: Simulation, kind: str, given: float | None) -> float:
+    def _repair_s(self, sim: Simulation, kind: str, given: float | None, origin: str) -> float:
         if given is not None:
             return given
         profile = sim.catalog.get("failure_rates", kind)
         if isinstance(profile, FailureRateProfile) and profile.repair_s is not None:
-            return max(0.0, profile.repair_s.sample(self.rng))
+            # the failed component's own stream: another host's repairs never shift it
+            return max(0.0, profile.repair_s.sample(sim.stream(f"faults/repair/{origin}")))
         return 0.0
 
     def _current(self, nodes: tuple[str, ...]) -> list[str]:
@@ -415,26 +425,9 @@ class FaultModel:
             time_to_recover_s=None)])
         for node in reached:
             logical = self.fleet.logical[node]
-            lost = self.work_lost_s(sim, node) if effect == "crash" else 0.0
             sim.result.add("blast_radius", fault=record["fault"], kind=record["kind"],
                            instance=logical, node=node, effect=effect,
-                           path=reach_path(graph, radius.origin, node), work_lost_s=lost)
-
-    def work_lost_s(self, sim: Simulation, node: str) -> float:
-        """Progress a batch workload loses: all since it started, or since its checkpoint."""
-        assert self.fleet is not None and self.recovery is not None
-        graph = self.fleet.graph
-        spec = graph.graph.nodes[node].get("spec")
-        workload = getattr(spec, "workload", None)
-        logical = self.fleet.logical[node]
-        if not workload or logical not in self.up:
-            return 0.0
-        profile = sim.catalog.require(WorkloadProfile, workload)
-        if profile.mode != "batch":
-            return 0.0
-        ran = sim.now - self.recovery.last_ready.get(logical, sim.now)
-        interval = float(getattr(spec, "checkpoint_s", 0.0))
-        return ran % interval if interval > 0 else ran
+                           path=reach_path(graph, radius.origin, node), work_lost_s=0.0)
 
     # -- readiness and memory pressure -------------------------------------
     def instance_ready(self, sim: Simulation, node: str) -> None:
@@ -496,7 +489,9 @@ class FaultModel:
         origin = origin or node
         reached = frozenset({origin} | graph.descendants(origin))
         radius = BlastRadius(origin, reached, tuple(n for n in self.fleet.logical if n in reached))
-        index, self.count = self.count, self.count + 1
+        self.count += 1
+        self.oom_kills[node] = kills = self.oom_kills.get(node, -1) + 1
+        index = f"oom-kill@{node}#{kills}"  # an id that another host's kills never shift
         self.crash(sim, radius, dict(fault=index, kind="oom-kill", target=node, source=source,
                                      exploit="", crossed=True, why=why))
 
@@ -518,6 +513,7 @@ class FaultModel:
             sim.result.add("downtime", instance=logical, downtime_s=down,
                            recovered=logical not in self.down, node=self.fleet.current[logical])
         self._recovery_times(sim)
+        self._work_lost(sim)
         metrics = sim.result.metrics
         metrics["availability"] = (
             1 - total_down / (len(instances) * end) if instances and end > 0 else 1.0)
@@ -533,11 +529,28 @@ class FaultModel:
             metrics["time_to_full_recovery_s"] = max(_num(t) for t in recovered)
         metrics["reschedules"] = len(sim.result.table("reschedules"))
 
+    def _work_lost(self, sim: Simulation) -> None:
+        """Each instance a crash reached lost what its workload runs say they lost.
+
+        One number, two tables: the ``workloads`` rows that a fault ended carry the
+        batch work they lost; the ``blast_radius`` row of that fault and instance
+        shows their sum.
+        """
+        lost: dict[tuple[str, str], float] = {}
+        for row in sim.result.rows("workloads"):
+            if row.get("fault"):
+                key = (str(row["fault"]), str(row["owner"]))
+                lost[key] = lost.get(key, 0.0) + _num(row["work_lost_s"])
+        if not lost:
+            return
+        for row in sim.result.table("blast_radius"):
+            row["work_lost_s"] = lost.get((str(row["fault"]), str(row["node"])), 0.0)
+
     def _recovery_times(self, sim: Simulation) -> None:
         """Per fault: from the fault until the last instance it took is ready again."""
-        latest: dict[int, float | None] = {}
+        latest: dict[str, float | None] = {}
         for row in sim.result.table("recoveries"):
-            fault = int(_num(row["fault"]))
+            fault = str(row["fault"])
             ready = row["recovery_s"]
             if ready is None:
                 latest[fault] = None
@@ -545,7 +558,7 @@ class FaultModel:
                 latest[fault] = max(_num(ready), latest.get(fault) or 0.0)
         for row in sim.result.table("faults"):
             row["time_to_recover_s"] = (None if row["effect"] == "compromise"
-                                        else latest.get(int(_num(row["fault"])), 0.0))
+                                        else latest.get(str(row["fault"]), 0.0))
 
 
 def _models_faults(scenario: Scenario, catalog: Catalog) -> bool:

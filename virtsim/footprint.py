@@ -81,6 +81,8 @@ from virtsim.profiles import (
 from virtsim.residency import guest_memory, ksm_merged_fraction
 from virtsim.simulation import Simulation
 
+__all__ = ["Density", "Footprint", "FootprintModel", "Record", "density", "footprint"]
+
 Record = dict[str, Any]
 """One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
 instance and guest (the VM whose guest RAM holds the bytes, or "")."""

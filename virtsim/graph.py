@@ -20,8 +20,6 @@ catalogue ``profile`` and the scenario ``spec`` it was built from.
 
 from __future__ import annotations
 
-import gc
-import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,19 +27,12 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from virtsim.catalog import Catalog
 from virtsim.profiles import (
-    DiskImageProfile,
     EngineProfile,
     HostProfile,
-    HypervisorProfile,
-    ImageProfile,
     KernelProfile,
     RuntimeProfile,
-    VmmProfile,
-    WorkloadProfile,
 )
-from virtsim.scenario import ContainerSpec, HostSpec, ProcessSpec, Scenario, VmSpec, host_profile
 
 NodeKind = Literal[
     "machine", "kernel", "hypervisor", "vmm", "vm", "runtime", "container", "process"
@@ -51,6 +42,101 @@ NODE_KINDS: tuple[NodeKind, ...] = (
 )
 INSTANCE_KINDS: frozenset[str] = frozenset({"vm", "container", "process"})
 """Kinds a user asked for by name in a scenario (as opposed to the layers they need)."""
+
+
+MIB_PER_GBIT = 1000**3 / 8 / 2**20
+MIB_PER_MB = 1e6 / 2**20
+
+
+@dataclass(frozen=True)
+class HostCapacity:
+    """What one machine offers, in the units every model uses (the one definition).
+
+    Attributes:
+        hardware_threads: Cores times SMT threads: what vCPUs and placements count against.
+        cpu_cores: Physical cores: the CPU capacity that work shares. Assumption: SMT
+            siblings share one core's execution units, so a second thread on a core adds
+            little throughput (none is modelled).
+        memory_mib: RAM.
+        memory_bandwidth_gbs: Streamed memory bandwidth, GB/s.
+        disk_mib_s: Sequential disk read, MiB/s.
+        disk_iops: Random disk reads per second.
+        nic_mib_s: Network, MiB/s.
+    """
+
+    hardware_threads: int
+    cpu_cores: float
+    memory_mib: float
+    memory_bandwidth_gbs: float
+    disk_mib_s: float
+    disk_iops: float
+    nic_mib_s: float
+
+    @classmethod
+    def of(cls, host: HostProfile) -> HostCapacity:
+        """The capacity of a machine of profile ``host``."""
+        return cls(host.cores * host.threads_per_core, float(host.cores),
+                   host.memory_gib * 1024.0, host.memory_bandwidth_gbs,
+                   host.disk_read_mbs * MIB_PER_MB, host.disk_read_iops,
+                   host.nic_gbps * MIB_PER_GBIT)
+
+
+@dataclass(frozen=True)
+class MachineNode:
+    """A machine: its profile, the host group it was built from, and its capacity."""
+
+    id: str
+    name: str
+    profile: HostProfile
+    spec: Any
+
+    @property
+    def capacity(self) -> HostCapacity:
+        """What it offers (:class:`HostCapacity`)."""
+        return HostCapacity.of(self.profile)
+
+
+@dataclass(frozen=True)
+class KernelNode:
+    """A kernel: ``role`` is ``host``, ``guest`` or ``sandbox`` (gVisor's Sentry, Kata's)."""
+
+    id: str
+    machine: str
+    profile: KernelProfile
+    role: str
+
+
+@dataclass(frozen=True)
+class RuntimeNode:
+    """A container engine and its low-level runtime on one kernel."""
+
+    id: str
+    machine: str
+    profile: RuntimeProfile
+    engine: EngineProfile
+
+
+@dataclass(frozen=True)
+class InstanceNode:
+    """A VM, container or process: what a scenario (or a sandbox) asked for.
+
+    ``spec`` is the scenario group it was built from (None for a sandbox VM or a
+    workload process inside a VM or container); ``instance`` is False for those
+    internal nodes.
+    """
+
+    id: str
+    kind: str
+    name: str
+    machine: str
+    profile: Any
+    spec: Any
+    instance: bool
+
+    @property
+    def workload(self) -> str | None:
+        """The workload profile it runs, if any."""
+        return getattr(self.spec, "workload", None)
 
 
 def member_name(name: str, index: int, count: int) -> str:
@@ -144,10 +230,82 @@ class ResourceGraph:
         host kernel under runc, the Sentry under gVisor, a guest kernel
         inside a VM or a Kata sandbox.
         """
-        for below in self.path_to_machine(node):
-            if self.data[below]["kind"] == "kernel":
-                return below
-        raise ValueError(f"{node!r} runs on no kernel")
+        if self.data[node]["kind"] == "kernel":
+            return node
+        kernel = self.nearest_below(node, "kernel")
+        if kernel is None:
+            raise ValueError(f"{node!r} runs on no kernel")
+        return kernel
+
+    def nearest_below(self, node: str, kind: str) -> str | None:
+        """The nearest node of ``kind`` that ``node`` runs on (not ``node`` itself)."""
+        data, below = self.data, self.below
+        at = below.get(node)
+        while at is not None:
+            if data[at]["kind"] == kind:
+                return at
+            at = below.get(at)
+        return None
+
+    def runtime_of(self, node: str) -> str:
+        """The container runtime (engine + low-level runtime) a container runs on."""
+        runtime = self.nearest_below(node, "runtime")
+        if runtime is None:
+            raise ValueError(f"{node!r} runs on no container runtime")
+        return runtime
+
+    def enclosing_instance(self, node: str) -> str | None:
+        """The VM or container instance ``node`` runs inside, if any (not a sandbox)."""
+        data, below = self.data, self.below
+        at = below.get(node)
+        while at is not None:
+            if data[at]["kind"] in ("vm", "container") and data[at].get("instance", True):
+                return at
+            at = below.get(at)
+        return None
+
+    def host_of(self, instance: str) -> str:
+        """The machine an instance (or any node) runs on."""
+        return str(self.data[instance]["machine"])
+
+    def hardware_threads(self, machine: str) -> int:
+        """Cores times SMT threads of a machine."""
+        return self.capacity(machine).hardware_threads
+
+    def capacity(self, machine: str) -> HostCapacity:
+        """What a machine offers (the one :class:`HostCapacity` definition)."""
+        return HostCapacity.of(self.data[machine]["profile"])
+
+    # -- typed views ---------------------------------------------------------
+    def machine_node(self, node: str) -> MachineNode:
+        """The typed view of a machine."""
+        data = self._of_kind(node, "machine")
+        return MachineNode(node, str(data["name"]), data["profile"], data.get("spec"))
+
+    def kernel_node(self, node: str) -> KernelNode:
+        """The typed view of a kernel."""
+        data = self._of_kind(node, "kernel")
+        return KernelNode(node, str(data["machine"]), data["profile"], str(data.get("role", "")))
+
+    def runtime_node(self, node: str) -> RuntimeNode:
+        """The typed view of a container runtime."""
+        data = self._of_kind(node, "runtime")
+        return RuntimeNode(node, str(data["machine"]), data["profile"], data["engine"])
+
+    def instance_node(self, node: str) -> InstanceNode:
+        """The typed view of a VM, container or process."""
+        data = self.data[node]
+        if data["kind"] not in INSTANCE_KINDS:
+            raise ValueError(f"{node!r} is a {data['kind']}, not a VM, container or process")
+        return InstanceNode(node, str(data["kind"]), str(data["name"]), str(data["machine"]),
+                            data.get("profile"), data.get("spec"),
+                            bool(data.get("instance", True)))
+
+    def _of_kind(self, node: str, kind: str) -> dict[str, Any]:
+        data = self.data[node]
+        if data["kind"] != kind:
+            raise ValueError(f"{node!r} is a {data['kind']}, not a {kind}")
+        return data
 
     def nodes(self, kind: str | None = None) -> Iterator[str]:
         """Node ids, of one kind or all, in build order."""
@@ -167,165 +325,3 @@ class ResourceGraph:
 
     def __len__(self) -> int:
         return int(self.graph.number_of_nodes())
-
-
-def build_graph(scenario: Scenario, catalog: Catalog) -> ResourceGraph:
-    """Expand a validated scenario (counts, nesting, sandboxes) into its resource graph."""
-    builder = _Builder(catalog)
-    copies: dict[str, str] = {}
-    collecting = gc.isenabled()
-    gc.disable()  # a graph is millions of long-lived objects: no cycles to find while building
-    try:
-        for host in scenario.hosts:
-            profile = host_profile(host, catalog)
-            first = member_name(host.name, 0, host.count)
-            mark = len(builder.graph)
-            builder.add_host(host, first, profile)
-            template = builder.template(mark)
-            for i in range(1, host.count):
-                copy = member_name(host.name, i, host.count)
-                builder.stamp(template, first, copy)
-                copies[copy] = first
-    finally:
-        if collecting:
-            gc.enable()
-    return ResourceGraph(builder.graph, copies)
-
-
-Template = list[tuple[str, str | None, dict[str, Any]]]
-"""The nodes one machine's stack added, in order: (id, id it runs on, attributes)."""
-
-
-class _Builder:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.graph = nx.DiGraph()
-
-    def node(self, node: str, below: str | None, kind: NodeKind, name: str, machine: str,
-             **attrs: Any) -> str:
-        self.graph.add_node(node, kind=kind, name=name, machine=machine, **attrs)
-        if below is not None:
-            self.graph.add_edge(below, node)
-        return node
-
-    def template(self, mark: int) -> Template:
-        """The nodes added since the graph had ``mark`` nodes, to stamp out again."""
-        data, pred = self.graph.nodes, self.graph.pred
-        return [(node, next(iter(pred[node]), None), data[node])
-                for node in itertools.islice(self.graph, mark, None)]
-
-    def stamp(self, template: Template, first: str, host: str) -> None:
-        """Add machine ``host`` as a copy of machine ``first``'s stack.
-
-        Every machine of a host group is built from the same spec and profiles,
-        so only the ids (``first/...`` becomes ``host/...``) and the ``machine``
-        attribute differ; copying is much cheaper than building each again.
-        """
-        cut = len(first)
-        # Interned ids: records that name a node (footprint, lifecycle) share its one string.
-        ids = {node: sys.intern(host + node[cut:]) for node, _, _ in template}
-        self.graph.add_nodes_from(ids.values())  # plain ids: networkx's fast path
-        data = self.graph.nodes
-        for node, _, attrs in template:
-            copy = data[ids[node]]
-            copy.update(attrs)
-            copy["machine"] = host
-        self.graph.add_edges_from((ids[below], ids[node])
-                                  for node, below, _ in template if below is not None)
-
-    def add_host(self, spec: HostSpec, host: str, profile: HostProfile) -> None:
-        self.node(host, None, "machine", spec.name, host, profile=profile, spec=spec)
-        kernel = self.catalog.require(KernelProfile, spec.kernel or profile.kernel)
-        hypervisors = {vm.hypervisor: self.catalog.require(HypervisorProfile, vm.hypervisor)
-                       for vm in spec.vms}
-        bare = [h for h in hypervisors.values() if h.placement == "bare-metal"]
-        if bare and not spec.kernel and bare[0].management_kernel:  # dom0, parent partition
-            kernel = self.catalog.require(KernelProfile, bare[0].management_kernel)
-        if bare:
-            hyper_node = self.node(f"{host}/{bare[0].name}", host, "hypervisor", bare[0].name,
-                                   host, profile=bare[0])
-            kernel_node = self.node(f"{host}/kernel", hyper_node, "kernel", kernel.name, host,
-                                    profile=kernel, role="host")
-            hyper_nodes = {bare[0].name: hyper_node}
-        else:
-            kernel_node = self.node(f"{host}/kernel", host, "kernel", kernel.name, host,
-                                    profile=kernel, role="host")
-            hyper_nodes = {
-                name: self.node(f"{host}/{name}", kernel_node, "hypervisor", name, host,
-                                profile=h)
-                for name, h in hypervisors.items()
-            }
-        for vm in spec.vms:
-            for j in range(vm.count):
-                self.add_vm(vm, f"{host}/{member_name(vm.name, j, vm.count)}",
-                            hyper_nodes[vm.hypervisor], host)
-        self.add_guests(spec.containers, spec.processes, kernel_node, host, host)
-
-    def add_vm(self, spec: VmSpec, vm: str, hyper_node: str, host: str) -> None:
-        hyper = self.graph.nodes[hyper_node]["profile"]
-        vmm = self.catalog.require(VmmProfile, spec.vmm or hyper.vmms[0])
-        image = self.catalog.require(DiskImageProfile, spec.disk_image)
-        kernel = self.catalog.require(KernelProfile, spec.kernel or image.kernel)
-        vmm_node = self.node(f"{vm}/vmm", hyper_node, "vmm", vmm.name, host, profile=vmm)
-        self.node(vm, vmm_node, "vm", spec.name, host, profile=image, spec=spec,
-                  vcpus=spec.vcpus, memory_mib=spec.memory_mib)
-        kernel_node = self.node(f"{vm}/kernel", vm, "kernel", kernel.name, host, profile=kernel,
-                                role="guest")
-        if spec.workload:
-            self.add_process(spec.workload, f"{vm}/{spec.workload}", kernel_node, host,
-                             instance=False)
-        self.add_guests(spec.containers, spec.processes, kernel_node, vm, host)
-
-    def add_guests(self, containers: tuple[ContainerSpec, ...], processes: tuple[ProcessSpec, ...],
-                   kernel_node: str, owner: str, host: str) -> None:
-        runtimes: dict[tuple[str, str], str] = {}
-        for spec in containers:
-            key = (spec.engine, spec.runtime)
-            if key not in runtimes:
-                engine = self.catalog.require(EngineProfile, spec.engine)
-                runtime = self.catalog.require(RuntimeProfile, spec.runtime)
-                runtimes[key] = self.node(f"{owner}/{spec.engine}+{spec.runtime}", kernel_node,
-                                          "runtime", runtime.name, host, profile=runtime,
-                                          engine=engine)
-            for k in range(spec.count):
-                self.add_container(spec, f"{owner}/{member_name(spec.name, k, spec.count)}",
-                                   runtimes[key], host)
-        for process in processes:
-            for k in range(process.count):
-                name = member_name(process.name, k, process.count)
-                self.add_process(process.workload, f"{owner}/{name}", kernel_node, host,
-                                 name=process.name, spec=process)
-
-    def add_container(self, spec: ContainerSpec, container: str, runtime_node: str,
-                      host: str) -> None:
-        runtime: RuntimeProfile = self.graph.nodes[runtime_node]["profile"]
-        below = runtime_node
-        if runtime.isolation == "user-kernel":
-            sentry = self.catalog.require(KernelProfile, runtime.sandbox_kernel)
-            below = self.node(f"{container}/sentry", below, "kernel", sentry.name, host,
-                              profile=sentry, role="sandbox")
-        elif runtime.isolation in ("microvm", "hyperv"):
-            below = self.add_sandbox_vm(runtime, container, below, host)
-        image = self.catalog.require(ImageProfile, spec.image)
-        self.node(container, below, "container", spec.name, host, profile=image, spec=spec)
-        if spec.workload:
-            self.add_process(spec.workload, f"{container}/{spec.workload}", container, host,
-                             instance=False)
-
-    def add_sandbox_vm(self, runtime: RuntimeProfile, container: str, below: str,
-                       host: str) -> str:
-        vmm = self.catalog.require(VmmProfile, runtime.sandbox_vmm)
-        kernel = self.catalog.require(KernelProfile, runtime.sandbox_kernel)
-        vmm_node = self.node(f"{container}/sandbox/vmm", below, "vmm", vmm.name, host,
-                             profile=vmm, role="sandbox")
-        vm_node = self.node(f"{container}/sandbox", vmm_node, "vm", f"{runtime.name}-sandbox",
-                            host, role="sandbox", instance=False, vcpus=runtime.sandbox_vcpus,
-                            memory_mib=runtime.sandbox_memory_mib)
-        return self.node(f"{container}/sandbox/kernel", vm_node, "kernel", kernel.name, host,
-                         profile=kernel, role="sandbox")
-
-    def add_process(self, workload: str, node: str, below: str, host: str,
-                    name: str | None = None, **attrs: Any) -> None:
-        profile = self.catalog.require(WorkloadProfile, workload)
-        self.node(node, below, "process", name or workload, host, profile=profile,
-                  workload=workload, **attrs)

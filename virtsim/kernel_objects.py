@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from virtsim.compat import version_tuple
 from virtsim.locks import LockTable
 from virtsim.profiles import EngineProfile, KernelCostProfile, RuntimeProfile
+from virtsim.resolver import version_tuple
 from virtsim.sharing import Activity, FluidPool
 
 OBJECT_LOCKS: dict[str, str] = {

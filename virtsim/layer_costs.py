@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from virtsim.catalog import Catalog
-from virtsim.compat import resolve
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import LayerCostProfile, PlatformProfile, RuntimeProfile
+from virtsim.resolver import resolve
 from virtsim.scenario import DESKTOP_VM
 
 DEMANDS: tuple[str, ...] = (

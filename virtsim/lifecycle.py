@@ -12,11 +12,22 @@ Every instance starts through the stages of the profiles on its path:
   Sentry, Kata's microVM), the application;
 - native process: the application.
 
-A stage's uncontended duration is drawn from its distribution. The part of
-it that is work on the host (CPU-seconds, MiB read, MiB fetched) runs as an
-activity on the machine's :class:`~virtsim.sharing.FluidPool`, so starts
-that overlap share CPU, disk and network fairly and a boot storm stretches
-every start; the rest is latency that does not contend. Containers inside a
+A stage's uncontended duration is drawn from its distribution, from the
+random stream of the instance (or machine) it belongs to, so one host's
+draws never depend on another's. The part of it that is work on the host
+(CPU-seconds, MiB read, MiB fetched) runs as an activity on the machine's
+one pool (:mod:`virtsim.machines`), the same pool its running workloads
+use: starts that overlap share CPU, disk and network fairly with each other
+and with the services already running, so a boot storm stretches every
+start and slows the services; the rest is latency that does not contend.
+
+Each instance moves through the registry's states (:mod:`virtsim.instances`):
+requested, pulling (a container missing layers), starting, ready. A
+container whose main process exits (it has no workload, or its batch job
+completed) goes on to stopping, runs its teardown stages (the engine's exit
+and cleanup) and is stopped; a service keeps running. A start in flight is
+held for its instance, so a crash or stop cancels its stage on the pool and
+any lock request at once. Containers inside a
 VM start once the VM is ready. Machines are up when the run starts unless
 their host group says ``boot = true``: then they power on (firmware POST and
 loader, a bare-metal hypervisor, host kernel, OS services) and everything on
@@ -32,11 +43,12 @@ stage's work handed to the pool with its latency and a callback for when it
 is done: a stage costs about one SimPy event instead of four or five.
 
 Simplification: all start work, including work inside a VM, is charged to
-the machine's pool (a guest's vCPUs are host threads).
+the machine's pool, not to the VM's vCPU column (each stage is one thread).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +57,7 @@ import numpy as np
 import simpy
 
 from virtsim.catalog import Catalog
-from virtsim.compat import Compatibility, resolve
-from virtsim.graph import ResourceGraph
+from virtsim.graph import HostCapacity, ResourceGraph
 from virtsim.host_mechanisms import (
     HostMechanisms,
     admission_for,
@@ -56,8 +67,10 @@ from virtsim.host_mechanisms import (
     shape_vm_stages,
     user_emulator,
 )
+from virtsim.instances import State, Transition
 from virtsim.kernel_objects import ObjectCreation, object_steps
 from virtsim.locks import Hold
+from virtsim.machines import CPU, DISK_SEQ, NET, MachinePool
 from virtsim.profiles import (
     CodecProfile,
     DiskImageProfile,
@@ -73,53 +86,85 @@ from virtsim.profiles import (
 )
 from virtsim.pull_pipeline import HostIo, LayerStore
 from virtsim.pull_pipeline import pull as pull_layers
-from virtsim.sharing import FluidPool
+from virtsim.resolver import Compatibility, resolve
+from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 
 RESOURCES = ("cpu", "disk", "net")
+"""What start-up work uses, as ``host_utilisation`` names it."""
+_COLUMNS = (CPU, DISK_SEQ, NET)
 STAGE_FIELDS = ("instance", "owner", "stage", "start_s", "end_s", "queued_s", "uncontended_s")
 """The columns of the ``stages`` table."""
 INSTANCE_FIELDS = ("instance", "kind", "machine", "group", "requested_s", "ready_s", "restart",
-                   "outcome", "reason")
-"""The columns of the ``instances`` table."""
+                   "outcome", "reason", "state", "ended_s")
+"""The columns of the ``instances`` table: one row per start attempt of every instance
+(and per machine boot), whether or not it became ready."""
 UTILISATION_FIELDS = ("machine", "resource", "window_s", "busy", "utilisation")
 """The columns of the ``host_utilisation`` table."""
-MIB_PER_GBIT = 1000**3 / 8 / 2**20
 
 
 def host_capacity(host: HostProfile) -> list[float]:
-    """CPU cores, disk MiB/s and network MiB/s of a machine."""
-    return [float(host.cores * host.threads_per_core), host.disk_read_mbs * 1e6 / 2**20,
-            host.nic_gbps * MIB_PER_GBIT]
+    """CPU cores, disk MiB/s and network MiB/s that start-up work shares on a machine
+    (from :class:`~virtsim.graph.HostCapacity`, the one capacity definition)."""
+    capacity = HostCapacity.of(host)
+    return [capacity.cpu_cores, capacity.disk_mib_s, capacity.nic_mib_s]
 
 
 @dataclass
 class MachineState:
-    """Per-machine lifecycle state: shared resources, locks, layers on each kernel."""
+    """Per-machine lifecycle state: its shared pool, locks, layers on each kernel."""
 
-    pool: FluidPool
-    capacity: tuple[float, ...]
-    """CPU cores, disk MiB/s and network MiB/s, as in :func:`host_capacity`."""
+    machine: MachinePool
+    capacity: HostCapacity
     locks: dict[str, simpy.Resource] = field(default_factory=dict)
     layers: dict[str, set[str]] = field(default_factory=dict)
-    pulls: dict[tuple[str, str], simpy.Event] = field(default_factory=dict)
+    pulls: dict[tuple[str, str], simpy.Process] = field(default_factory=dict)
     page_cache: dict[tuple[object, ...], list[Callable[[], None]] | None] = field(
         default_factory=dict)
     """Files read once per machine: a later start reads them from memory. While the
     first read is in flight the entry holds what waits for it; once read, ``None``."""
+    busy: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Start-up work done so far: CPU-seconds, MiB read, MiB fetched."""
+    last_ready_s: float = 0.0
+    """When the last first start on it became ready (its start-up window)."""
+    boot: StageRun | None = None
+    """The power-on in flight, if any."""
+
+    pool: FluidPool = field(init=False)
+    """The machine's one pool (``machine.pool``)."""
+
+    def __post_init__(self) -> None:
+        self.pool = self.machine.pool
 
 
 class Lifecycle:
-    """The start model: attaches one SimPy process per instance."""
+    """The start model: starts every instance through its stages, driven by the registry.
+
+    It registers the scenario's instances in :attr:`Simulation.instances`, moves
+    each through requested, pulling, starting and ready, and, for one whose main
+    process exits, stopping and stopped. It subscribes to the registry: an
+    instance that crashes or stops has its start in flight cancelled (the
+    registry cancels what it holds) and its readiness re-armed, so what waits
+    for it (a VM's containers, an orchestrator) waits for its next start.
+    """
+
+    sim: Simulation
 
     def __init__(self) -> None:
         self.machines: dict[str, MachineState] = {}
         self.ready: dict[str, simpy.Event] = {}
         self.first_ready: dict[str, float] = {}
         self.attempts: dict[str, int] = {}
-        self.rng: np.random.Generator = np.random.default_rng(0)
         self.on_ready: list[Callable[[Simulation, str], None]] = []
-        """Called with each instance the moment it (re)starts and is ready."""
+        """Called with each instance the moment it (re)starts and is ready (prefer
+        subscribing to the registry's ``ready`` transitions)."""
+        self.exits: set[str] = set()
+        """Instances whose main process exits once ready (no workload: ``docker run alpine
+        true``); a batch workload's end is told by the performance model."""
+        self._rows: dict[str, list[tuple[Any, ...]]] = {}
+        """Instance -> its ended attempts' ``instances`` rows."""
+        self._boots: list[tuple[Any, ...]] = []
+        self._outcomes: dict[str, str] = {}
         self._fits: dict[tuple[int, int, str], Compatibility] = {}
         self._api_calls: dict[tuple[int, str], list[tuple[str, Stage]]] = {}
         self._stages: dict[tuple[object, ...], StagePlan] = {}
@@ -177,11 +222,15 @@ class Lifecycle:
 
     # -- model hooks -------------------------------------------------------
     def attach(self, sim: Simulation) -> None:
-        """Start every instance of the scenario at its ``start_at_s``."""
+        """Register every instance and start each at its ``start_at_s``."""
         self.machines.clear()
         self.ready.clear()
         self.first_ready.clear()
         self.attempts.clear()
+        self.exits.clear()
+        self._rows.clear()
+        self._boots.clear()
+        self._outcomes.clear()
         self._fits.clear()  # keyed by identity: valid for one run's catalogue and graph
         self._api_calls.clear()
         self._stages.clear()
@@ -189,14 +238,13 @@ class Lifecycle:
         self.catalog = sim.catalog
         self.codecs = {name: sim.catalog.require(CodecProfile, name)
                        for name in sim.catalog.names("codecs")}
-        self.rng = sim.rng("lifecycle")
+        self.sim = sim
         graph = sim.graph
         for machine in graph.machines():
-            host: HostProfile = graph.graph.nodes[machine]["profile"]
-            capacity = host_capacity(host)
-            state = MachineState(FluidPool(sim.env, RESOURCES, capacity), tuple(capacity))
+            spec = graph.data[machine]["spec"]
+            host: HostProfile = graph.data[machine]["profile"]
+            state = MachineState(sim.pools.of(graph, machine), graph.capacity(machine))
             self.hosts[machine] = HostMechanisms(admission_for(sim.env, graph, machine, host))
-            spec = graph.graph.nodes[machine]["spec"]
             state.layers[f"{machine}/kernel"] = {
                 layer.digest for name in spec.cached_images
                 for layer in sim.catalog.require(ImageProfile, name).layers}
@@ -206,22 +254,63 @@ class Lifecycle:
                 sim.env.process(self.power_on(sim, machine))
         instances = list(graph.instances())
         for node in instances:
-            self.ready[node] = sim.env.event()
+            self.register(sim, node)
+        sim.instances.subscribe(self._ended, "stopped", "crashed", "moved")
+        sim.instances.subscribe(self._stopping, "stopping")
         sim.env.timeout(0).callbacks.append(
             lambda _event: self._begin_all(sim, instances))
+
+    def register(self, sim: Simulation, node: str, logical: str | None = None) -> None:
+        """Add an instance of ``sim.graph`` (a replica names what it replaces) to the registry."""
+        sim.instances.add(node, sim.graph, logical)
+        self.ready[node] = sim.env.event()
+        data = sim.graph.data[node]
+        if (data["kind"] == "container" and not getattr(data.get("spec"), "workload", None)
+                and exits_at_once(data["profile"])):
+            self.exits.add(node)
 
     def _begin_all(self, sim: Simulation, instances: list[str]) -> None:
         for node in instances:
             Start(self, sim, node).resume()
 
     def report(self, sim: Simulation) -> None:
-        """Readiness percentiles and host utilisation during start."""
+        """One ``instances`` row per attempt; readiness percentiles; start-up utilisation."""
+        for row in self._boots:
+            sim.result.append("instances", INSTANCE_FIELDS, row)
+        for instance in sim.instances:
+            for row in self._rows.get(instance.node, ()):
+                sim.result.append("instances", INSTANCE_FIELDS, row)
+            if instance.state is None:  # its start_at_s lies beyond the run
+                spec = instance.graph.data[instance.node].get("spec")
+                sim.result.append("instances", INSTANCE_FIELDS, (
+                    instance.node, instance.kind, instance.machine, instance.group,
+                    float(getattr(spec, "start_at_s", 0.0)), None, False, "", "",
+                    "not requested", None))
+            elif instance.state not in ("stopped", "crashed", "moved"):
+                sim.result.append("instances", INSTANCE_FIELDS,
+                                  self._row(instance.node, sim, None))
+        self._report_metrics(sim)
+        for machine, state in self.machines.items():
+            window = state.last_ready_s
+            for busy, capacity, resource in zip(state.busy, self._capacity(state), RESOURCES,
+                                                strict=True):
+                util = busy / (capacity * window) if window > 0 else 0.0
+                sim.result.append("host_utilisation", UTILISATION_FIELDS,
+                                  (machine, resource, window, busy, util))
+
+    @staticmethod
+    def _capacity(state: MachineState) -> tuple[float, float, float]:
+        capacity = state.capacity
+        return capacity.cpu_cores, capacity.disk_mib_s, capacity.nic_mib_s
+
+    def _report_metrics(self, sim: Simulation) -> None:
         ready: list[tuple[float, float]] = []  # first starts: (requested, ready)
         boots: list[float] = []
         failed: dict[str, str] = {}
         for r in sim.result.rows("instances"):
             if r["ready_s"] is None:
-                failed[str(r["instance"])] = f"{r['outcome']}: {r['reason']}"
+                if r["state"] == "stopped":  # its runtime refused it
+                    failed[str(r["instance"])] = f"{r['outcome']}: {r['reason']}"
             elif r["restart"]:
                 continue
             elif r["kind"] == "machine":
@@ -238,15 +327,52 @@ class Lifecycle:
                 "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
                 "p99": float(np.percentile(times, 99)), "max": float(times.max()),
                 "count": int(times.size)}
-        makespan = max((up for _, up in ready), default=0.0)
-        for machine, state in self.machines.items():
-            state.pool.advance()
-            busy_integral = state.pool.busy_integral.tolist()
-            for busy, capacity, resource in zip(busy_integral, state.capacity, RESOURCES,
-                                                strict=True):
-                util = busy / (capacity * makespan) if makespan > 0 else 0.0
-                sim.result.append("host_utilisation", UTILISATION_FIELDS,
-                                  (machine, resource, makespan, busy, util))
+
+    def _row(self, node: str, sim: Simulation, ended_s: float | None) -> tuple[Any, ...]:
+        instance = sim.instances[node]
+        return (node, instance.kind, instance.machine, instance.group, instance.requested_s,
+                instance.ready_s, instance.attempt > 1 or instance.logical != node,
+                self._outcomes.get(node, "native"),
+                instance.reason, instance.state, ended_s)
+
+    # -- transitions -------------------------------------------------------
+    def _ended(self, change: Transition) -> None:
+        """An attempt ended (stopped, crashed or moved): keep its row, re-arm readiness."""
+        node = change.instance
+        sim = self.sim
+        if change.before not in ("stopped", "crashed", "moved"):
+            self._rows.setdefault(node, []).append(self._row(node, sim, change.at_s))
+        else:  # crashed -> moved: the attempt's row says where it went
+            rows = self._rows[node]
+            rows[-1] = (*rows[-1][:9], "moved", rows[-1][10])
+        event = self.ready.get(node)
+        if event is None or event.triggered:
+            self.ready[node] = sim.env.event()
+        if change.before not in ("stopped", "crashed", "moved"):
+            self.release(sim, node)
+
+    def _stopping(self, change: Transition) -> None:
+        """Its main process exited: run the teardown stages, then it is stopped."""
+        node = change.instance
+        instance = self.sim.instances[node]
+        if instance.kind == "process":  # a native process has no teardown stages
+            self.sim.instances.move(node, "stopped", cause=change.cause)
+            return
+        sim = self._view(node)
+        plan = self.stages_of(instance.graph, node, instance.graph.path_to_machine(node))
+        if not plan.stop:
+            sim.instances.move(node, "stopped", cause=change.cause)
+            return
+        run = StageRun(self, sim, node, plan.stop,
+                       lambda: sim.instances.move(node, "stopped", cause=change.cause))
+        run.held = node
+        run.next()
+
+    def _view(self, node: str) -> Simulation:
+        """The run as seen from the graph ``node`` lives in (a replica's grown graph)."""
+        sim = self.sim
+        graph = sim.instances[node].graph
+        return sim if graph is sim.graph else dataclasses.replace(sim, graph=graph)
 
     # -- procedures --------------------------------------------------------
     def start(self, sim: Simulation, node: str,
@@ -259,21 +385,32 @@ class Lifecycle:
         Start(self, sim, node, restart, over.succeed).resume()
         yield over
 
-    def stop(self, sim: Simulation, node: str) -> None:
-        """A fault stopped ``node``: abandon any start in flight and re-arm its readiness.
+    def exited(self, sim: Simulation, node: str, cause: str = "exited") -> None:
+        """The instance's main process exited (its batch job completed): tear it down."""
+        instance = sim.instances.get(node)
+        if instance is not None and instance.state == "ready":
+            sim.instances.move(node, "stopping", cause=cause)
 
-        What waits for the node (a VM's containers, a machine's instances)
-        keeps waiting on the same pending event until a new start succeeds it.
+    def machine_down(self, sim: Simulation, machine: str) -> None:
+        """A machine failed: its boot and pulls in flight stop, its page cache is gone.
+
+        Its instances are crashed by whoever failed it (each through the registry);
+        what waits for the machine keeps waiting until a power-on succeeds it.
         """
-        self.attempts[node] = self.attempts.get(node, 0) + 1
-        event = self.ready.get(node)
+        self.attempts[machine] = self.attempts.get(machine, 0) + 1
+        event = self.ready.get(machine)
         if event is None or event.triggered:
-            self.ready[node] = sim.env.event()
-        self.release(sim, node)
+            self.ready[machine] = sim.env.event()
+        state = self.machines[machine]
+        if state.boot is not None:
+            state.boot.cancel()
+            state.boot = None
+        state.page_cache.clear()
 
     def release(self, sim: Simulation, node: str) -> None:
         """``node`` stopped: its memory commitment and kernel objects go back to its host."""
-        host = self.hosts.get(sim.graph.data[node]["machine"]) if node in sim.graph.data else None
+        graph = sim.instances[node].graph if node in sim.instances else sim.graph
+        host = self.hosts.get(graph.data[node]["machine"]) if node in graph.data else None
         if host is None:
             return
         host.admission.release(node)
@@ -291,23 +428,27 @@ class Lifecycle:
     def power_on(self, sim: Simulation, machine: str) -> Generator[simpy.Event, Any, None]:
         """Firmware POST and loader, a bare-metal hypervisor, the host kernel and OS."""
         attempt = self.attempts[machine] = self.attempts.get(machine, 0) + 1
-        self.machines[machine].page_cache.clear()  # a reboot starts with a cold page cache
+        state = self.machines[machine]
+        state.page_cache.clear()  # a reboot starts with a cold page cache
         graph = sim.graph
-        host: HostProfile = graph.graph.nodes[machine]["profile"]
-        kernel: KernelProfile = graph.graph.nodes[f"{machine}/kernel"]["profile"]
+        host: HostProfile = graph.data[machine]["profile"]
+        kernel: KernelProfile = graph.data[f"{machine}/kernel"]["profile"]
         stages = [("firmware", s) for s in host.boot]
         for above in graph.graph.successors(machine):
             if graph.kind(above) == "hypervisor":
-                stages += [("hypervisor", s) for s in graph.graph.nodes[above]["profile"].boot]
+                stages += [("hypervisor", s) for s in graph.data[above]["profile"].boot]
         stages += [("kernel", s) for s in kernel.boot]
         stages += [("os", s) for s in kernel.userspace]
         began = sim.now
-        yield self.run_stages(sim, machine, stages)
+        done = sim.env.event()
+        state.boot = StageRun(self, sim, machine, stages, done.succeed)
+        state.boot.next()
+        yield done
+        state.boot = None
         if attempt != self.attempts[machine] or self.ready[machine].triggered:
             return  # failed again while booting; the newer boot takes over
-        sim.result.append("instances", INSTANCE_FIELDS, (
-            machine, "machine", machine, graph.graph.nodes[machine]["name"], began, sim.now,
-            began > 0, None, None))
+        self._boots.append((machine, "machine", machine, graph.data[machine]["name"], began,
+                            sim.now, began > 0, None, None, "ready", None))
         self.ready[machine].succeed()
 
     def vm_stages(self, graph: ResourceGraph, vm: str) -> list[tuple[str, Stage]]:
@@ -327,7 +468,7 @@ class Lifecycle:
 
     def container_stages(self, graph: ResourceGraph, node: str) -> list[tuple[str, Stage]]:
         """Runtime create, sandbox boot, application (after the API path and pull)."""
-        runtime_node = _runtime_of(graph, node)
+        runtime_node = graph.runtime_of(node)
         runtime: RuntimeProfile = graph.graph.nodes[runtime_node]["profile"]
         stages = [("runtime", s) for s in runtime.create]
         for below in reversed(graph.path_to_machine(node)[1:]):
@@ -351,7 +492,7 @@ class Lifecycle:
 
         An engine that does not pull (a bare runtime) runs a bundle already on disk.
         """
-        runtime_node = _runtime_of(sim.graph, node)
+        runtime_node = sim.graph.runtime_of(node)
         if not sim.graph.data[runtime_node]["engine"].pulls:
             return []
         store = _layer_store(sim.graph, node)
@@ -375,16 +516,21 @@ class Lifecycle:
         profile: HostProfile = sim.graph.data[machine]["profile"]
         objects = host.kernel(sim.env, sim.graph, sim.catalog, f"{machine}/kernel", self.holds)
         io = HostIo(write_cost=profile.disk_read_mbs / profile.disk_write_mbs,
-                    extra_cpu_s=objects.reclaim_cpu_s if objects is not None else None)
+                    extra_cpu_s=objects.reclaim_cpu_s if objects is not None else None,
+                    row=state.machine.row)
         image: ImageProfile = sim.graph.data[node]["profile"]
         done = pull_layers(sim.env, state.pool, store, image.layers, engine, self.codecs, io)
         if done is None:
             return None
         began = sim.now
-        done.callbacks.append(lambda _e: sim.result.add(
-            "stages", instance=node, owner="engine", stage="image-pull", start_s=began,
-            end_s=sim.now))
+        done.callbacks.append(lambda _e: self._pulled(sim, node, began))
         return done
+
+    @staticmethod
+    def _pulled(sim: Simulation, node: str, began: float) -> None:
+        if sim.instances.state(node) == "pulling":  # not crashed while it pulled
+            sim.result.add("stages", instance=node, owner="engine", stage="image-pull",
+                           start_s=began, end_s=sim.now)
 
     def run_stages(self, sim: Simulation, node: str,
                    stages: list[tuple[str, Stage]]) -> simpy.Event:
@@ -392,6 +538,21 @@ class Lifecycle:
         done = sim.env.event()
         StageRun(self, sim, node, stages, done.succeed).next()
         return done
+
+
+SHELLS = frozenset({"sh", "ash", "bash", "cmd.exe", "powershell.exe", "python", "python3"})
+"""Entrypoints that read commands from a terminal: run without one (``docker run alpine``),
+they find end of input and exit at once."""
+
+
+def exits_at_once(image: ImageProfile) -> bool:
+    """Whether a container of ``image`` run with no command and no workload exits at once.
+
+    Its entrypoint is a shell or an interpreter waiting for input (alpine's
+    ``/bin/sh``): without a terminal it exits, and the engine cleans up. A
+    server (nginx) or an application runs until it is stopped.
+    """
+    return image.entrypoint.replace("\\", "/").rsplit("/", 1)[-1] in SHELLS
 
 
 @dataclass(frozen=True)
@@ -414,14 +575,15 @@ class Start:
     The steps: wait for ``start_at_s``, for the machine and for the enclosing
     VM; for a container, the engine's first API call, the image pull, the rest
     of the API path and the runtime's compatibility check; the start stages;
-    then the instance is up (recorded, readiness signalled, listeners called)
-    and its teardown stages run. A step either is done at once or hands back
-    what to wait for, so a start costs a few SimPy events, not a process
-    resuming at every step.
+    then the instance is ready (the registry's transition: every subscribed
+    model hears of it). A step either is done at once or hands back what to
+    wait for, so a start costs a few SimPy events, not a process resuming at
+    every step. The start is held for its instance: a crash or stop cancels
+    it (:meth:`cancel`), and every later callback finds it cancelled.
     """
 
-    __slots__ = ("attempt", "data", "engine", "index", "lifecycle", "network", "node", "outcome",
-                 "over", "path", "requested", "restart", "sim", "stages", "steps")
+    __slots__ = ("cancelled", "data", "engine", "index", "lifecycle", "network", "node", "over",
+                 "path", "requested", "restart", "run", "sim", "stages", "steps")
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
                  over: Callable[[], object] | None = None) -> None:
@@ -430,7 +592,9 @@ class Start:
         self.node = node
         self.restart = restart
         self.over = over
-        self.attempt = lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
+        self.cancelled = False
+        self.run: StageRun | None = None
+        lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
         self.data = sim.graph.data[node]
         self.path = sim.graph.path_to_machine(node)
         spec = self.data.get("spec")
@@ -438,15 +602,24 @@ class Start:
         self.steps = _INSTANCE_STEPS
         self.network = str(getattr(spec, "network", "nat"))
         if self.data["kind"] == "container":
-            self.engine: EngineProfile = sim.graph.data[self._below("runtime")]["engine"]
+            self.engine: EngineProfile = sim.graph.data[sim.graph.runtime_of(node)]["engine"]
             self.steps = _CONTAINER_STEPS
-        self.outcome = "native"
+        lifecycle._outcomes[node] = "native"
         self.stages = self.lifecycle.stages_of(sim.graph, node, self.path)
         self.index = 0
+
+    def cancel(self) -> None:
+        """Its instance stopped or crashed: stop the stage in flight, go no further."""
+        self.cancelled = True
+        if self.run is not None:
+            self.run.cancel()
+            self.run = None
 
     def resume(self, _event: object = None) -> None:
         """Run steps until one has to wait."""
         while self.index < len(self.steps):
+            if self.cancelled:
+                return
             step = self.steps[self.index]
             self.index += 1
             wait = step(self)
@@ -457,33 +630,37 @@ class Start:
             if isinstance(wait, simpy.Event) and wait.callbacks is not None:
                 wait.callbacks.append(self.resume)  # not processed yet: resume when it is
                 return
-        if self.over is not None:
+        if self.over is not None and not self.cancelled:
             self.over()
 
     def _run(self, stages: list[tuple[str, Stage]]) -> object:
         if not stages:
             return None
-        StageRun(self.lifecycle, self.sim, self.node, stages, self.resume).next()
+        self.run = StageRun(self.lifecycle, self.sim, self.node, stages, self.resume)
+        self.run.next()
         return _PENDING
+
+    def _move(self, state: State) -> None:
+        if self.sim.instances.state(self.node) != state:
+            self.sim.instances.move(self.node, state)
 
     def _requested_time(self) -> object:
         now = self.sim.now
         return self.sim.env.timeout(self.requested - now) if self.requested > now else None
 
+    def _request(self) -> object:
+        """The instance is asked for (at its ``start_at_s``, or now for a restart)."""
+        self.sim.instances.move(self.node, "requested",
+                                cause="restart" if self.restart else "start")
+        self.sim.instances.hold(self.node, self)
+        return None
+
     def _machine_up(self) -> object:
         return self.lifecycle.ready.get(self.data["machine"])
 
-    def _below(self, kind: str) -> str:
-        """The nearest node of ``kind`` under this instance."""
-        nodes = self.sim.graph.data
-        return next(n for n in self.path[1:] if nodes[n]["kind"] == kind)
-
     def _vm_up(self) -> object:
-        nodes = self.sim.graph.data
-        for below in self.path[1:]:
-            if nodes[below]["kind"] == "vm" and nodes[below].get("instance", True):
-                return self.lifecycle.ready[below]
-        return None
+        vm = self.sim.graph.enclosing_instance(self.node)
+        return self.lifecycle.ready[vm] if vm is not None else None
 
     def _admitted(self) -> object:
         """The host admits the memory this instance commits, or it waits or fails."""
@@ -492,9 +669,9 @@ class Start:
             return None
         host = self.lifecycle.hosts[self.data["machine"]]
         answer = host.admission.request(self.node, mib)
-        if isinstance(answer, str):
-            self.outcome = "refused"
-            self._record(None, answer)
+        if isinstance(answer, str):  # it can never fit: refused, as the VMM or kernel does
+            self.lifecycle._outcomes[self.node] = "refused"
+            self.sim.instances.move(self.node, "stopped", cause=answer)
             return _OVER
         return answer
 
@@ -505,12 +682,13 @@ class Start:
         if self.lifecycle.missing_layers(self.sim, self.node) or self._refusal() is not None:
             return None
         self.index = self.steps.index(Start._kernel_objects)
+        self._move("starting")
         return self._run(self.lifecycle.api_calls(self.engine, self.network))
 
     def _kernel_objects(self) -> object:
         """The runtime's and engine's kernel objects, each under its kernel lock."""
         graph, lifecycle = self.sim.graph, self.lifecycle
-        runtime_node = self._below("runtime")
+        runtime_node = graph.runtime_of(self.node)
         kernel = graph.kernel_of(runtime_node)
         host = lifecycle.hosts[self.data["machine"]]
         objects = host.kernel(self.sim.env, graph, self.sim.catalog, kernel, lifecycle.holds)
@@ -518,22 +696,25 @@ class Start:
         if objects is None or not steps:
             return None
         host.made[self.node] = (kernel, steps)
-        ObjectCreation(objects, host.locks[kernel], lifecycle.machines[self.data["machine"]].pool,
-                       steps, self.node, self.resume, self._record_object).next()
+        state = lifecycle.machines[self.data["machine"]]
+        ObjectCreation(objects, host.locks[kernel], state.pool, steps, self.node, self.resume,
+                       self._record_object, row=state.machine.row).next()
         return _PENDING
 
     def _record_object(self, obj: str, asked: float, began: float, end: float,
                        cost: float) -> None:
+        if self.cancelled:
+            return
         self.sim.result.append("stages", STAGE_FIELDS, (
             self.node, "kernel-objects", obj, began, end, began - asked, cost))
 
     def _refusal(self) -> str | None:
         """Why the runtime refuses this container's image on its kernel (None: it runs)."""
         nodes = self.sim.graph.data
-        kernel = next(n for n in self.path if nodes[n]["kind"] == "kernel")
+        kernel = self.sim.graph.kernel_of(self.node)
         fit = self.lifecycle.fit(self.data["profile"], nodes[kernel]["profile"],
                                  nodes[self.data["machine"]]["profile"].arch)
-        self.outcome = fit.outcome
+        self.lifecycle._outcomes[self.node] = fit.outcome
         return None if fit.outcome in ("native", "emulated") else fit.reason
 
     def _first_api_call(self) -> object:
@@ -541,61 +722,69 @@ class Start:
         return self._run(self.lifecycle.api_calls(self.engine, self.network)[:1])
 
     def _pull(self) -> object:
-        return self.lifecycle.pull(self.sim, self.node, self.engine)
+        pull = self.lifecycle.pull(self.sim, self.node, self.engine)
+        if pull is not None:
+            self._move("pulling")
+        return pull
 
     def _other_api_calls(self) -> object:
+        self._move("starting")
         return self._run(self.lifecycle.api_calls(self.engine, self.network)[1:])
 
     def _kernel_fits(self) -> object:
         reason = self._refusal()
         if reason is None:
             return None
-        self._record(None, reason)  # the runtime refuses it, as docker does
+        self._move("starting")
+        self.sim.instances.move(self.node, "stopped", cause=reason)  # refused, as docker does
         return _OVER
 
     def _start_stages(self) -> object:
+        self._move("starting")
         return self._run(self.stages.start)
 
     def _up(self) -> object:
-        lifecycle, node = self.lifecycle, self.node
-        if self.attempt != lifecycle.attempts[node]:
-            return _OVER  # a fault hit this start and a restart superseded it
-        self._record(self.sim.now, "")
-        lifecycle.first_ready.setdefault(node, self.sim.now)
+        lifecycle, node, sim = self.lifecycle, self.node, self.sim
+        self.run = None
+        sim.instances.release(node, self)
+        self._move("starting")
+        lifecycle.first_ready.setdefault(node, sim.now)
+        if not self.restart:
+            state = lifecycle.machines[self.data["machine"]]
+            state.last_ready_s = max(state.last_ready_s, sim.now)
         lifecycle.ready[node].succeed()
+        sim.instances.move(node, "ready")
         for listener in lifecycle.on_ready:
-            listener(self.sim, node)
-        StageRun(lifecycle, self.sim, node, self.stages.stop).next()
+            listener(sim, node)
+        if node in lifecycle.exits:
+            lifecycle.exited(sim, node)
         return None
-
-    def _record(self, ready_s: float | None, reason: str) -> None:
-        self.sim.result.append("instances", INSTANCE_FIELDS, (
-            self.node, self.data["kind"], self.data["machine"], self.data["name"],
-            self.requested, ready_s, self.restart, self.outcome, reason))
 
 
 _INSTANCE_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._machine_up, Start._vm_up, Start._admitted, Start._start_stages,
-    Start._up)
+    Start._requested_time, Start._request, Start._machine_up, Start._vm_up, Start._admitted,
+    Start._start_stages, Start._up)
 """A VM's or a process's start (unbound, so a start holds no cycle back to itself)."""
 _CONTAINER_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._machine_up, Start._vm_up, Start._admitted,
+    Start._requested_time, Start._request, Start._machine_up, Start._vm_up, Start._admitted,
     Start._api_path_at_once, Start._first_api_call, Start._pull, Start._other_api_calls,
     Start._kernel_fits, Start._kernel_objects, Start._start_stages, Start._up)
 """A container's start: the API path, pull and compatibility check before its stages."""
 
 
 class StageRun:
-    """One instance's stages in sequence, each stage: lock, latency, then work.
+    """One instance's (or machine's) stages in sequence, each stage: lock, latency, then work.
 
     A stage holds its lock (where the real daemon serialises), waits out its
     latency, then does its work on the machine's pool; the pool calls back
     when the work is done, so a run of stages costs the pool's moments, not a
-    SimPy process resuming at every step.
+    SimPy process resuming at every step. Its latency is drawn from the
+    random stream of ``node``. :meth:`cancel` withdraws the stage in flight.
     """
 
-    __slots__ = ("asked", "began", "done", "first_read", "index", "lifecycle", "node", "owner",
-                 "read_key", "request", "sim", "stage", "stages", "state", "uncontended")
+    __slots__ = ("activity", "asked", "began", "cancelled", "done", "first_read", "held",
+                 "index", "lifecycle", "node", "owner", "read_key", "request", "sim", "stage",
+                 "stages", "state", "uncontended")
     stage: Stage
     read_key: tuple[object, ...]
 
@@ -612,15 +801,25 @@ class StageRun:
         self.asked = self.began = 0.0
         self.request: simpy.resources.resource.Request | None = None
         self.first_read: list[Callable[[], None]] | None = None
+        self.activity: Activity | None = None
         self.owner = ""
         self.uncontended = 0.0
+        self.cancelled = False
+        self.held: str | None = None
+        """The instance that holds this run (its teardown), if any."""
 
     def next(self) -> None:
         """Begin the next stage, or call ``done`` after the last."""
+        if self.cancelled:
+            return
         if self.index == len(self.stages):
+            if self.held is not None:
+                self.sim.instances.release(self.held, self)
             if self.done is not None:
                 self.done()
             return
+        if self.index == 0 and self.held is not None:
+            self.sim.instances.hold(self.held, self)
         self.owner, self.stage = self.stages[self.index]
         self.asked = float(self.sim.env.now)
         self.request = self.first_read = None
@@ -633,12 +832,38 @@ class StageRun:
         else:
             self._locked(None)
 
+    def cancel(self) -> None:
+        """Withdraw the stage in flight from the pool and its lock; run no more stages."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        activity, self.activity = self.activity, None
+        if activity is not None and not activity.finished:
+            self.state.pool.cancel(activity)
+            self._account(activity.progress)
+        if self.request is not None:
+            if self.request.triggered:
+                self.request.resource.release(self.request)
+            else:
+                self.request.cancel()
+            self.request = None
+        if self.first_read is not None:  # others wait for this read: let them go on
+            key = self.read_key
+            if self.state.page_cache.get(key) is self.first_read:
+                del self.state.page_cache[key]
+            for waiter in self.first_read:
+                waiter()
+            self.first_read = None
+
     def _locked(self, _event: simpy.Event | None) -> None:
+        if self.cancelled:
+            return
         stage = self.stage
         self.began = float(self.sim.env.now)
-        wall = stage.wall_s.sample(self.lifecycle.rng)
-        _, disk, net = self.state.capacity
-        self.uncontended = max(wall, stage.cpu_s, stage.read_mib / disk, stage.fetch_mib / net)
+        wall = stage.wall_s.sample(self.sim.stream(self.node))
+        capacity = self.state.capacity
+        self.uncontended = max(wall, stage.cpu_s, stage.read_mib / capacity.disk_mib_s,
+                               stage.fetch_mib / capacity.nic_mib_s)
         read = stage.read_mib
         if read > 0:
             key = self.read_key = _file_key(self.sim.graph, self.node, self.owner, stage)
@@ -657,13 +882,15 @@ class StageRun:
         """Read the stage's files from disk (the first start to need them), then tell
         whoever waits for them, then do the rest of the stage."""
         began = float(self.sim.env.now)
-        host = self.lifecycle.hosts.get(self.sim.graph.machine(self.node))
-        objects = host.objects.get(f"{self.sim.graph.machine(self.node)}/kernel") \
-            if host is not None else None
+        machine = self.sim.graph.machine(self.node)
+        host = self.lifecycle.hosts.get(machine)
+        objects = host.objects.get(f"{machine}/kernel") if host is not None else None
         reclaim = objects.reclaim_cpu_s(read) if objects is not None else 0.0
 
         def read_done() -> None:
-            waiters = self.first_read
+            self._account(1.0)
+            self.activity = None
+            waiters, self.first_read = self.first_read, None
             if waiters is not None:
                 if self.state.page_cache.get(self.read_key) is waiters:  # not cleared by a reboot
                     self.state.page_cache[self.read_key] = None
@@ -671,21 +898,35 @@ class StageRun:
                     waiter()
             self._work(max(0.0, wall - (float(self.sim.env.now) - began)))
 
-        self.state.pool.start((reclaim, read, 0.0), cap=1.0 / reclaim if reclaim > 0 else np.inf,
-                              on_done=read_done)
+        self.activity = self.state.pool.start(
+            self.state.machine.row(reclaim, read, 0.0),
+            cap=1.0 / reclaim if reclaim > 0 else np.inf, on_done=read_done, owner=self.node)
 
     def _work(self, wall: float) -> None:
         """The stage's CPU and network work, after its latency (files already read)."""
+        if self.cancelled:
+            return
         stage = self.stage
-        _, _, net = self.state.capacity
-        alone = max(stage.cpu_s, stage.fetch_mib / net)
+        alone = max(stage.cpu_s, stage.fetch_mib / self.state.capacity.nic_mib_s)
         cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
-        self.state.pool.start((stage.cpu_s, 0.0, stage.fetch_mib), cap=cap,
-                              delay=max(0.0, wall - alone), on_done=self._finished)
+        self.activity = self.state.pool.start(
+            self.state.machine.row(stage.cpu_s, 0.0, stage.fetch_mib), cap=cap,
+            delay=max(0.0, wall - alone), on_done=self._finished, owner=self.node)
+
+    def _account(self, progress: float) -> None:
+        activity = self.activity
+        if activity is None:
+            return
+        busy, row = self.state.busy, activity.row
+        for k, column in enumerate(_COLUMNS):
+            busy[k] += row[column] * progress
 
     def _finished(self) -> None:
+        self._account(1.0)
+        self.activity = None
         if self.request is not None:
             self.request.resource.release(self.request)
+            self.request = None
         self.sim.result.append("stages", STAGE_FIELDS, (
             self.node, self.owner, self.stage.name, self.began, float(self.sim.env.now),
             self.began - self.asked, self.uncontended))
@@ -707,14 +948,7 @@ def _file_key(graph: ResourceGraph, node: str, owner: str, stage: Stage) -> tupl
     return (owner, id(stage))  # stages live in the catalogue for the whole run
 
 
-def _runtime_of(graph: ResourceGraph, node: str) -> str:
-    for below in graph.ancestors(node):
-        if graph.kind(below) == "runtime":
-            return below
-    raise ValueError(f"{node!r} has no runtime")
-
-
 def _layer_store(graph: ResourceGraph, node: str) -> str:
     """Layers are stored per engine host: the kernel under the container's runtime."""
-    return graph.kernel_of(_runtime_of(graph, node))
+    return graph.kernel_of(graph.runtime_of(node))
 

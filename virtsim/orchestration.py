@@ -36,7 +36,7 @@ When nothing fits, it waits for its own host to come back.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,11 +45,12 @@ import simpy
 
 from virtsim.catalog import Catalog
 from virtsim.footprint import footprint
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
 from virtsim.profiles import HostProfile, OrchestratorProfile
 from virtsim.scenario import ContainerSpec, HostSpec, Scenario, VmSpec
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 Placement = Literal["spread", "bin-pack"]
 LOCAL_MANAGERS: dict[str, str] = {"container": "docker-restart", "vm": "libvirt-restart"}
@@ -180,18 +181,17 @@ class Fleet:
         """The fleet as the scenario places it, with each instance's resource demand."""
         graph = sim.graph
         fleet = cls(sim)
-        sizes = _member_footprints(graph)
+        sizes = _member_footprints(sim)
         on_machine: dict[str, float] = {}
         for node in graph.instances():
             machine = graph.machine(node)
-            first, per_instance, _ = sizes[machine]
             fleet.current[node] = fleet.logical[node] = node
-            fleet.memory_mib[node] = per_instance[first + node[len(machine):]]
+            fleet.memory_mib[node] = sizes[machine][0][node]
             fleet.cpus[node] = _cpus(graph, node)
             if top_level(graph, node):
                 on_machine[machine] = on_machine.get(machine, 0.0) + fleet.memory_mib[node]
                 fleet.top.setdefault(machine, []).append(node)
-        for machine, (_, _, host_mib) in sizes.items():
+        for machine, (_, host_mib) in sizes.items():
             fleet.shared_mib[machine] = host_mib - on_machine.get(machine, 0.0)
         return fleet
 
@@ -252,21 +252,23 @@ class Fleet:
         return out
 
 
-def _member_footprints(graph: ResourceGraph) -> dict[str, tuple[str, dict[str, float], float]]:
-    """Per machine: the first member of its host group, that member's per-instance
-    memory (MiB) and its host total. Members of a group are built alike, so one
-    footprint per group serves all of them (a 20,000-host fleet costs one per group)."""
-    out: dict[str, tuple[str, dict[str, float], float]] = {}
-    done: dict[int, tuple[str, dict[str, float], float]] = {}
-    for machine in graph.machines():
-        spec = graph.graph.nodes[machine]["spec"]
-        if id(spec) not in done:
-            tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
-            sizes = footprint(ResourceGraph(tree))
-            done[id(spec)] = (machine, {n: v["memory_mib"] for n, v in sizes.per_instance.items()},
-                              sizes.per_host[machine]["memory_mib"])
-        out[machine] = done[id(spec)]
-    return out
+def _member_footprints(sim: Simulation) -> dict[str, tuple[dict[str, float], float]]:
+    """Per machine: the resident memory (MiB) of each of its instances and its host total,
+    from the footprint model, worked out once per host group (:mod:`virtsim.templates`)."""
+    graph = sim.graph
+
+    def one_machine(machine: str) -> tuple[dict[str, float], float]:
+        tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
+        sizes = footprint(ResourceGraph(tree))
+        return ({n: v["memory_mib"] for n, v in sizes.per_instance.items()},
+                sizes.per_host[machine]["memory_mib"])
+
+    def renamed(sizes: tuple[dict[str, float], float],
+                to: Callable[[str], str]) -> tuple[dict[str, float], float]:
+        return {to(n): mib for n, mib in sizes[0].items()}, sizes[1]
+
+    return {machine: sim.templates.per_machine("instance-memory", machine, one_machine, renamed)
+            for machine in graph.machines()}
 
 
 def _cpus(graph: ResourceGraph, node: str) -> float:
@@ -289,7 +291,7 @@ class Recovery:
     awaiting: set[str] = field(default_factory=set)
     """Logical instances lost and not yet started again."""
 
-    def recover(self, sim: Simulation, fault: int, logical: str, host_failed: bool,
+    def recover(self, sim: Simulation, fault: str, logical: str, host_failed: bool,
                 record: dict[str, Any]) -> Generator[simpy.Event, Any, None]:
         """Detect the loss of one instance, then restart it in place or reschedule it."""
         manager = self.managed[logical]
@@ -312,7 +314,7 @@ class Recovery:
             yield sim.env.timeout(manager.profile.instance_detection_s)
             record.update(detected_s=sim.now)
             yield sim.env.timeout(self.backoff(sim, logical, manager))
-        runtime = _runtime_of(self.fleet.graph, node)
+        runtime = self.fleet.graph.nearest_below(node, "runtime")
         if runtime in self.engine_back:
             yield self.engine_back[runtime]
         if self.fleet.current[logical] != node:  # its VM was rescheduled and took it along
@@ -354,7 +356,10 @@ class Recovery:
             return
         new = fleet.add_replica(sim.catalog, logical, target)
         for n in new:
-            self.lifecycle.ready[n] = sim.env.event()
+            self.lifecycle.register(fleet.view, n, fleet.logical[n])
+            old = node + n[len(new[0]):]
+            if sim.instances.state(old) == "crashed":
+                sim.instances.move(old, "moved", cause=f"rescheduled to {target}")
         sim.result.add("reschedules", at_s=sim.now, instance=logical, from_node=node,
                        to_node=new[0], from_machine=home, to_machine=target,
                        orchestrator=manager.name, placement=manager.placement)
@@ -368,19 +373,12 @@ class Recovery:
             sim.env.process(self.lifecycle.start(self.fleet.view, node, restart=True))
 
 
-def _runtime_of(graph: ResourceGraph, node: str) -> str:
-    for below in graph.ancestors(node):
-        if graph.kind(below) == "runtime":
-            return below
-    return ""
-
-
 def _can_host(graph: ResourceGraph, node: str, machine: str) -> bool:
     """Whether ``machine``'s stack can run the instance (same hypervisor, or an engine's OS)."""
     data = graph.graph.nodes[node]
     kernel = graph.graph.nodes[f"{machine}/kernel"]["profile"]
     if data["kind"] == "container":
-        engine = graph.graph.nodes[_runtime_of(graph, node)]["engine"]
+        engine = graph.data[graph.runtime_of(node)]["engine"]
         return bool(kernel.family in engine.os_families)
     hyper = graph.graph.nodes[graph.host(graph.host(node) or "") or ""]["profile"]
     present = {graph.graph.nodes[n]["profile"].name for n in graph.graph.successors(machine)

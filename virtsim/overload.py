@@ -85,11 +85,14 @@ def _not_ready(result: Result, duration_s: float) -> list[str]:
     if not isinstance(total, int) or total == 0:
         return []
     ready: set[object] = set()
-    refused: set[object] = set()
+    refused: set[object] = set()  # or ended (stopped, crashed) before it was ready
     for row in result.rows("instances"):
         if row["kind"] == "machine":
             continue
-        (ready if row["ready_s"] is not None else refused).add(row["instance"])
+        if row["ready_s"] is not None:
+            ready.add(row["instance"])
+        elif row.get("ended_s") is not None:
+            refused.add(row["instance"])
     missing = total - len(ready | refused)
     if missing <= 0:
         return []

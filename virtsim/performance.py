@@ -37,7 +37,8 @@ import simpy
 
 from virtsim.catalog import Catalog
 from virtsim.closed_loop import Station, solve
-from virtsim.graph import ResourceGraph
+from virtsim.graph import HostCapacity, ResourceGraph
+from virtsim.instances import Transition
 from virtsim.layer_costs import (
     DEMANDS,
     EMULATOR,
@@ -48,22 +49,30 @@ from virtsim.layer_costs import (
     layer_cost_names,
     path_costs,
 )
+from virtsim.machines import (
+    CPU,
+    DISK_RANDOM,
+    DISK_SEQ,
+    NET,
+    RANDOM,
+    MachinePool,
+    capacity_vector,
+)
 from virtsim.operations import has_mix, request_cost
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.queueing import Queue, mixture_quantile
 from virtsim.result import Record
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
+from virtsim.templates import Templates
 
 __all__ = [
-    "DEMANDS", "EMULATOR", "NATIVE", "LayerCost", "MachineLoad", "PerformanceModel",
-    "ServiceLevel", "capacities", "compose", "demand", "layer_cost_names", "path_costs",
-    "run_alone", "serve_alone", "share_host", "slowdown",
+    "DEMANDS", "EMULATOR", "NATIVE", "Job", "LayerCost", "MachineLoad", "PerformanceModel",
+    "Placement", "ServiceLevel", "WorkloadRun", "capacities", "compose", "demand",
+    "layer_cost_names", "path_costs", "place", "placements", "run_alone", "serve_alone",
+    "service_capacity", "share_host", "slowdown",
 ]
 
-_MB_PER_MIB = 1.048576
-CPU, MEMORY, RANDOM, DISK_SEQ, DISK_RANDOM, NET = range(6)
-"""Columns of the resources that shared caches and memory controllers slow down."""
 Steps = Generator[simpy.Event, Any, None]
 """A SimPy process body."""
 UNITS: tuple[str, ...] = ("cores", "GB/s", "M updates/s", "MiB/s", "IOPS", "MiB/s")
@@ -76,14 +85,7 @@ def capacities(host: HostProfile, costs: LayerCost) -> np.ndarray:
     cpu in cores, memory in GB/s, random access in M updates/s (from the
     ``native`` layer), disks in MiB/s and operations/s, network in MiB/s.
     """
-    return np.array([
-        float(host.cores),
-        host.memory_bandwidth_gbs,
-        costs.random_access_mups,
-        host.disk_read_mbs / _MB_PER_MIB,
-        host.disk_read_iops,
-        host.nic_gbps * 125.0 / _MB_PER_MIB,
-    ])
+    return np.array(capacity_vector(HostCapacity.of(host), costs.random_access_mups))
 
 
 def demand(workload: WorkloadProfile) -> np.ndarray:
@@ -395,25 +397,32 @@ Placed = Placement | tuple[str, str, str] | None
 """A process's placement, ``(node, workload, note)`` if it has no cost, None if no demand."""
 
 
-def placements(graph: ResourceGraph, catalog: Catalog,
-               instances: set[str]) -> Iterator[Placement | tuple[str, str, str]]:
-    """Each workload process with demand, as a :class:`Placement`.
+def placements(graph: ResourceGraph, catalog: Catalog, instances: set[str],
+               templates: Templates | None = None) -> Iterator[Placement | tuple[str, str, str]]:
+    """Each workload process with demand, as a :class:`Placement`, machine by machine.
 
     A workload whose path has no layer-cost profile yields ``(node, workload,
-    note)`` instead: it is reported, never silently given a cost. A process on
-    a machine that copies another's stack (``ResourceGraph.copies``) is placed
-    as the process it copies, renamed: same profile, layers and caps.
+    note)`` instead: it is reported, never silently given a cost. The placements
+    of one machine are worked out for one machine; ``templates`` (the run's
+    :class:`~virtsim.templates.Templates`) serves a host group's copies renamed.
     """
-    placed: dict[str, Placed] = {}  # process node -> its placement, worked out
+    templates = templates or Templates(graph)
+    on: dict[str, list[str]] = {}
     for node in graph.nodes("process"):
-        item: Placed
-        original = graph.original(node)
-        if original != node and not isinstance(first := placed[original], tuple):
-            item = _in_copy(graph, first, node)
-        else:  # the notes of unplaced ones name nodes: worked out for each
-            item = placed[node] = place(graph, catalog, instances, node)
-        if item is not None:
-            yield item
+        on.setdefault(graph.data[node]["machine"], []).append(node)
+
+    def one_machine(machine: str) -> list[Placed]:
+        return [place(graph, catalog, instances, node) for node in on[machine]]
+
+    def renamed(items: list[Placed], to: Callable[[str], str]) -> list[Placed]:
+        # the notes of unplaced ones name nodes: worked out again for the copy
+        return [place(graph, catalog, instances, to(item[0])) if isinstance(item, tuple)
+                else _moved(item, to) for item in items]
+
+    for machine in on:
+        for item in templates.per_machine("placements", machine, one_machine, renamed):
+            if item is not None:
+                yield item
 
 
 def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
@@ -432,50 +441,43 @@ def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
                      cpu_caps(graph, node), _weight(graph, node))
 
 
-def _in_copy(graph: ResourceGraph, item: Placement | None, node: str) -> Placement | None:
-    """The placement ``item`` of a copied machine's process, moved to ``node`` in a copy."""
+def _moved(item: Placement | None, to: Callable[[str], str]) -> Placement | None:
+    """A placement on a host group's first machine, moved to a copy (ids through ``to``)."""
     if item is None:
         return None
-    machine = graph.machine(node)
-    return Placement(node, graph.in_copy(item.owner, machine), machine, item.workload,
-                     item.costs, {graph.in_copy(group, machine): cap
-                                  for group, cap in item.cpu_caps.items()}, item.weight)
+    return Placement(to(item.node), to(item.owner), to(item.machine), item.workload,
+                     item.costs, {to(group): cap for group, cap in item.cpu_caps.items()},
+                     item.weight)
 
 
 class MachineLoad:
-    """One machine's steady load: its resources and capped groups as one fluid pool."""
+    """One machine's steady load on its pool (:class:`~virtsim.machines.MachinePool`).
+
+    In a run the pool is the machine's one pool, shared with start-up work;
+    alone (:func:`share_host`, tests) it is a pool of its own.
+    """
 
     def __init__(self, env: simpy.Environment, host: HostProfile, native: LayerCost,
-                 groups: dict[str, float]) -> None:
+                 groups: dict[str, float], machine: MachinePool | None = None) -> None:
         self.host = host
-        self.groups = dict(groups)
-        self._column = {group: len(DEMANDS) + k for k, group in enumerate(self.groups)}
-        capacity = capacities(host, native)
-        capacity[RANDOM] = capacity[RANDOM] if capacity[RANDOM] > 0 else 1.0
-        self.pool = FluidPool(env, (*DEMANDS, *self.groups),
-                              [*capacity, *self.groups.values()])
-        self.interference_per_neighbour = native.cache_interference_per_neighbour
-        self.interference_max_neighbours = native.cache_interference_max_neighbours
-        self._cache_columns = np.array([CPU, MEMORY, RANDOM, *range(len(DEMANDS),
-                                                                    len(self.pool.resources))])
-        if self.interference_per_neighbour > 0:
-            self.pool.capacity_scale = self.interference
+        self.machine = machine or MachinePool(env, HostCapacity.of(host), native)
+        for group, cores in groups.items():
+            self.machine.add_group(group, cores)
+        self.pool = self.machine.pool
+
+    def add_groups(self, placement: Placement) -> None:
+        """Make sure the pool has a CPU column for each capped group of ``placement``."""
+        for group, cores in placement.cpu_caps.items():
+            self.machine.add_group(group, cores)
 
     def interference(self, work: np.ndarray) -> np.ndarray:
         """Capacity factor per resource: co-runners on CPU and memory slow each other."""
-        factor = np.ones(work.shape[1])
-        corunners = int((work[:, [CPU, MEMORY, RANDOM]] > 0).any(axis=1).sum())
-        neighbours = min(max(corunners - 1, 0), self.interference_max_neighbours)
-        factor[self._cache_columns] = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
-        return factor
+        return self.machine.interference(work)
 
-    def vector(self, work: np.ndarray, placement: Placement) -> np.ndarray:
+    def vector(self, work: np.ndarray, placement: Placement) -> list[float]:
         """Work on the pool's columns: the demand, and its CPU again on each capped group."""
-        vector = np.zeros(len(self.pool.resources))
-        vector[:len(DEMANDS)] = work
-        for group in placement.cpu_groups:
-            vector[self._column[group]] = work[CPU]
-        return vector
+        self.add_groups(placement)
+        return self.machine.vector(work, placement.cpu_groups)
 
 
 @dataclass
@@ -491,36 +493,47 @@ class ServiceTrack:
 
 
 def run_batch(env: simpy.Environment, load: MachineLoad, placement: Placement,
-              then: Callable[[], None]) -> None:
+              then: Callable[[], None], remaining: float = 1.0) -> BatchRun:
     """A batch job's phases on ``load``, one demand type after another, then its latency.
 
     Each phase starts from the pool's callback when the one before completes;
-    ``then`` is called when the job is over.
+    ``then`` is called when the job is over. ``remaining`` is the share of the
+    job still to do (a job resumed from a checkpoint).
     """
-    work = effective_work(placement.workload, placement.costs, load.host)
+    work = effective_work(placement.workload, placement.costs, load.host) * remaining
     _check_random_access(work, load.pool.capacity)
-    BatchRun(env, load, placement, work, then).phase(0)
+    run = BatchRun(env, load, placement, work, then)
+    run.phase(0)
+    return run
 
 
 class BatchRun:
     """One batch job's phases in flight (a plain object: no SimPy process, no cycle)."""
 
-    __slots__ = ("env", "load", "phases", "placement", "serial", "then", "work")
+    __slots__ = ("activity", "cancelled", "env", "index", "load", "phases", "placement", "serial",
+                 "then", "work")
 
     def __init__(self, env: simpy.Environment, load: MachineLoad, placement: Placement,
                  work: np.ndarray, then: Callable[[], None]) -> None:
         self.env, self.load, self.placement, self.work, self.then = (
             env, load, placement, work, then)
         self.phases: list[int] = np.flatnonzero(work > 0).tolist()
+        self.activity: Activity | None = None
+        self.index = 0
+        self.cancelled = False
         self.serial = (np.zeros(len(DEMANDS)) if has_mix(placement.workload)
                        else thread_s(placement.workload, placement.costs))
 
     def phase(self, k: int) -> None:
         """Start phase ``k``; after the last, wait out the job's latency and call ``then``."""
+        if self.cancelled:
+            return
+        self.index = k
+        self.activity = None
         if k == len(self.phases):
             wait = latency_s(self.placement.workload, self.placement.costs, self.load.host)
             if wait > 0:
-                self.env.timeout(wait).callbacks.append(lambda _event: self.then())
+                self.env.timeout(wait).callbacks.append(lambda _event: self._over())
             else:
                 self.then()
             return
@@ -530,8 +543,38 @@ class BatchRun:
         cap = self.placement.workload.threads / self.work[j] if j == CPU else math.inf
         if self.serial[j] > 0:  # a serial device thread serves it no faster than this
             cap = min(cap, 1.0 / float(self.serial[j]))
-        self.load.pool.start(self.load.vector(demand, self.placement), self.placement.weight,
-                             cap, on_done=lambda: self.phase(k + 1))
+        self.activity = self.load.pool.start(
+            self.load.vector(demand, self.placement), self.placement.weight, cap,
+            on_done=lambda: self.phase(k + 1), interferes=True, owner=self.placement.owner)
+
+    def _over(self) -> None:
+        if not self.cancelled:
+            self.then()
+
+    def cancel(self) -> None:
+        """Withdraw the phase in flight from the pool; the job never completes."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        if self.activity is not None:
+            self.load.pool.cancel(self.activity)
+
+    def progress(self) -> float:
+        """Share of this run's work done, each phase weighted by its time alone."""
+        alone = []
+        for j in self.phases:
+            rate = float(self.load.pool.capacity[j])
+            if j == CPU:
+                rate = min(rate, float(self.placement.workload.threads))
+            alone.append(self.work[j] / rate)
+        total = sum(alone)
+        if total <= 0:
+            return 1.0
+        done = sum(alone[:self.index])
+        if self.activity is not None and self.index < len(alone):
+            self.activity.bring_to(float(self.env.now))
+            done += alone[self.index] * self.activity.progress
+        return float(min(1.0, done / total))
 
 
 def batch_job(env: simpy.Environment, load: MachineLoad,
@@ -563,7 +606,8 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float,
     requests = offered * life_s
     vector = load.vector(per_request * requests, placement)
     thread_cap = float(placement.workload.threads / vector[CPU]) if vector[CPU] > 0 else math.inf
-    activity = load.pool.start(vector, placement.weight, thread_cap, limit=1.0 / life_s)
+    activity = load.pool.start(vector, placement.weight, thread_cap, limit=1.0 / life_s,
+                               interferes=True, owner=placement.owner)
     return ServiceTrack(placement, activity, requests, thread_cap)
 
 
@@ -651,28 +695,76 @@ def _setting(placement: Placement, host: HostProfile) -> tuple[int, int, int, fl
     return id(placement.workload), id(placement.costs), id(host), placement.cpu_limit
 
 
-class PerformanceModel:
-    """Run hook: every workload runs from its instance's readiness, sharing its machine.
+@dataclass(eq=False)
+class WorkloadRun:
+    """One run of one workload: from its instance's readiness until it ends.
 
-    Batch jobs report completion time and slowdown against native; services
-    report throughput and mean and p99 latency, alone, natively and as run.
+    A workload runs again each time its instance (or a replica of it) is
+    ready again; each run is one row of the ``workloads`` table.
+
+    Attributes:
+        placement: What runs where.
+        attempt: Its instance's start attempt.
+        replica_of: The scenario process it stands for, if its instance is a replica.
+        start_s: When it began.
+        remaining: Share of the job it had to do (below 1 after a checkpoint).
+        end_s: When it ended (None: still running when the run ended).
+        outcome: ``completed``, ``killed`` (OOM killer or a stop), ``lost`` (a crash),
+            or ``running`` at the end of the run.
+        fault: The fault that ended it, or ``""``.
+        work_lost_s: Seconds of batch work it lost (since its start or last checkpoint).
     """
 
-    def __init__(self, ready: dict[str, simpy.Event]) -> None:
-        self.ready = ready
+    placement: Placement
+    attempt: int
+    replica_of: str
+    start_s: float
+    remaining: float = 1.0
+    end_s: float | None = None
+    outcome: str = "running"
+    fault: str = ""
+    work_lost_s: float = 0.0
+    batch: BatchRun | None = None
+    track: ServiceTrack | None = None
+    load: MachineLoad | None = None
+
+    def cancel(self) -> None:
+        """Its instance stopped or crashed: withdraw its load from the pool."""
+        if self.batch is not None:
+            self.batch.cancel()
+        if self.track is not None and self.load is not None:
+            self.load.pool.cancel(self.track.activity)
+
+
+class PerformanceModel:
+    """Run hook: every workload runs while its instance is ready, sharing its machine.
+
+    It subscribes to the registry: a ready instance starts its workloads (a
+    restarted or rescheduled one gets them back), a stop or crash ends them
+    with an outcome. Batch jobs report completion time and slowdown against
+    native; services report throughput and mean and p99 latency, alone,
+    natively and as run. A container or native process whose batch job
+    completes has exited: it moves on to ``stopping``.
+    """
+
+    def __init__(self) -> None:
         self.loads: dict[str, MachineLoad] = {}
-        self.finished: dict[str, float] = {}
-        self.began: dict[str, float] = {}
-        self.services: dict[str, ServiceTrack] = {}
-        """Running services by process node."""
-        self._by_activity: dict[int, ServiceTrack] = {}
         self._loops: dict[tuple[int, int, int, float, float], ServiceLevel] = {}
         """Closed-loop levels per distinct setting and stretch (replicas share them)."""
         self.skipped: list[tuple[str, str, str]] = []
         self.jobs: list[Placement] = []
+        self.by_owner: dict[str, list[Placement]] = {}
+        self.runs: list[WorkloadRun] = []
+        self.active: dict[str, list[WorkloadRun]] = {}
+        """Instance -> its workload runs in flight."""
+        self.saved: dict[str, float] = {}
+        """Scenario process -> share of its batch job checkpointed by an earlier run."""
+        self._by_activity: dict[int, ServiceTrack] = {}
+        self._serving: set[str] = set()
+        self._native: LayerCost = LayerCost()
 
     def attach(self, sim: Simulation) -> None:
-        """Place every workload and start it when its instance is ready."""
+        """Place every workload; subscribe to readiness and to stops and crashes."""
         collecting = gc.isenabled()
         gc.disable()  # placements, loads and processes live for the run: no cycles to find
         try:
@@ -680,59 +772,127 @@ class PerformanceModel:
         finally:
             if collecting:
                 gc.enable()
+        sim.instances.subscribe(lambda change: self._ready(sim, change), "ready")
+        sim.instances.subscribe(lambda change: self._ended(sim, change),
+                                "stopped", "crashed")
 
     def _place(self, sim: Simulation) -> None:
-        """A load per machine with workloads, and a process per workload."""
-        graph, native = sim.graph, compose(sim.catalog, [NATIVE])
-        self.loads.clear()
-        groups: dict[str, dict[str, float]] = {}
-        serving: set[str] = set()
-        found = list(placements(graph, sim.catalog, set(self.ready)))
-        for item in found:
-            if isinstance(item, Placement):
-                groups.setdefault(item.machine, {}).update(item.cpu_caps)
-                if item.workload.mode == "service":
-                    serving.add(item.machine)
-        for machine, caps in groups.items():
-            load = MachineLoad(sim.env, graph.data[machine]["profile"], native, caps)
-            if machine in serving:  # only services need the rates of every interval
-                load.pool.listeners.append(self._record_rates)
-            self.loads[machine] = load
-        for item in found:
+        """A load per machine with workloads, and the placements of each instance."""
+        graph = sim.graph
+        self._native = compose(sim.catalog, [NATIVE])
+        for collection in (self.loads, self.by_owner, self.active, self.saved,
+                           self._by_activity, self._loops):
+            collection.clear()
+        self.skipped.clear()
+        self.jobs.clear()
+        self.runs.clear()
+        self._serving.clear()
+        for item in placements(graph, sim.catalog, set(graph.instances()), sim.templates):
             if not isinstance(item, Placement):
                 self.skipped.append(item)
                 continue
-            self.jobs.append(item)
-            if item.workload.mode == "service":
-                sim.env.process(self._serve(sim, item))
-            else:
-                self._start_batch(sim, item)
+            self._add(sim, item)
 
-    def _start_batch(self, sim: Simulation, placement: Placement) -> None:
-        """Run a batch job once its instance is up (no SimPy process: callbacks)."""
-        def begin(_event: object = None) -> None:
-            self.began[placement.node] = sim.now
-            run_batch(sim.env, self.loads[placement.machine], placement, finish)
+    def _add(self, sim: Simulation, placement: Placement) -> None:
+        self.jobs.append(placement)
+        self.by_owner.setdefault(placement.owner, []).append(placement)
+        load = self.loads.get(placement.machine)
+        if load is None:
+            load = self.loads[placement.machine] = MachineLoad(
+                sim.env, sim.graph.data[placement.machine]["profile"], self._native, {},
+                sim.pools.of(sim.graph, placement.machine))
+        load.add_groups(placement)
+        if placement.workload.mode == "service" and placement.machine not in self._serving:
+            self._serving.add(placement.machine)  # only services need every interval's rates
+            load.pool.listeners.append(self._record_rates)
 
-        def finish() -> None:
-            self.finished[placement.node] = sim.now
+    def _replica_placements(self, sim: Simulation, node: str) -> list[Placement]:
+        """The workloads of a replica an orchestrator built, placed on first readiness."""
+        graph = sim.instances[node].graph
+        found: list[Placement] = []
+        for process in [node, *sorted(graph.descendants(node))]:
+            if graph.data[process]["kind"] != "process":
+                continue
+            item = place(graph, sim.catalog, {node} | (
+                {process} if graph.data[process].get("instance", True) else set()), process)
+            if isinstance(item, Placement) and item.owner == node:
+                found.append(item)
+                self._add(sim, item)
+        self.by_owner[node] = found
+        return found
 
-        ready = self.ready.get(placement.owner)
-        if ready is not None and ready.callbacks is not None:  # not processed yet
-            ready.callbacks.append(begin)
-        else:
-            sim.env.timeout(0).callbacks.append(begin)  # at once, once the clock runs
+    # -- transitions -------------------------------------------------------
+    def _ready(self, sim: Simulation, change: Transition) -> None:
+        """Its instance is ready: start each of its workloads (again, after a restart)."""
+        node = change.instance
+        instance = sim.instances[node]
+        if instance.state != "ready":
+            return  # a model that heard first (the OOM killer) already ended it
+        owned = self.by_owner.get(node)
+        if owned is None:
+            owned = self._replica_placements(sim, node) if instance.logical != node else []
+        for placement in owned:
+            self._start(sim, placement, instance.attempt, instance.logical != node)
 
-    def _serve(self, sim: Simulation, placement: Placement) -> Steps:
-        if placement.owner in self.ready:
-            yield self.ready[placement.owner]
-        self.began[placement.node] = sim.now
+    def _start(self, sim: Simulation, placement: Placement, attempt: int,
+               replica: bool) -> None:
+        replica_of = sim.instances[placement.owner].logical + placement.node[
+            len(placement.owner):] if replica else ""
+        key = replica_of or placement.node
+        remaining = 1.0 - self.saved.get(key, 0.0)
         load = self.loads[placement.machine]
-        offered = (self._closed(placement, load.host, 1.0).throughput_per_s
-                   if placement.workload.clients > 0 else None)
-        track = start_service(load, placement, sim.scenario.duration_s - sim.now, offered)
-        if track is not None:
-            self.services[placement.node] = self._by_activity[id(track.activity)] = track
+        run = WorkloadRun(placement, attempt, replica_of, sim.now, remaining, load=load)
+        if placement.workload.mode == "service":
+            offered = (self._closed(placement, load.host, 1.0).throughput_per_s
+                       if placement.workload.clients > 0 else None)
+            run.track = start_service(load, placement, sim.scenario.duration_s - sim.now,
+                                      offered)
+            if run.track is not None:
+                self._by_activity[id(run.track.activity)] = run.track
+        else:
+            run.batch = run_batch(sim.env, load, placement,
+                                  lambda: self._completed(sim, run), remaining)
+        self.runs.append(run)
+        if run.end_s is None:  # a job with no work completes as it starts
+            self.active.setdefault(placement.owner, []).append(run)
+            sim.instances.hold(placement.owner, run)
+
+    def _completed(self, sim: Simulation, run: WorkloadRun) -> None:
+        run.end_s, run.outcome = sim.now, "completed"
+        owner = run.placement.owner
+        runs = self.active.get(owner)
+        if runs is not None and run in runs:
+            runs.remove(run)
+            sim.instances.release(owner, run)
+        self.saved.pop(run.replica_of or run.placement.node, None)
+        instance = sim.instances.get(owner)
+        if (instance is not None and instance.kind in ("container", "process")
+                and instance.state == "ready" and not self.active.get(owner)
+                and _main_process(instance.graph, owner, run.placement.node)):
+            sim.instances.move(owner, "stopping", cause="exited")
+
+    def _ended(self, sim: Simulation, change: Transition) -> None:
+        """Its instance stopped or crashed: its workloads end, killed or lost."""
+        runs = self.active.pop(change.instance, [])
+        outcome = "lost" if change.after == "crashed" and change.cause != "oom-kill" else "killed"
+        for run in runs:
+            run.end_s, run.outcome, run.fault = sim.now, outcome, change.fault
+            if run.batch is not None:
+                self._lose(sim, run)
+            elif run.track is not None:
+                self._by_activity.pop(id(run.track.activity), None)
+
+    def _lose(self, sim: Simulation, run: WorkloadRun) -> None:
+        """Work a batch run loses: all since it began, or since its last checkpoint."""
+        assert run.batch is not None and run.end_s is not None
+        ran = run.end_s - run.start_s
+        spec = sim.instances[run.placement.owner].graph.data[run.placement.owner].get("spec")
+        interval = float(getattr(spec, "checkpoint_s", 0.0) or 0.0)
+        run.work_lost_s = ran % interval if interval > 0 else ran
+        if interval > 0 and ran > 0:  # assumption: progress is even over the run's time
+            done = run.batch.progress() * run.remaining * (ran - run.work_lost_s) / ran
+            key = run.replica_of or run.placement.node
+            self.saved[key] = min(1.0, self.saved.get(key, 0.0) + done)
 
     def _closed(self, placement: Placement, host: HostProfile, stretch: float) -> ServiceLevel:
         """A closed loop's level (:func:`closed_level`), worked out once per setting."""
@@ -766,22 +926,24 @@ class PerformanceModel:
                                     float(track.activity.rate * track.requests),
                                     float(most * track.requests)))
 
+    # -- report ------------------------------------------------------------
     def report(self, sim: Simulation) -> None:
         """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
-        baselines = Baselines(compose(sim.catalog, [NATIVE]))
-        end = sim.scenario.duration_s
+        baselines = Baselines(self._native)
         slowdowns: list[float] = []
         p99s: list[float] = []
         records: list[Record] = [{"instance": node, "workload": name, "note": note}
                                  for node, name, note in self.skipped]
-        for placement in self.jobs:
-            record = self._base_record(placement)
-            if placement.workload.mode == "service":
-                record.update(self._service_record(placement, baselines, end))
+        ran = {id(run.placement) for run in self.runs}
+        never = [p for p in self.jobs if id(p) not in ran]
+        for run in [*self.runs, *(WorkloadRun(p, 0, "", math.nan) for p in never)]:
+            record = self._base_record(run)
+            if run.placement.workload.mode == "service":
+                record.update(self._service_record(sim, run, baselines))
                 if record["p99_latency_ms"] is not None:
                     p99s.append(float(record["p99_latency_ms"]))
             else:
-                record.update(self._batch_record(placement, baselines))
+                record.update(self._batch_record(run, baselines))
                 if record["slowdown_vs_native"] is not None:
                     slowdowns.append(float(record["slowdown_vs_native"]))
             records.append(record)
@@ -796,30 +958,45 @@ class PerformanceModel:
             sim.result.metrics["service_p99_ms"] = {
                 "mean": float(np.mean(p99s)), "max": float(np.max(p99s)), "count": len(p99s)}
 
-    def _base_record(self, placement: Placement) -> dict[str, Any]:
+    def _base_record(self, run: WorkloadRun) -> dict[str, Any]:
+        placement = run.placement
+        started = not math.isnan(run.start_s)
         return {"instance": placement.node, "workload": placement.workload.name,
                 "mode": placement.workload.mode, "machine": placement.machine,
                 "layers": "+".join(placement.costs.layers),
                 "cpu_limit": placement.cpu_limit if math.isfinite(placement.cpu_limit) else None,
-                "start_s": self.began.get(placement.node)}
+                "start_s": run.start_s if started else None,
+                "owner": placement.owner, "attempt": run.attempt if started else None,
+                "replica_of": run.replica_of,
+                "end_s": run.end_s, "outcome": run.outcome if started else "not started",
+                "fault": run.fault, "work_lost_s": run.work_lost_s}
 
-    def _batch_record(self, placement: Placement, baselines: Baselines) -> dict[str, Any]:
+    def _batch_record(self, run: WorkloadRun, baselines: Baselines) -> dict[str, Any]:
+        placement = run.placement
         alone, native_s = baselines.batch(placement, self.loads[placement.machine].host)
-        began, done = self.began.get(placement.node), self.finished.get(placement.node)
-        completion = done - began if began is not None and done is not None else None
-        note = "" if completion is not None else (
-            "not started: its instance never became ready" if began is None
-            else "unfinished when the run ended")
+        completion = (run.end_s - run.start_s
+                      if run.outcome == "completed" and run.end_s is not None else None)
+        note = {"completed": "", "running": "unfinished when the run ended",
+                "not started": "not started: its instance never became ready",
+                "lost": "lost: its instance crashed",
+                "killed": "killed: its instance was stopped or OOM-killed"}[
+            run.outcome if not math.isnan(run.start_s) else "not started"]
+        if run.remaining < 1.0 and completion is not None:
+            note = f"resumed from a checkpoint with {run.remaining:.0%} of the job left"
         return {"completion_s": completion, "alone_s": alone, "native_s": native_s,
-                "slowdown_vs_native": completion / native_s if completion is not None else None,
+                "slowdown_vs_native": (completion / native_s
+                                       if completion is not None and run.remaining >= 1.0
+                                       else None),
                 "note": note}
 
-    def _service_record(self, placement: Placement, baselines: Baselines,
-                        end: float) -> dict[str, Any]:
-        track = self.services.get(placement.node)
+    def _service_record(self, sim: Simulation, run: WorkloadRun,
+                        baselines: Baselines) -> dict[str, Any]:
+        placement = run.placement
+        track = run.track
         intervals: list[tuple[float, float, float]] = []
+        end = run.end_s if run.end_s is not None else sim.scenario.duration_s
         if track is not None:
-            marks = [*track.intervals, (end, 0.0, 0.0)]
+            marks = [*(m for m in track.intervals if m[0] < end), (end, 0.0, 0.0)]
             intervals = [(x, mu, max(marks[k + 1][0] - t, 0.0))
                          for k, (t, x, mu) in enumerate(marks[:-1])]
         host = self.loads[placement.machine].host
@@ -830,6 +1007,8 @@ class PerformanceModel:
                            servers(placement.workload, placement.cpu_limit), host)
         alone, bare = baselines.service(placement, host)
         note = "" if track is not None else "not started: its instance never became ready"
+        if track is not None and run.outcome in ("lost", "killed"):
+            note = f"{run.outcome}: its instance ended at {end:g} s"
         if level.saturated:
             note = "saturated: requests arrive faster than its share can serve them"
         return {"offered_per_s": level.offered_per_s,
@@ -877,3 +1056,11 @@ def _stretch(placement: Placement, host: HostProfile,
 
 def _ms(seconds: float) -> float | None:
     return seconds * 1e3 if math.isfinite(seconds) else None
+
+
+def _main_process(graph: ResourceGraph, owner: str, process: str) -> bool:
+    """Whether ``process`` is the main process of container or process ``owner``."""
+    if process == owner:
+        return True
+    spec = graph.data[owner].get("spec")
+    return process == f"{owner}/{getattr(spec, 'workload', None)}"

@@ -27,7 +27,7 @@ from virtsim.catalog import Catalog
 from virtsim.demand import instance_demand
 from virtsim.faults import blast_radius
 from virtsim.footprint import Footprint, footprint
-from virtsim.graph import ResourceGraph, build_graph
+from virtsim.graph import ResourceGraph
 from virtsim.host_mechanisms import committed_mib
 from virtsim.lifecycle import Lifecycle
 from virtsim.performance import Placement, place
@@ -42,6 +42,7 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.scenario import parse_scenario
+from virtsim.stack import build_graph
 
 NODE = "node"
 """The name of the node VM group of ``container-in-vm``."""

@@ -26,16 +26,13 @@ import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from virtsim.calibration import CALIBRATION_INPUT, role
 from virtsim.claims import Claim, claim
 from virtsim.experiment import Comparison, Statement, overall
 from virtsim.palette import TECHNOLOGY_COLOURS, label
+from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, write_outputs
-
-if TYPE_CHECKING:
-    from virtsim.reproduce import ExperimentOutcome, FigureFile, Reproduction
 
 NOT_RUN = "not run"
 FAILED = "failed"

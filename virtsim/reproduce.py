@@ -28,7 +28,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -46,12 +45,12 @@ from virtsim.experiment import (
     experiment_paths,
     load_experiment,
 )
+from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, Scalar, write_outputs
 from virtsim.simulation import component_key
 
 if TYPE_CHECKING:
-    from virtsim.calibration import RoundTrip
-    from virtsim.validation import Validation
+    pass
 
 DEFAULT_SEED = 2024
 """The base seed of ``virtsim reproduce`` when none is given."""
@@ -61,67 +60,6 @@ DEFAULT_OUT = Path("reproduce-out")
 
 FIGURE_DPI = 110
 """Raster resolution of PNG figures: a 10 x 6 inch slide figure is 1100 x 660 pixels."""
-
-
-@dataclass(frozen=True)
-class FigureFile:
-    """A figure written to disk: paths relative to the output folder."""
-
-    name: str
-    caption: str
-    png: str
-    svg: str
-
-
-@dataclass(frozen=True)
-class ExperimentOutcome:
-    """What one experiment produced (or why it failed)."""
-
-    experiment: str
-    claim: str
-    title: str
-    seed: int
-    finding: Finding | None = None
-    figures: tuple[FigureFile, ...] = ()
-    tables: tuple[str, ...] = ()
-    error: str = ""
-    elapsed_s: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        """True when the experiment raised instead of reaching a finding."""
-        return bool(self.error)
-
-
-@dataclass
-class Reproduction:
-    """The outcome of a whole ``reproduce`` run."""
-
-    out: Path
-    size: Size
-    seed: int
-    outcomes: list[ExperimentOutcome] = field(default_factory=list)
-    stacks: list[FigureFile] = field(default_factory=list)
-    claim_ids: tuple[str, ...] = CLAIM_IDS
-    elapsed_s: float = 0.0
-    validation: Validation | None = None
-    round_trips: list[RoundTrip] = field(default_factory=list)
-    validation_figure: FigureFile | None = None
-
-    @property
-    def failed(self) -> list[ExperimentOutcome]:
-        """The experiments that raised."""
-        return [o for o in self.outcomes if o.failed]
-
-    @property
-    def report_html(self) -> Path:
-        """The self-contained HTML report."""
-        return self.out / "report.html"
-
-    @property
-    def report_md(self) -> Path:
-        """The Markdown report."""
-        return self.out / "report.md"
 
 
 # -- seeds and discovery -----------------------------------------------------
@@ -273,9 +211,9 @@ def draw_stacks(out: Path) -> list[FigureFile]:
     """Draw one stack diagram per technology into ``out/figures/`` from the resource graph."""
     from virtsim.catalog import load_catalog
     from virtsim.drawing import draw_stack
-    from virtsim.graph import build_graph
     from virtsim.plotting import label
     from virtsim.scenario import parse_scenario
+    from virtsim.stack import build_graph
 
     catalog = load_catalog()
     folder = out / "figures"

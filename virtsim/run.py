@@ -18,13 +18,14 @@ from virtsim.catalog import Catalog
 from virtsim.compat import CompatibilityReport
 from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
-from virtsim.graph import NODE_KINDS, build_graph
+from virtsim.graph import NODE_KINDS
 from virtsim.lifecycle import Lifecycle
 from virtsim.overload import OverloadReport
 from virtsim.performance import PerformanceModel
 from virtsim.result import Result
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
+from virtsim.stack import build_graph
 
 
 class Model(Protocol):
@@ -61,8 +62,8 @@ class StackInventory:
 def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
     lifecycle = Lifecycle()
-    return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel(),
-            PerformanceModel(lifecycle.ready), CompatibilityReport(), OverloadReport())
+    return (StackInventory(), lifecycle, FootprintModel(), PerformanceModel(),
+            FaultModel(lifecycle), CompatibilityReport(), OverloadReport())
 
 
 @contextmanager
@@ -87,13 +88,25 @@ def long_lived_stack() -> Iterator[None]:
 PROGRESS_SLICES = 200
 """A run watched by a progress bar advances its clock in this many slices."""
 
+Observer = Callable[[Simulation], None]
+"""Called with the run once every model is attached, before the clock starts."""
+
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
+                 observe: Observer | None = None,
                  progress: Callable[[float], None] | None = None) -> Result:
     """Build the scenario's stack, run every model for its duration and collect the result.
 
-    ``progress``, if given, is called with the simulated time as the clock
-    advances (slice by slice; the events and their order are the same).
+    Args:
+        scenario: A validated scenario.
+        catalog: The profiles it names.
+        seed: The run's seed (default: the scenario's).
+        observe: Called with the :class:`~virtsim.simulation.Simulation` after every
+            model is attached and before the clock starts: subscribe there to the
+            instances' transitions (``sim.instances.subscribe(callback, "crashed")``),
+            add a pool listener, or start a SimPy process that samples.
+        progress: Called with the simulated time as the clock advances (slice by
+            slice; the events and their order are the same).
     """
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
@@ -101,6 +114,8 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
     with long_lived_stack():
         for model in active:
             model.attach(sim)
+        if observe is not None:
+            observe(sim)
         if progress is None:
             sim.env.run(until=scenario.duration_s)
         else:

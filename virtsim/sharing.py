@@ -17,9 +17,12 @@ activities in contention the rates are solved with numpy, with a few in plain
 Python.
 
 Two documented hooks extend it: ``capacity_scale`` shrinks capacity with
-the work in flight (shared caches and memory controllers serve co-runners
-worse), and ``listeners`` are called after every recomputation (to record
-the rates a service had over an interval).
+the *interfering* work in flight (shared caches and memory controllers serve
+co-running workloads worse; an activity started with ``interferes=True`` is
+such a workload), and ``listeners`` are called after every recomputation (to
+record the rates a service had over an interval). A pool can grow a resource
+while it runs (:meth:`FluidPool.add_resource`: a new capped group), and
+:meth:`FluidPool.cancel` withdraws work that will never complete.
 """
 
 from __future__ import annotations
@@ -133,6 +136,17 @@ def _alone_rate(work: list[float], capacity: list[float], cap: float) -> float:
     return rate if rate != np.inf else 0.0
 
 
+def _sparse_alone_rate(nonzero: list[tuple[int, float]], capacity: list[float],
+                       cap: float) -> float:
+    """:func:`_alone_rate` over the (index, work) pairs where an activity has work."""
+    biggest = max((w for _, w in nonzero), default=0.0)
+    rate = cap
+    for j, amount in nonzero:
+        if amount > _EPS and amount > 1e-9 * biggest:
+            rate = min(rate, capacity[j] / amount)
+    return rate if rate != np.inf else 0.0
+
+
 def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarray,
                       caps: np.ndarray) -> np.ndarray:
     n = work.shape[0]
@@ -193,12 +207,16 @@ class Activity:
         finished: Whether the work is complete.
     """
 
-    __slots__ = ("_done", "_env", "_on_done", "begins", "cap", "ends", "finished", "limit", "own",
-                 "progress", "rate", "row", "since", "weight")
+    __slots__ = ("_done", "_env", "_on_done", "begins", "cancelled", "cap", "ends", "finished",
+                 "interferes", "limit", "nonzero", "own", "owner", "progress", "rate", "row",
+                 "since", "weight")
 
     def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
                  limit: float, on_done: Callable[[], None] | None) -> None:
         self.row = work
+        self.nonzero = [(j, w) for j, w in enumerate(work) if w > 0]
+        """(resource index, work) where it has work: rows are wide (a column per capped
+        group) and mostly zero, so the bookkeeping loops walk these only."""
         self.weight = weight
         self.cap = cap
         self.limit = limit
@@ -209,6 +227,12 @@ class Activity:
         self.own = 0.0
         """Its rate alone on the pool (its tightest resource, or its ceiling)."""
         self.finished = False
+        self.cancelled = False
+        """Withdrawn before it completed (:meth:`FluidPool.cancel`): it never will."""
+        self.owner = ""
+        """Whose work it is (an instance or machine id), for reports and checks."""
+        self.interferes = False
+        """Whether it counts as a co-running workload for the ``capacity_scale`` hook."""
         self._env = env
         self._done: simpy.Event | None = None
         self._on_done = on_done
@@ -297,8 +321,11 @@ class FluidPool:
         self._work_done = [0.0] * len(self.resources)
         """Work of the activities that completed or were withdrawn."""
         self.capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None
-        """Hook: work matrix in flight -> factor (<= 1) on each resource's capacity
-        (and on the cap of every activity using that resource)."""
+        """Hook: work matrix of the interfering activities in flight -> factor (<= 1) on
+        each resource's capacity (and on the cap of every activity using that resource).
+        It is consulted only while two or more activities interfere: with fewer it must
+        return ones (no co-runner, no loss)."""
+        self._interfering = 0
         self.effective_capacity = self.capacity.copy()
         self.listeners: list[Callable[[FluidPool], None]] = []
         """Hooks called with the pool after every recomputation of rates."""
@@ -308,18 +335,52 @@ class FluidPool:
         """The activities admitted and not complete, in order of admission."""
         return list(self._active)
 
+    @property
+    def pending(self) -> list[Activity]:
+        """The activities started that wait out their latency before they join."""
+        return [a for _, _, a in self._arrivals]
+
     def index(self, resource: str) -> int:
         """Position of a named resource in the work vectors."""
         return self.resources.index(resource)
 
+    def add_resource(self, name: str, capacity: float) -> int:
+        """Add a resource (a capped group's CPU column) while the pool runs; its index.
+
+        Work in flight uses none of it.
+        """
+        if capacity <= 0:
+            raise ValueError(f'"capacity" must be > 0, got {capacity}')
+        if name in self.resources:
+            raise ValueError(f"resource {name!r} exists already")
+        self.resources = (*self.resources, name)
+        self.capacity = np.append(self.capacity, float(capacity))
+        self.effective_capacity = np.append(self.effective_capacity, float(capacity))
+        self._capacity_list.append(float(capacity))
+        self._committed.append(0.0)
+        self._work_done.append(0.0)
+        for activity in self._active:
+            activity.row.append(0.0)
+        for _, _, activity in self._arrivals:
+            activity.row.append(0.0)
+        return len(self.resources) - 1
+
+    @property
+    def _scaling(self) -> bool:
+        """Whether the ``capacity_scale`` hook applies now (two or more interfere)."""
+        return self.capacity_scale is not None and self._interfering >= 2
+
     def start(self, work: Sequence[float] | np.ndarray, weight: float = 1.0,
               cap: float = np.inf, limit: float = np.inf, delay: float = 0.0,
-              on_done: Callable[[], None] | None = None) -> Activity:
+              on_done: Callable[[], None] | None = None, interferes: bool = False,
+              owner: str = "") -> Activity:
         """Start an activity, after ``delay`` seconds that use nothing (latency).
 
         When all its work is complete its ``done`` event succeeds and
         ``on_done`` is called (at that moment, before rates are recomputed).
         Work that is all zero, with no cap, completes as it joins: a pure delay.
+        ``interferes`` marks a co-running workload (see ``capacity_scale``);
+        ``owner`` names whose work it is.
         """
         row = list(work)
         if len(row) != len(self.resources) or min(row) < 0:
@@ -327,8 +388,17 @@ class FluidPool:
         if weight <= 0:
             raise ValueError(f'"weight" must be > 0, got {weight}')
         activity = Activity(self.env, row, float(weight), float(cap), float(limit), on_done)
-        activity.own = _alone_rate(row, self._capacity_list, min(activity.cap, activity.limit))
+        activity.owner = owner
+        activity.own = _sparse_alone_rate(activity.nonzero, self._capacity_list,
+                                          min(activity.cap, activity.limit))
         now = float(self.env.now)
+        if interferes:
+            activity.interferes = True
+            self._interfering += 1
+            if self._scaling and self._uncontended:  # co-runners now slow each other
+                self._uncontended = False
+                self._changed = True
+                self._wake_by(now)
         if self._join_uncontended(activity, now, now + delay):
             when = activity.ends
         else:
@@ -339,16 +409,28 @@ class FluidPool:
         return activity
 
     def cancel(self, activity: Activity) -> None:
-        """Withdraw an unfinished activity (it never completes)."""
+        """Withdraw an unfinished activity: it never completes and uses nothing from now.
+
+        Cancelling one that completed or was cancelled already does nothing.
+        """
+        if activity.finished or activity.cancelled:
+            return
+        activity.cancelled = True
         if activity in self._active:
             activity.bring_to(float(self.env.now))
             del self._active[activity]
             self._retire(activity, activity.progress)
-            self._changed = True
-            self._wake_by(float(self.env.now))
+            activity.rate = 0.0
+            if not self._uncontended or self._stepping:
+                self._changed = True
+                self._wake_by(float(self.env.now))
         else:
-            self._arrivals = [a for a in self._arrivals if a[2] is not activity]
-            heapq.heapify(self._arrivals)
+            kept = [a for a in self._arrivals if a[2] is not activity]
+            if len(kept) != len(self._arrivals):
+                self._arrivals = kept
+                heapq.heapify(self._arrivals)
+                if activity.interferes:
+                    self._interfering -= 1
 
     def usage(self) -> np.ndarray:
         """Current use of each resource (same units as capacity)."""
@@ -379,29 +461,31 @@ class FluidPool:
     # -- the uncontended regime ----------------------------------------------
     def _join_uncontended(self, activity: Activity, now: float, begins: float) -> bool:
         """Admit ``activity`` to run from ``begins`` at its own pace, if that fits."""
-        if not self._uncontended or self.capacity_scale is not None or self.listeners:
+        if (not self._uncontended or self.listeners
+                or (self._interfering >= 2 and self.capacity_scale is not None)):
             return False
         rate = activity.own
         if rate <= _EPS:
             return False  # no work (it completes as it joins: a moment does that)
-        committed = []
-        for used, w, room in zip(self._committed, activity.row, self._capacity_list, strict=False):
-            used += w * rate
-            if used > room * (1 + 1e-12):
+        committed, rooms = self._committed, self._capacity_list
+        for j, w in activity.nonzero:
+            if committed[j] + w * rate > rooms[j] * (1 + 1e-12):
                 return False
-            committed.append(used)
+        for j, w in activity.nonzero:
+            committed[j] += w * rate
         activity.rate = rate
         activity.begins = activity.since = begins
         activity.ends = ends = begins + 1.0 / rate
-        self._committed = committed
         self._active[activity] = None
         heapq.heappush(self._ends, (ends, next(self._order), activity))
         return True
 
     def _retire(self, activity: Activity, progress: float) -> None:
-        row, done, committed = activity.row, self._work_done, self._committed
+        done, committed = self._work_done, self._committed
         rate = activity.rate if self._uncontended else 0.0
-        for j, w in enumerate(row):
+        if activity.interferes:
+            self._interfering -= 1
+        for j, w in activity.nonzero:
             done[j] += w * progress
             committed[j] -= w * rate
 
@@ -488,7 +572,7 @@ class FluidPool:
         self.advance()
         self._postpone_not_begun(now)
         activities = list(self._active)
-        if self.capacity_scale is not None:
+        if self._scaling and self.capacity_scale is not None:
             if len(activities) > SMALL:
                 self._recompute_numpy(activities)
             elif activities:
@@ -523,7 +607,7 @@ class FluidPool:
         committed = [0.0] * len(self.resources)
         for activity in activities:
             rate = activity.own
-            for j, w in enumerate(activity.row):
+            for j, w in activity.nonzero:
                 committed[j] += w * rate
         fits = all(c <= room * (1 + 1e-12)
                    for c, room in zip(committed, self._capacity_list, strict=False))
@@ -547,7 +631,8 @@ class FluidPool:
         """:meth:`_recompute_numpy` for a few activities: numpy only for the hook."""
         self._uncontended = False
         rows = [a.row for a in activities]
-        factor = np.clip(scale(np.array(rows)), 1e-9, 1.0).tolist()
+        factor = np.clip(scale(np.array([a.row for a in activities if a.interferes])),
+                         1e-9, 1.0).tolist()
         capacity = [c * f for c, f in zip(self._capacity_list, factor, strict=False)]
         self.effective_capacity = np.array(capacity)
         caps = [min(a.cap * min((f for w, f in zip(a.row, factor, strict=False) if w > 0),
@@ -561,10 +646,11 @@ class FluidPool:
         work = np.array([a.row for a in activities])
         weights = np.array([a.weight for a in activities])
         caps = np.array([a.cap for a in activities])
-        if self.capacity_scale is not None:
+        if self._scaling and self.capacity_scale is not None:
             # Slower resources serve everyone slower: an activity's own ceiling
             # (its threads) falls with the slowest resource it uses.
-            factor = np.clip(self.capacity_scale(work), 1e-9, 1.0)
+            interfering = np.array([a.interferes for a in activities])
+            factor = np.clip(self.capacity_scale(work[interfering]), 1e-9, 1.0)
             self.effective_capacity = self.capacity * factor
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
         caps = np.minimum(caps, [a.limit for a in activities])
