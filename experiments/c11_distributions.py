@@ -238,7 +238,7 @@ def findings(tables: Tables) -> Finding:
                 for o in host_kernels)})
     old_breaks = sorted({str(r["image"]) for r in host_kernels
                          if r["cause"] == "kernel too old"})
-    best = max({str(r["kernel"]) for r in matrix},
+    best = max(sorted({str(r["kernel"]) for r in matrix}),  # sorted: ties go to the first name
                key=lambda k: sum(1 for r in matrix if r["kernel"] == k
                                  and r["outcome"] == "native"))
     together = sum(1 for r in matrix if r["kernel"] == best and r["outcome"] == "native")

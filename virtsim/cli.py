@@ -10,31 +10,37 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from virtsim import __version__
+from virtsim.budget import check_budget, estimate
 from virtsim.catalog import USER_MODELS_ENV, Catalog, load_catalog
-from virtsim.errors import InputError, display_path
-from virtsim.result import Result, write_outputs
+from virtsim.errors import MESSAGE_CHARS, InputError, display_path, printable
+from virtsim.publish import check_output_folder, stage
+from virtsim.result import Result, write_table
 from virtsim.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
+TEXT_CHARS = 2000
+"""Longest description or source printed from a (possibly user's) profile."""
+
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        self.print_usage(sys.stderr)
-        raise SystemExit(_fail(f"{self.prog}: {message}"))
+    def error(self, message: str) -> Any:  # one line, like every input error
+        raise SystemExit(_fail(f"{self.prog}: {message} (see '{self.prog} --help')"))
 
 
 def _fail(message: str) -> int:
-    print(f"virtsim: error: {message}", file=sys.stderr)
+    print(f"virtsim: error: {printable(message, MESSAGE_CHARS)}", file=sys.stderr)
     return EXIT_INPUT
 
 
@@ -66,13 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     run.add_argument("--out", type=Path, metavar="DIR",
-                     help="write result tables (CSV) and the effective scenario here")
+                     help="write result tables (CSV), the effective scenario and a manifest "
+                          "here (the folder is replaced whole, at once)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the estimated memory or time is beyond this machine")
     run.set_defaults(handler=_cmd_run)
 
     graph = sub.add_parser("graph", help="draw a scenario's stack as a layered diagram")
     graph.add_argument("scenario", type=Path, help="scenario TOML file")
     graph.add_argument("--out", type=Path, default=Path("stack.png"), metavar="FILE",
                        help="output image, .png or .svg (default: stack.png)")
+    graph.add_argument("--force", action="store_true",
+                       help="draw even if the stack's estimated memory is beyond this machine")
     graph.set_defaults(handler=_cmd_graph)
 
     catalog = sub.add_parser("catalog", help="list catalogue profiles and their sources")
@@ -147,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal error: say so, without a traceback
         if os.environ.get("VIRTSIM_DEBUG"):
             raise
-        print(f"virtsim: internal error: {type(exc).__name__}: {exc} "
+        print(f"virtsim: internal error: {type(exc).__name__}: {printable(str(exc))} "
               "(set VIRTSIM_DEBUG=1 for a traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -159,16 +170,19 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 def _cmd_run(args: argparse.Namespace) -> int:
     from virtsim.run import run_scenario
 
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
     catalog = _catalog(args)
     scenario = load_scenario(args.scenario, catalog)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    result = run_scenario(scenario, catalog)
+    budget = estimate(scenario, catalog)
+    if not args.force:
+        check_budget(budget, display_path(args.scenario))
+    with _run_progress(scenario, budget.seconds) as progress:
+        result = run_scenario(scenario, catalog, progress=progress)
     if args.out is not None:
-        _check_out_dir(args.out, "--out")
-        write_outputs(args.out, result.tables,
-                      {"scenario.toml": effective_scenario(scenario),
-                       "metrics.json": result.to_json() + "\n"})
+        publish_run(args.out, scenario, result)
     if args.json:
         print(result.to_json())
     else:
@@ -178,9 +192,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_out_dir(path: Path, flag: str) -> None:
-    if path.exists() and not path.is_dir():
-        raise InputError(flag, "", "a folder (existing or new)", f"the file {display_path(path)}")
+PROGRESS_AFTER_S = 3.0
+"""Runs estimated to take longer than this show a progress bar (on a terminal)."""
+
+
+@contextmanager
+def _run_progress(scenario: Scenario, estimated_s: float
+                  ) -> Iterator[Callable[[float], None] | None]:
+    """A progress callback over simulated time for a long run on a terminal, else None."""
+    if estimated_s < PROGRESS_AFTER_S or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=scenario.duration_s, unit="sim s", file=sys.stderr, dynamic_ncols=True,
+              desc=f"run {printable(scenario.name, 40)}",
+              bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} sim s [{elapsed}<{remaining}]"
+              ) as bar:
+        yield lambda now: bar.update(now - bar.n)
+
+
+def publish_run(out: Path, scenario: Scenario, result: Result) -> None:
+    """Write a run's tables, effective scenario and metrics into ``out``, whole, at once."""
+    staging = stage(out, "--out")
+    try:
+        for name, records in result.tables.items():
+            write_table(staging.path / f"{name}.csv", records)
+        (staging.path / "scenario.toml").write_text(effective_scenario(scenario),
+                                                    encoding="utf-8")
+        (staging.path / "metrics.json").write_text(result.to_json() + "\n", encoding="utf-8")
+        staging.publish(command="run", scenario=scenario.name, seed=scenario.seed)
+    finally:
+        staging.discard()
 
 
 def effective_scenario(scenario: Scenario) -> str:
@@ -227,6 +270,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
                          f"'{args.out}' (no folder {display_path(args.out.parent)})")
     catalog = _catalog(args)
     scenario = load_scenario(args.scenario, catalog)
+    if not args.force:
+        check_budget(estimate(scenario, catalog), display_path(args.scenario),
+                     time_limit_s=math.inf)
     graph = build_graph(scenario, catalog)
     draw_stack(graph, args.out, title=f"{scenario.name}: the stack")
     print(f"stack of {len(graph)} nodes drawn to {display_path(args.out)}")
@@ -237,7 +283,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from virtsim.experiment import Size
     from virtsim.reproduce import DEFAULT_SEED, reproduce
 
-    _check_out_dir(args.out, "--out")
+    check_output_folder(args.out, "--out")
     if args.models:  # experiments load the catalogue themselves, in worker processes
         _catalog(args)  # a bad folder fails here, with exit 2
         os.environ[USER_MODELS_ENV] = os.pathsep.join(
@@ -250,7 +296,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:
-        print(f"virtsim: {outcome.experiment} failed: {outcome.error}", file=sys.stderr)
+        print(f"virtsim: {outcome.experiment} failed: {printable(outcome.error, TEXT_CHARS)}",
+              file=sys.stderr)
     return EXIT_INTERNAL if result.failed else EXIT_OK
 
 
@@ -269,10 +316,10 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         print(f"{kind}:")
         for name in catalog.names(kind):
             profile = catalog.profiles[kind][name]
-            print(f"  {name:28s} {profile.description}")
+            print(f"  {name:28s} {printable(profile.description, TEXT_CHARS)}")
             if args.kind:
                 for key, source in sorted(profile.sources.items()):
-                    print(f"      {key}: {source}")
+                    print(f"      {printable(key)}: {printable(source, TEXT_CHARS)}")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from virtsim.graph import ResourceGraph
+from virtsim.plotting import save_figure
 
 KIND_COLOURS: dict[str, str] = {
     "machine": "#4d4d4d",
@@ -110,7 +111,7 @@ def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
     ax.set_title(title or "Stack: each box runs on the box below it", fontsize=15)
     fig.tight_layout()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text
-        fig.savefig(out, dpi=150)
+        save_figure(fig, out, dpi=150)
 
 
 def _draw_box(ax: Axes, box: _Box) -> None:

@@ -8,7 +8,10 @@ slide-sized fonts, a title and labelled axes.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import matplotlib
@@ -49,6 +52,40 @@ TECHNOLOGY_LABELS: dict[str, str] = {
     "distro": "full distribution image",
 }
 """The legend label of each technology."""
+
+
+SVG_HASH_SALT = "virtsim"
+"""Salt of the ids matplotlib gives SVG clip paths and glyphs: fixed, so a figure's SVG is the
+same bytes on every run (matplotlib otherwise salts them randomly)."""
+
+FIGURE_METADATA: dict[str, dict[str, Any]] = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
+"""Metadata dropped from saved figures: dates and tool versions would make the bytes vary."""
+
+
+def save_figure(figure: Figure, path: Path, dpi: float | None = None) -> None:
+    """Write a figure to ``path`` atomically, the same bytes for the same figure.
+
+    The figure is saved to a temporary file beside ``path`` and renamed over
+    it, so a killed run never leaves a truncated image; ids are unsalted and
+    no date or version is embedded, so runs compare byte for byte. A
+    symlink at ``path`` is replaced, never written through.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{suffix}",
+                                         dir=path.parent)
+    os.close(handle)
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            figure.savefig(temporary, format=suffix, dpi=dpi if dpi is not None else "figure",
+                           metadata=FIGURE_METADATA.get(suffix))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def colour(technology: str) -> str:

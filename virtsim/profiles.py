@@ -13,11 +13,11 @@ network) and optionally the name of a lock it holds.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from virtsim.distributions import Distribution
+from virtsim.distributions import Distribution, check_magnitude
 
 Arch = Literal["amd64", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 OsFamily = Literal["linux", "windows", "darwin"]
@@ -25,9 +25,22 @@ KernelFamily = Literal["linux", "windows", "darwin", "gvisor"]
 
 
 class Model(BaseModel):
-    """Base for every typed piece of input: frozen, unknown keys rejected."""
+    """Base for every typed piece of input: frozen, unknown keys rejected, strict.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    Strict: a string is not a number (``count = "3"``), a boolean is not a
+    number (``seed = true``) and a fraction is not a whole number. Every
+    number is finite, and every decimal one is 0 or of a magnitude a
+    simulation can divide by and multiply without overflow (see
+    :func:`~virtsim.distributions.check_magnitude`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_magnitude(cls, value: Any) -> Any:
+        return check_magnitude(value)
 
 
 class Stage(Model):
@@ -73,7 +86,7 @@ class HostProfile(Profile):
     sockets: int = Field(default=1, ge=1, le=16)
     cores: int = Field(ge=1, le=4096, description="physical cores in all sockets")
     threads_per_core: int = Field(default=1, ge=1, le=8)
-    memory_gib: float = Field(gt=0, le=65536)
+    memory_gib: float = Field(ge=0.0625, le=65536)
     memory_bandwidth_gbs: float = Field(gt=0)
     l3_mib_per_socket: float = Field(default=0.0, ge=0)
     disk_gib: float = Field(gt=0)
@@ -142,7 +155,7 @@ class VmmProfile(Profile):
     devices: Literal["virtio", "emulated", "paravirtual"] = "virtio"
     memory_mib: float = Field(ge=0, description="fixed VMM overhead per VM")
     memory_per_vcpu_mib: float = Field(default=0.0, ge=0)
-    max_vcpus: int = Field(default=512, ge=1)
+    max_vcpus: int = Field(default=512, ge=1, le=4096)
     start: tuple[Stage, ...] = Field(default=(), description="process start and guest firmware")
 
 
@@ -154,7 +167,7 @@ class EngineProfile(Profile):
     daemon: bool = True
     memory_mib: float = Field(ge=0, description="resident daemon memory")
     shim_memory_mib: float = Field(default=0.0, ge=0, description="per running container")
-    max_concurrent_downloads: int = Field(default=3, ge=1)
+    max_concurrent_downloads: int = Field(default=3, ge=1, le=1024)
     restart_delay_s: float = Field(default=0.0, ge=0, description="first restart back-off")
     decompress_mibs_per_core: float = Field(gt=0)
     api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
@@ -169,7 +182,7 @@ class RuntimeProfile(Profile):
     sandbox_kernel: str = Field(default="", description="gVisor sentry or Kata guest kernel")
     sandbox_vmm: str = Field(default="", description="VMM of a microVM sandbox")
     sandbox_hypervisor: str = ""
-    sandbox_vcpus: int = Field(default=1, ge=1)
+    sandbox_vcpus: int = Field(default=1, ge=1, le=1024)
     sandbox_memory_mib: float = Field(default=0.0, ge=0)
     memory_mib: float = Field(ge=0, description="per container, empty process")
     create: tuple[Stage, ...] = ()
@@ -197,7 +210,7 @@ class ImageProfile(Profile):
     uses_vsyscall: bool = False
     layers: tuple[Layer, ...] = Field(min_length=1)
     executables: tuple[str, ...] = ()
-    packages: int = Field(default=0, ge=0)
+    packages: int = Field(default=0, ge=0, le=1_000_000)
     entrypoint: str = ""
     process_memory_mib: float = Field(default=1.0, ge=0)
 
@@ -239,7 +252,7 @@ class WorkloadProfile(Profile):
 
     kind: ClassVar[str] = "workloads"
     mode: Literal["batch", "service"] = "batch"
-    threads: int = Field(default=1, ge=1)
+    threads: int = Field(default=1, ge=1, le=65_536)
     memory_mib: float = Field(default=16.0, ge=0)
     cpu_core_s: float = Field(default=0.0, ge=0)
     memory_gb: float = Field(default=0.0, ge=0, description="streamed memory traffic")
@@ -296,7 +309,22 @@ class LayerCostProfile(Profile):
         default=0.0, ge=0, le=1,
         description="native only: CPU and memory capacity lost per co-running workload")
     cache_interference_max_neighbours: int = Field(
-        default=0, ge=0, description="native only: neighbours beyond this add no more loss")
+        default=0, ge=0, le=1_000_000,
+        description="native only: neighbours beyond this add no more loss")
+
+    @model_validator(mode="after")
+    def _native_base_latencies(self) -> LayerCostProfile:
+        # The native profile holds the base of every ratio the performance model takes.
+        if self.name == NATIVE_LAYER:
+            for key in ("round_trip_us", "random_access_mups"):
+                if getattr(self, key) <= 0:
+                    raise ValueError(f"the '{NATIVE_LAYER}' profile's {key} above 0 (the base "
+                                     "other stacks are compared with)")
+        return self
+
+
+NATIVE_LAYER = "native"
+"""The layer_costs profile of bare metal: base latencies and rates."""
 
 
 PROFILE_KINDS["layer_costs"] = LayerCostProfile
@@ -340,8 +368,8 @@ class PlatformProfile(Profile):
     kernel: str = ""
     engine: str = "docker"
     runtime: str = "runc"
-    cpu_fraction: float = Field(default=1.0, gt=0, le=1)
-    memory_fraction: float = Field(default=0.5, gt=0, le=1)
+    cpu_fraction: float = Field(default=1.0, ge=0.01, le=1)
+    memory_fraction: float = Field(default=0.5, ge=0.01, le=1)
     memory_cap_mib: float = Field(default=0.0, ge=0, description="0: no cap")
     file_sharing: str = Field(
         default="", description="layer_costs profile of host bind mounts into the VM (virtiofs)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -83,15 +83,31 @@ def long_lived_stack() -> Iterator[None]:
         gc.unfreeze()
 
 
-def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None) -> Result:
-    """Build the scenario's stack, run every model for its duration and collect the result."""
+PROGRESS_STEPS = 100
+"""Slices of simulated time a run reports progress after (when asked to)."""
+
+
+def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
+                 progress: Callable[[float], None] | None = None) -> Result:
+    """Build the scenario's stack, run every model for its duration and collect the result.
+
+    ``progress``, if given, is called with the simulated time reached after
+    each of :data:`PROGRESS_STEPS` slices of the run (stopping the clock at a
+    time and going on changes nothing: events keep their order).
+    """
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
     active = models()
     with long_lived_stack():
         for model in active:
             model.attach(sim)
-        sim.env.run(until=scenario.duration_s)
+        if progress is None:
+            sim.env.run(until=scenario.duration_s)
+        else:
+            for step in range(1, PROGRESS_STEPS + 1):
+                until = scenario.duration_s * step / PROGRESS_STEPS
+                sim.env.run(until=scenario.duration_s if step == PROGRESS_STEPS else until)
+                progress(float(sim.env.now))
         for model in active:
             model.report(sim)
     sim.result.metrics.update(scenario=scenario.name, seed=seed,
