@@ -8,7 +8,7 @@ is injected alone into a fresh copy of that fleet (container crash, OOM
 kill, engine crash, container escape, host kernel panic, machine failure;
 guest kernel panic, VMM crash, OOM kill of a VM, VM escape, hypervisor
 crash, host kernel panic, machine failure), for N in a density sweep.
-Escapes are replayed with published exploits (MEASUREMENTS.md, isolation
+Escapes are replayed with published exploits (the CVE records in the
 table) against runc, gVisor and Kata containers and QEMU and Firecracker
 VMs on a Linux 5.15 host. The bundled ``side-by-side.toml`` (all faults,
 300 s apart, in one run) gives availability over time.
@@ -19,13 +19,14 @@ recovery, downtime), ``escapes`` (exploit, runtime or VMM, whether it
 crossed, instances compromised), ``timeline`` (share of each technology up,
 sampled over the side-by-side run).
 
-Verdict rule: *contradicted* if a host kernel panic does not take every
-container on the host, or a guest kernel panic takes more than its own VM.
-*Supported* if, beyond that, no VM fault short of a host-level one reaches
-another VM and no container escape is contained. *Supported with nuance*
-otherwise, naming what breaks the simple picture (an escape through the
-VMM reaching every VM, sandboxed runtimes containing a kernel exploit, KVM
-VMs sharing the host kernel's fate).
+Statements and their rules, each judged case by case (supported when it
+holds for every case, partly for some, contradicted for none): "a fault
+inside a VM stays inside that VM" (every fault short of the host takes one
+VM), "an escape from one container reaches the others" (each exploit
+against runc or the shared kernel), "a container is less isolated than a VM"
+(the same fault, a kernel fault, a crash of the runtime or VMM, an escape,
+takes a larger share of containers than of VMs). gVisor and Kata, which the
+seed does not speak of, are reported beside.
 
 Run on its own: ``python experiments/c05_blast_radius.py [--size quick] [--seed 1]``.
 """
@@ -41,7 +42,15 @@ from matplotlib.figure import Figure as MplFigure
 
 import virtsim
 from virtsim.comparison import equal_density, side_by_side
-from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Figure,
+    Finding,
+    Size,
+    Statement,
+    Tables,
+    main_for,
+    over_cases,
+)
 from virtsim.plotting import colour, label, slide_figure
 from virtsim.result import Record
 
@@ -149,57 +158,65 @@ def _largest(tables: Mapping[str, list[Record]]) -> list[Record]:
 
 
 def findings(tables: Tables) -> Finding:
-    """Verdict from the shares lost per fault kind and the escapes' outcomes."""
-    rows = tables["blast"]
-    by = {(str(r["technology"]), str(r["kind"]), int(_num(r, "density"))): r for r in rows}
-    densities = sorted({int(_num(r, "density")) for r in rows})
-    n = densities[-1]
-    panic = [by[("container", "host-kernel-panic", d)] for d in densities]
-    guest = [by[("vm", "guest-kernel-panic", d)] for d in densities]
-    all_containers = all(_num(r, "share") == 1.0 for r in panic)
-    one_vm = all(_num(r, "instances") == 1 for r in guest)
-    vm_spread = [str(r["kind"]) for r in rows if r["technology"] == "vm"
-                 and r["kind"] not in HOST_LEVEL and _num(r, "instances") > 1
-                 and _num(r, "density") == n]
-    contained = [f"{r['layer']} against {r['exploit']}" for r in tables["escapes"]
-                 if r["kind"] == "container-escape" and not r["crossed"]]
-    vm_host_fate = [str(r["kind"]) for r in rows if r["technology"] == "vm"
-                    and r["kind"] in HOST_LEVEL and _num(r, "share") == 1.0
-                    and _num(r, "density") == n]
-    verdict: Verdict
-    if not (all_containers and one_vm):
-        verdict = "contradicted"
-        reason = ("A host kernel panic did not take every container, or a guest kernel panic "
-                  "reached beyond its VM.")
-    elif not vm_spread and not contained:
-        verdict = "supported"
-        reason = ("Kernel faults and escapes reach every container on the host; every VM "
-                  "fault short of the host stays inside its VM.")
-    else:
-        verdict = "supported with nuance"
-        parts = [f"a host kernel panic takes all {n} containers and a guest kernel panic 1 of "
-                 f"{n} VMs, as claimed"]
-        if vm_spread:
-            parts.append(f"but a {', '.join(sorted(set(vm_spread)))} reaches every VM on the "
-                         "host through the shared VMM/hypervisor")
-        if vm_host_fate:
-            parts.append("KVM VMs share the host's fate on a "
-                         f"{', '.join(sorted(set(vm_host_fate)))}")
-        if contained:
-            parts.append(f"and sandboxed runtimes contain kernel exploits "
-                         f"({'; '.join(contained)})")
-        reason = "; ".join(parts) + "."
+    """Three statements, from the shares each fault takes and the escapes' outcomes."""
     largest = {(str(r["technology"]), str(r["kind"])): r for r in _largest(tables)}
-    numbers = [f"N = {n}: host kernel panic takes "
-               f"{int(_num(largest[('container', 'host-kernel-panic')], 'instances'))} of {n} "
-               "containers",
-               f"guest kernel panic takes "
-               f"{int(_num(largest[('vm', 'guest-kernel-panic')], 'instances'))} of {n} VMs",
-               f"containers back after a host kernel panic in "
-               f"{_num(largest[('container', 'host-kernel-panic')], 'time_to_recover_s'):.0f} s",
-               f"VM back after a guest kernel panic in "
-               f"{_num(largest[('vm', 'guest-kernel-panic')], 'time_to_recover_s'):.1f} s"]
-    return Finding(claim=CLAIM, verdict=verdict, reason=reason, key_numbers=tuple(numbers))
+    statements = (vm_fault_stays_inside(largest), container_escape_reaches_others(tables),
+                  container_less_isolated(largest))
+    n = int(max(_num(r, "density") for r in tables["blast"]))
+    numbers = [f"N = {n}: {kind} takes {int(_num(row, 'instances'))} of {n} {tech}s"
+               + (f", all back in {_num(row, 'time_to_recover_s'):.1f} s"
+                  if row["time_to_recover_s"] is not None else "")
+               for (tech, kind), row in largest.items()]
+    return Finding(CLAIM, statements, key_numbers=tuple(numbers))
+
+
+PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("a kernel fault", "host-kernel-panic", "guest-kernel-panic"),
+    ("a crash of the layer that runs it", "engine-crash", "vmm-crash"),
+    ("an escape", "container-escape", "vm-escape"),
+)
+"""Faults that hit the same place in each stack: (what, container's kind, VM's kind).
+
+A container's kernel is the host's, so its kernel fault is a host kernel
+panic; a VM's is its guest's.
+"""
+
+
+def _taken(row: Record) -> str:
+    return f"{int(_num(row, 'instances'))} of {int(_num(row, 'of'))}"
+
+
+def vm_fault_stays_inside(largest: Mapping[tuple[str, str], Record]) -> Statement:
+    """"Full isolation since each VM runs its own OS": each fault inside a VM takes one VM."""
+    cases = {f"{kind} ({_taken(row)})": _num(row, "instances") <= 1
+             for (tech, kind), row in largest.items()
+             if tech == "vm" and kind not in HOST_LEVEL}
+    return over_cases("A fault inside a VM stays inside that VM", cases,
+                      "(Faults of the host itself, which take everything, are not judged.)")
+
+
+def container_escape_reaches_others(tables: Mapping[str, list[Record]]) -> Statement:
+    """"They share the same kernel": each escape exploit against runc and the shared kernel."""
+    rows = tables["escapes"]
+    cases = {f"{r['exploit']} against {r['layer']} ({r['compromised']} of {r['of']})":
+             bool(r["crossed"]) for r in rows if r["technology"] == "container"}
+    contained = [f"{r['layer']} contains {r['exploit']}" for r in rows
+                 if r["technology"] in ("gvisor", "kata") and not r["crossed"]]
+    aside = f"Aside: {'; '.join(contained)}." if contained else ""
+    return over_cases("An escape from one container reaches the others on the host", cases,
+                      aside)
+
+
+def container_less_isolated(largest: Mapping[tuple[str, str], Record]) -> Statement:
+    """"Isolation is less strict than VMs": the same fault, container against VM."""
+    cases = {}
+    for what, c_kind, v_kind in PAIRS:
+        c, v = largest.get(("container", c_kind)), largest.get(("vm", v_kind))
+        if c is not None and v is not None:
+            cases[f"{what} (containers {_taken(c)}, VMs {_taken(v)})"] = (
+                _num(c, "share") > _num(v, "share"))
+    return over_cases("A container is less isolated than a VM", cases,
+                      "(Less isolated: the same fault takes a larger share.)")
 
 
 KIND_ORDER = ("container-crash", "oom-kill", "engine-crash", "container-escape",

@@ -17,12 +17,12 @@ Scenario (built in code): Linux images (alpine, Debian) and Windows images
 also simulated with one container per image, and the run's
 ``compatibility`` table must agree.
 
-Verdict rule: *contradicted* if any image runs natively on a kernel of
-another OS family, or if a same-family image fails for another reason than
-a version mismatch; *supported with nuance* when cross-OS images do run but
-only through a VM the platform adds (Docker Desktop's Linux VM, Hyper-V's
-utility VM), or when the same family is not enough (a Windows image newer
-than the host build, whatever the isolation); *supported* otherwise.
+Statements and their rules, each judged per OS family of image and place
+(supported when it holds for every case, partly for some, contradicted for
+none): "a Windows container runs only on a Windows host" (refused on every
+other host, QEMU binfmt_misc included), "a Linux container needs a Linux
+kernel" (runs exactly where a Linux kernel is, the platform's VM included),
+"a container runs on any kernel of its own OS family".
 
 Run on its own: ``python experiments/c08_kernel_family.py [--size quick] [--seed 1]``.
 """
@@ -37,7 +37,15 @@ from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.compat import Target, matrix, resolve
-from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Figure,
+    Finding,
+    Size,
+    Statement,
+    Tables,
+    main_for,
+    over_cases,
+)
 from virtsim.plotting import slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
 from virtsim.result import Record
@@ -175,41 +183,65 @@ def figures() -> list[Figure]:
 # -- verdict -----------------------------------------------------------------
 
 def findings(tables: Tables) -> Finding:
-    """No native run across OS families; nuance for VMs the platforms add and build matching."""
+    """Three statements, judged per OS family of image and place it is run."""
     rows = list(tables["matrix"])
-    cross = [r for r in rows if r["image_os"] != r["kernel_os"]]
-    same = [r for r in rows if r["image_os"] == r["kernel_os"]]
-    cross_native = [r for r in cross if r["outcome"] in ("native", "vm", "emulated")]
-    cross_vm = sorted({str(r["target"]).replace("\n", " ") for r in rows
-                       if r["image_os"] != r["host_os"] and r["outcome"] == "vm"})
-    same_failed = [r for r in same if r["outcome"] not in ("native", "vm", "emulated")]
-    odd = [r for r in same_failed if "incompatible" not in str(r["message"])
-           and "too old" not in str(r["message"])]
-    emulated_os = [r for r in tables["binfmt"] if r["binfmt_qemu"] and r["outcome"] != "needs-vm"]
-    by_pair = {(str(r["target"]), str(r["image"])): str(r["outcome"]) for r in rows}
-    disagree = [r for r in tables["runs"]
-                if by_pair[(str(r["target"]), str(r["image"]))] != r["outcome"]]
+    statements = (windows_only_on_windows(rows, tables["binfmt"]),
+                  linux_needs_linux_kernel(rows), runs_on_own_family(rows))
+    return Finding(CLAIM, statements, key_numbers=_key_numbers(rows, tables["binfmt"]))
 
-    verdict: Verdict
-    if cross_native or odd or emulated_os or disagree:
-        verdict = "contradicted"
-        reason = ("An image ran natively (or emulated) on another OS family's kernel, failed for "
-                  "a reason other than a version mismatch, or the simulation disagreed.")
-    elif cross_vm or same_failed:
-        verdict = "supported with nuance"
-        parts = ["No image runs natively on another OS family's kernel, and QEMU binfmt_misc "
-                 "does not change that (it emulates a CPU, not an OS)"]
-        if cross_vm:
-            parts.append(f"but Linux images do run on {', '.join(cross_vm)} inside the Linux VM "
-                         "the platform adds, paying VM costs")
-        if same_failed:
-            parts.append(f"and the same family is not enough: {len(same_failed)} same-OS "
-                         "pair(s) fail on the host's build or version")
-        reason = "; ".join(parts) + "."
-    else:
-        verdict = "supported"
-        reason = "Every image runs natively on its own OS family's kernel and nowhere else."
-    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(rows, tables["binfmt"]))
+
+RUNS = ("native", "vm", "emulated")
+"""Outcomes in which a container runs (on its own kernel, in a platform's VM, emulated)."""
+
+
+def _place(row: Record) -> str:
+    return str(row["target"]).replace("\n", ", ")
+
+
+def _grouped(rows: list[Record], holds: Any) -> dict[str, bool]:
+    """Cases per OS family of image and place: "windows images on X (0 of 4 run)"."""
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for row in rows:
+        groups.setdefault((str(row["image_os"]), _place(row)), []).append(row)
+    return {f"{os} images on {place} ({sum(r['outcome'] in RUNS for r in members)} of "
+            f"{len(members)} run)": all(holds(r) for r in members)
+            for (os, place), members in groups.items()}
+
+
+def windows_only_on_windows(rows: list[Record], binfmt: list[Record]) -> Statement:
+    """"Windows containers can only run on Windows hosts", even with QEMU's binfmt_misc."""
+    elsewhere = [r for r in rows if r["image_os"] == "windows" and r["host_os"] != "windows"]
+    cases = _grouped(elsewhere, lambda r: r["outcome"] not in RUNS)
+    emulated = [r for r in binfmt if r["binfmt_qemu"]]
+    if emulated:
+        cases[f"windows images on Linux with QEMU binfmt_misc "
+              f"({sum(r['outcome'] in RUNS for r in emulated)} of {len(emulated)} run)"] = all(
+            r["outcome"] not in RUNS for r in emulated)
+    return over_cases("A Windows container runs only on a Windows host", cases,
+                      "(binfmt_misc emulates a CPU, not an operating system.)")
+
+
+def linux_needs_linux_kernel(rows: list[Record]) -> Statement:
+    """A Linux container runs where a Linux kernel is, and only there."""
+    linux = [r for r in rows if r["image_os"] == "linux"]
+    cases = _grouped(linux, lambda r: (r["outcome"] in RUNS) == (r["kernel_os"] == "linux"))
+    in_vm = sorted({_place(r) for r in linux if r["outcome"] == "vm"})
+    aside = (f"Aside: on {'; '.join(in_vm)} they run in the Linux VM the platform adds."
+             if in_vm else "")
+    return over_cases("A Linux container needs a Linux kernel", cases, aside)
+
+
+def runs_on_own_family(rows: list[Record]) -> Statement:
+    """"Linux-based applications run natively ... on any host with a Linux kernel" (and Windows).
+
+    Judged where the kernel the container would use is of its image's family.
+    """
+    same = [r for r in rows if r["image_os"] == r["kernel_os"]]
+    failed = sorted({f"{r['image']} on {_place(r)}: {r['message']}" for r in same
+                     if r["outcome"] not in RUNS})
+    because = f"Refused: {'; '.join(failed)}." if failed else ""
+    return over_cases("A container runs on any kernel of its own OS family",
+                      _grouped(same, lambda r: r["outcome"] in RUNS), because)
 
 
 def _key_numbers(rows: list[Record], binfmt: list[Record]) -> tuple[str, ...]:

@@ -13,13 +13,14 @@ is started with the image cached. The experiment
   that every container that started shares the one kernel node of its host
   and that the simulation agrees with the resolver.
 
-Verdict rule: *contradicted* if on some kernel two distributions that both
-run do not share its kernel node, or if any failure is not explained by a
-requirement the kernel misses (minimum version, vsyscall, a feature);
-*supported with nuance* when a kernel breaks an image that an *older*
-kernel of the sweep runs (a newer kernel removed what the image needs, so
-"backward compatible" is not the whole story), or an old kernel breaks
-modern images; *supported* otherwise.
+Statements and their rules, each supported when it holds for every case,
+partly for some, contradicted for none: "every container on a host uses the
+host's kernel" (per host kernel, every started container reaches it),
+"images of different distributions run side by side on one host kernel"
+(per host kernel, images of at least two distributions run), "a newer kernel
+runs what an older one ran" (per image, no kernel newer than one it runs on
+refuses it). Sandbox kernels (gVisor, Kata)
+are a runtime's, not the host's, and are not judged.
 
 Run on its own: ``python experiments/c11_distributions.py [--size quick] [--seed 1]``.
 """
@@ -34,7 +35,15 @@ from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.compat import resolve, version_lt
-from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Figure,
+    Finding,
+    Size,
+    Statement,
+    Tables,
+    main_for,
+    over_cases,
+)
 from virtsim.plotting import slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
 from virtsim.result import Record
@@ -218,52 +227,64 @@ def figures() -> list[Figure]:
 # -- verdict -----------------------------------------------------------------
 
 def findings(tables: Tables) -> Finding:
-    """Shared kernel, and every failure explained; nuance when a newer kernel breaks an image."""
-    matrix = list(tables["matrix"])
-    runs = list(tables["runs"])
-    host_runs = [r for r in runs if r["kernel"] not in SANDBOX_RUNTIMES]  # sandboxes: one each
-    shared = all(len({str(r["kernel_node"]) for r in host_runs
-                      if r["kernel"] == k and r["started"]}) <= 1
-                 for k in {str(r["kernel"]) for r in host_runs})
-    shared = shared and all(str(r["kernel_node"]) == "host/kernel" for r in host_runs)
-    unexplained = [r for r in matrix if r["outcome"] != "native" and r["cause"] == "unexplained"]
-    agrees = {(str(r["kernel"]), str(r["image"])): str(r["outcome"]) for r in matrix} == {
-        (str(r["kernel"]), str(r["image"])): ("native" if r["started"] else str(r["outcome"]))
-        for r in runs}
-    host_kernels = [r for r in matrix if str(r["kernel"]) not in SANDBOX_RUNTIMES]
-    newer_breaks = sorted({
-        f"{r['image']} on {r['kernel']}" for r in host_kernels if r["outcome"] != "native"
-        and any(o["image"] == r["image"] and o["outcome"] == "native"
-                and version_lt(str(o["kernel_version"]), str(r["kernel_version"]))
-                for o in host_kernels)})
-    old_breaks = sorted({str(r["image"]) for r in host_kernels
-                         if r["cause"] == "kernel too old"})
-    best = max(sorted({str(r["kernel"]) for r in matrix}),  # sorted: ties go to the first name
-               key=lambda k: sum(1 for r in matrix if r["kernel"] == k
-                                 and r["outcome"] == "native"))
-    together = sum(1 for r in matrix if r["kernel"] == best and r["outcome"] == "native")
+    """Three statements: one shared kernel, distributions side by side, backward compatible."""
+    matrix, runs = list(tables["matrix"]), list(tables["runs"])
+    statements = (containers_use_host_kernel(runs), distributions_share_a_kernel(matrix),
+                  kernels_backward_compatible(matrix))
+    return Finding(CLAIM, statements, key_numbers=_key_numbers(matrix, runs))
 
-    verdict: Verdict
-    if not shared or unexplained or not agrees:
-        verdict = "contradicted"
-        reason = ("Distributions that run on one host do not share its kernel, a failure is not "
-                  "explained by a missing kernel requirement, or the simulation and the "
-                  "resolver disagree.")
-    elif newer_breaks or old_breaks:
-        verdict = "supported with nuance"
-        reason = (f"{together} of {len(IMAGES)} images run together on {best}, all sharing its "
-                  "one kernel, and every refusal names a requirement the kernel misses. But "
-                  "compatibility runs both ways: "
-                  + (f"old kernels refuse modern images ({', '.join(old_breaks)}), " if old_breaks
-                     else "")
-                  + (f"and a newer kernel breaks images an older one runs "
-                     f"({'; '.join(newer_breaks)}): removed ABI (vsyscall, the cgroup v1 "
-                     "hierarchy), not only missing features." if newer_breaks else "."))
-    else:
-        verdict = "supported"
-        reason = (f"Every image runs on every kernel of the sweep, sharing the host's kernel "
-                  f"({together} distributions on {best}).")
-    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(matrix, runs))
+
+def _host_kernels(rows: list[Record]) -> list[str]:
+    """Host kernels of the sweep, in order (sandbox kernels are a runtime's, not the host's)."""
+    return [k for k in dict.fromkeys(str(r["kernel"]) for r in rows) if k not in SANDBOX_RUNTIMES]
+
+
+def containers_use_host_kernel(runs: list[Record]) -> Statement:
+    """"All containers running on a host will use that host's kernel": per host kernel."""
+    cases = {}
+    for kernel in _host_kernels(runs):
+        started = [r for r in runs if r["kernel"] == kernel and r["started"]]
+        nodes = sorted({str(r["kernel_node"]) for r in started})
+        cases[f"{len(started)} containers on {kernel} (reach {', '.join(nodes) or 'none'})"] = (
+            nodes == ["host/kernel"])
+    return over_cases("Every container on a host uses the host's kernel", cases)
+
+
+def distributions_share_a_kernel(matrix: list[Record]) -> Statement:
+    """"Regardless of the distribution they are based on": distributions side by side.
+
+    Judged per host kernel: it holds when images of at least two
+    distributions run on it together. Refusals are listed with the
+    requirement the kernel misses (the seed's "as long as").
+    """
+    cases = {}
+    for kernel in _host_kernels(matrix):
+        rows = [r for r in matrix if r["kernel"] == kernel]
+        refused = [f"{r['image']}: {r['cause']}" for r in rows if r["outcome"] != "native"]
+        ran = len(rows) - len(refused)
+        distributions = {str(r["distribution"]) for r in rows if r["outcome"] == "native"}
+        cases[f"{kernel} ({ran} of {len(rows)} images"
+              + (f"; refused {', '.join(refused)})" if refused else ")")] = len(distributions) > 1
+    return over_cases("Images of different distributions run side by side on one host kernel",
+                      cases)
+
+
+def kernels_backward_compatible(matrix: list[Record]) -> Statement:
+    """"These kernel differences are generally backward-compatible": per image.
+
+    Holds for an image when no kernel of the sweep breaks it that is newer
+    than a kernel it runs on.
+    """
+    host = [r for r in matrix if str(r["kernel"]) not in SANDBOX_RUNTIMES]
+    cases = {}
+    for image in dict.fromkeys(str(r["image"]) for r in host):
+        rows = [r for r in host if r["image"] == image]
+        ran = [str(r["kernel_version"]) for r in rows if r["outcome"] == "native"]
+        broken = [r for r in rows if r["outcome"] != "native"
+                  and any(version_lt(v, str(r["kernel_version"])) for v in ran)]
+        why = ", ".join(f"{r['kernel']}: {r['cause']}" for r in broken)
+        cases[image + (f" (broken by {why})" if broken else "")] = not broken
+    return over_cases("A newer kernel runs what an older one ran", cases)
 
 
 def _key_numbers(matrix: list[Record], runs: list[Record]) -> tuple[str, ...]:

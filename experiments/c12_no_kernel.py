@@ -12,13 +12,13 @@ Scenarios (built in code):
 - *artefacts*: what ships in a container image (layers: user space only)
   against a VM disk image (which names the kernel it boots).
 
-Verdict rule: *contradicted* if the image profile can name a kernel, if
-runc containers of different distributions on one host reach different
-kernels, or if one image's containers reach the same kernel wherever they
-run; *supported with nuance* when the image holds no kernel but some
-containers do not reach the host's own kernel (gVisor's Sentry, Kata's
-guest kernel, Docker Desktop's Linux VM supply one: the runtime or platform
-does, never the image); *supported* when every container shares its host's.
+Statements and their rules, each supported when it holds for every case,
+partly for some, contradicted for none: "a container's kernel comes from
+where it runs, not from its image" (per image: a different kernel in each
+place), "a container uses its host's kernel" (per place Docker itself
+offers: runc on Linux, Docker Desktop on a Mac), "all containers on a host
+share one kernel" (one kernel however many instances). gVisor and Kata,
+which the seed does not speak of, and VMs are reported beside.
 
 Run on its own: ``python experiments/c12_no_kernel.py [--size quick] [--seed 1]``.
 """
@@ -32,7 +32,15 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch, Rectangle
 
 import virtsim
-from virtsim.experiment import Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Figure,
+    Finding,
+    Size,
+    Statement,
+    Tables,
+    main_for,
+    over_cases,
+)
 from virtsim.plotting import colour, label, slide_figure
 from virtsim.profiles import DiskImageProfile, ImageProfile, KernelProfile
 from virtsim.result import Record
@@ -277,43 +285,64 @@ def figures() -> list[Figure]:
 # -- verdict -----------------------------------------------------------------
 
 def findings(tables: Tables) -> Finding:
-    """No kernel in any image; the kernel follows the place, not the image."""
-    image_kernels = [r for r in tables["artefacts"] if r["kind"] == "container image"
-                     and r["kernel"]]
-    runc = [r for r in tables["kernel_map"] if r["technology"] == "container"]
-    shared_on_host = len({r["kernel_node"] for r in runc}) == 1 and all(
-        r["is_host_kernel"] for r in runc)
-    per_image = {str(r["image"]): set() for r in tables["kernel_map"]}
-    for row in tables["kernel_map"]:
-        per_image[str(row["image"])].add(str(row["kernel"]))
-    follows_place = all(len(kernels) > 1 for kernels in per_image.values())
-    not_host = sorted({str(r["place"]) for r in tables["kernel_map"] if not r["is_host_kernel"]})
-    sweep = tables["kernels_vs_instances"]
+    """Three statements: the kernel follows the place; it is the host's; one for all."""
+    kernel_map = list(tables["kernel_map"])
+    sweep = list(tables["kernels_vs_instances"])
+    statements = (kernel_follows_place(kernel_map), uses_host_kernel(kernel_map),
+                  one_kernel_for_all(sweep))
     most = max(int(r["instances"] or 0) for r in sweep)
     at_most = {str(r["technology"]): r for r in sweep if r["instances"] == most}
-
-    verdict: Verdict
-    if image_kernels or not shared_on_host or not follows_place:
-        verdict = "contradicted"
-        reason = ("An image carries a kernel, or containers of different distributions on one "
-                  "host reach different kernels, or an image's kernel does not change with "
-                  "where it runs.")
-    elif not_host:
-        verdict = "supported with nuance"
-        reason = (f"No image carries a kernel: {len(runc)} distributions under runc share the "
-                  f"host's one kernel and each image reaches a different kernel depending on "
-                  f"where it runs. But the kernel is not always the host's: "
-                  f"{'; '.join(not_host)} supply their own (a runtime's or a platform VM's), "
-                  "still never the image's.")
-    else:
-        verdict = "supported"
-        reason = (f"No image carries a kernel and every container shares its host's kernel "
-                  f"({len(runc)} distributions, one kernel).")
     key_numbers = tuple(
         f"{label(t)}: {at_most[t]['kernels']} kernel(s) for {most} instances, "
         f"{float(at_most[t]['kernel_memory_mib'] or 0):.0f} MiB of kernel memory"
         for t in SWEEP if t in at_most)
-    return Finding(CLAIM, verdict, reason, key_numbers=key_numbers)
+    return Finding(CLAIM, statements, key_numbers=key_numbers)
+
+
+DOCKER: tuple[str, ...] = ("container", "desktop")
+"""Docker's own ways to run a container (runc on Linux, Docker Desktop elsewhere), judged;
+sandboxed runtimes (gVisor, Kata) are reported beside."""
+
+
+def kernel_follows_place(kernel_map: list[Record]) -> Statement:
+    """"A Docker base image does not contain a kernel": so its kernel changes with the place.
+
+    Per image: holds when its containers reach a different kernel in each
+    place, which an image carrying its own kernel could not.
+    """
+    cases = {}
+    for image in dict.fromkeys(str(r["image"]) for r in kernel_map):
+        kernels = {str(r["place"]): str(r["kernel"]) for r in kernel_map if r["image"] == image}
+        distinct = len(set(kernels.values()))
+        cases[f"{image} ({distinct} kernels in {len(kernels)} places)"] = distinct == len(kernels)
+    return over_cases("A container's kernel comes from where it runs, not from its image",
+                      cases)
+
+
+def uses_host_kernel(kernel_map: list[Record]) -> Statement:
+    """"It relies on the host operating system's kernel": per place, Docker's own ways."""
+    cases = {}
+    for place in dict.fromkeys(str(r["place"]) for r in kernel_map
+                               if r["technology"] in DOCKER):
+        rows = [r for r in kernel_map if r["place"] == place]
+        kernels = sorted({f"{r['kernel']}, supplied by the {r['supplied_by']}" for r in rows})
+        cases[f"{place} ({'; '.join(kernels)})"] = all(bool(r["is_host_kernel"]) for r in rows)
+    others = sorted({f"{r['place']} ({r['kernel']})" for r in kernel_map
+                     if r["technology"] not in DOCKER})
+    aside = (f"Aside: sandboxed runtimes supply their own: {'; '.join(others)}." if others
+             else "")
+    return over_cases("A container uses its host's kernel", cases, aside)
+
+
+def one_kernel_for_all(sweep: list[Record]) -> Statement:
+    """"All containers running on a host use the same kernel instance": kernels against N."""
+    most = max(int(r["instances"] or 0) for r in sweep)
+    rows = {str(r["technology"]): r for r in sweep if r["instances"] == most}
+    cases = {f"{label(t)} ({rows[t]['kernels']} kernel(s) for {most})":
+             int(rows[t]["kernels"] or 0) == 1 for t in DOCKER if t in rows}
+    others = [f"{label(t)} {rows[t]['kernels']}" for t in SWEEP if t in rows and t not in DOCKER]
+    aside = f"Aside: kernels for {most} instances: {'; '.join(others)}." if others else ""
+    return over_cases("All containers on a host share one kernel", cases, aside)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ and alpine to full Debian and Ubuntu. For each image the experiment
   from the footprint table, the disk its layers take on the host (stored once
   by digest, however many containers use them).
 
-Verdict rule: *contradicted* if another image with the application added is
-smaller, ships fewer executables or packages, or if ``sh`` or ``ls`` work in
-the scratch image or its own binary does not; *supported with nuance* when
-scratch wins but another shell-less image comes within 1.5x of its size (so
-"no shell" is not what makes scratch small); *supported* otherwise.
+Statements and their rules: "a scratch image has no shell or utilities"
+(per command tried, ``sh``, ``bash``, ``ls``, ``cat``: it fails), "the static
+binary copied in runs" and "a scratch image is much smaller than one built on
+a base image" (the next smallest image with the same app at least 2x its
+size supports it, larger at all partly). Each case-by-case statement is
+supported when every case holds, partly for some, contradicted for none.
 
 Run on its own: ``python experiments/c13_scratch.py [--size quick] [--seed 1]``.
 """
@@ -32,7 +33,17 @@ from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.compat import attack_surface, exec_in
-from virtsim.experiment import Comparison, Figure, Finding, Size, Tables, Verdict, main_for
+from virtsim.experiment import (
+    Comparison,
+    Figure,
+    Finding,
+    Size,
+    Statement,
+    Tables,
+    graded,
+    main_for,
+    over_cases,
+)
 from virtsim.plotting import colour, image_size_bars, slide_figure
 from virtsim.profiles import ImageProfile
 from virtsim.result import Record
@@ -55,19 +66,18 @@ COMMANDS: tuple[str, ...] = ("sh", "bash", "ls", "cat")
 COUNTS: dict[Size, tuple[int, ...]] = {"tiny": (1, 4), "quick": (1, 10), "full": (1, 10, 100)}
 """Containers per host in the storage sweep."""
 
-SHELL_LESS_NEAR = 1.5
-"""A shell-less image within this factor of scratch's size makes the verdict nuanced."""
-
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "distroless-static": (2.0, "MEASUREMENTS.md Images: distroless static about 2 MiB [V]"),
-    "alpine": (8.3 / 1.048576, "MEASUREMENTS.md Images: alpine:3.22 about 8.3 MB unpacked [V]"),
-    "debian": (124.0, "MEASUREMENTS.md Images: debian (full) 124 MiB [V]"),
+PUBLISHED: dict[str, tuple[float, str, str]] = {
+    "distroless-static": (2.0, "distroless README: static about 2 MiB",
+                          "distroless-readme:static-size"),
+    "alpine": (8.3 / 1.048576, "Docker Hub: alpine:3.22 about 8.3 MB unpacked",
+               "dockerhub:alpine-3.22-size"),
+    "debian": (124.0, "distroless README: debian 124 MiB", "distroless-readme:debian-size"),
 }
 """Published unpacked sizes (MiB) of the images, to set beside the simulated layer storage."""
 
-PUBLISHED_DOWNLOAD: dict[str, tuple[float, str]] = {
-    "busybox": (2.5 / 1.048576, "MEASUREMENTS.md Images: busybox about 2.5 MB [V] (the "
-                                "registry's figure: the compressed download)"),
+PUBLISHED_DOWNLOAD: dict[str, tuple[float, str, str]] = {
+    "busybox": (2.5 / 1.048576, "Docker Hub: busybox about 2.5 MB (the registry's figure: the "
+                                "compressed download)", "dockerhub:busybox-size"),
 }
 """Published download (compressed) sizes (MiB), beside the catalogue's layers."""
 
@@ -238,44 +248,47 @@ def figures() -> list[Figure]:
 # -- verdict -----------------------------------------------------------------
 
 def findings(tables: Tables) -> Finding:
-    """Scratch smallest and shell-less, computed from the tables."""
-    images = {str(r["image"]): r for r in tables["images"]}
-    scratch = images[SCRATCH]
-    others = [r for name, r in images.items() if name != SCRATCH]
-    size = float(scratch["with_app_size_mib"] or 0)
-    smallest = all(float(r["with_app_size_mib"] or 0) > size for r in others)
-    fewest = all(int(r["with_app_executables"] or 0) >= int(scratch["with_app_executables"] or 0)
-                 and int(r["packages"] or 0) >= int(scratch["packages"] or 0) for r in others)
-    answers = {(str(r["image"]), str(r["command"])): r for r in tables["exec"]
-               if not r["is_entrypoint"]}
-    shell_fails = not any(bool(answers[(SCRATCH, c)]["ok"]) for c in ("sh", "ls"))
-    own_binary = next(bool(r["ok"]) for r in tables["exec"]
-                      if r["image"] == SCRATCH and r["is_entrypoint"])
-    near = [r for r in others if not r["has_shell"]
-            and float(r["with_app_size_mib"] or 0) <= SHELL_LESS_NEAR * size]
-    next_smallest = min(others, key=lambda r: float(r["with_app_size_mib"] or 0))
-    ratio = float(next_smallest["with_app_size_mib"] or 0) / size
-    message = str(answers[(SCRATCH, "sh")]["message"])
-
-    verdict: Verdict
-    if not (smallest and fewest and shell_fails and own_binary):
-        verdict = "contradicted"
-        reason = ("The scratch image is not the smallest or leanest with the app added, or a "
-                  "shell runs in it, or its own binary does not.")
-    elif near:
-        verdict = "supported with nuance"
-        reason = (f"Scratch is the smallest image with the app ({size:.1f} MiB, "
-                  f"{ratio:.2f}x less than {next_smallest['image']}) and `sh` and `ls` fail "
-                  f"({message}); but {', '.join(str(r['image']) for r in near)} also has no "
-                  "shell and costs little more, adding CA certificates and time zones that a "
-                  "scratch image lacks, so 'no shell' and 'smallest' come apart.")
-    else:
-        verdict = "supported"
-        reason = (f"Scratch is the smallest image with the app ({size:.1f} MiB, {ratio:.2f}x "
-                  f"less than the next) with one executable, and `sh` and `ls` fail: "
-                  f"{message}.")
-    return Finding(CLAIM, verdict, reason, key_numbers=_key_numbers(tables, message),
+    """Three statements: no shell or utilities, the binary still runs, much smaller."""
+    statements = (no_shell_or_utilities(tables), own_binary_runs(tables),
+                  much_smaller(tables))
+    message = next((str(r["message"]) for r in tables["exec"]
+                    if r["image"] == SCRATCH and r["command"] == "sh"), "")
+    return Finding(CLAIM, statements, key_numbers=_key_numbers(tables, message),
                    comparisons=_comparisons(tables))
+
+
+MUCH_SMALLER = 2.0
+""""Very small": the next smallest image with the same app at least twice scratch's size."""
+
+
+def no_shell_or_utilities(tables: Mapping[str, list[Record]]) -> Statement:
+    """"You won't have access to typical Linux commands (like ls, bash, cp)": per command."""
+    cases = {f"{r['command']} ({r['message']})": not r["ok"] for r in tables["exec"]
+             if r["image"] == SCRATCH and not r["is_entrypoint"]}
+    return over_cases("A scratch image has no shell or utilities", cases)
+
+
+def own_binary_runs(tables: Mapping[str, list[Record]]) -> Statement:
+    """"Nothing except what you explicitly copy into the image": that binary still runs."""
+    cases = {f"{r['command']} ({r['message']})": bool(r["ok"]) for r in tables["exec"]
+             if r["image"] == SCRATCH and r["is_entrypoint"]}
+    return over_cases("The static binary copied into a scratch image runs", cases)
+
+
+def much_smaller(tables: Mapping[str, list[Record]]) -> Statement:
+    """"Reducing image size": scratch against the next smallest image with the same app."""
+    images = {str(r["image"]): float(r["with_app_size_mib"] or 0) for r in tables["images"]}
+    size = images.pop(SCRATCH)
+    nearest = min(images, key=images.__getitem__)
+    ratio = images[nearest] / size if size > 0 else float("inf")
+    shell_less = [str(r["image"]) for r in tables["images"]
+                  if r["image"] != SCRATCH and not r["has_shell"]]
+    return graded("A scratch image is much smaller than one built on a base image", ratio,
+                  MUCH_SMALLER, 1.0,
+                  f"With the app added, scratch is {size:.1f} MiB and the next smallest, "
+                  f"{nearest}, {images[nearest]:.1f} MiB: {ratio:.2f}x (much smaller means "
+                  f"at least {MUCH_SMALLER:.0f}x). Images without a shell: "
+                  f"{', '.join(shell_less) or 'none'}.")
 
 
 def _key_numbers(tables: Tables, message: str) -> tuple[str, ...]:
@@ -291,11 +304,12 @@ def _comparisons(tables: Tables) -> tuple[Comparison, ...]:
               if r["containers"] == min(int(x["containers"] or 0) for x in tables["storage"])}
     download = {str(r["image"]): float(r["compressed_mib"] or 0) for r in tables["images"]}
     unpacked = [Comparison(f"{image} unpacked size on the host", round(published, 4), stored[image],
-                           "MiB", source)
-                for image, (published, source) in PUBLISHED.items() if image in stored]
+                           "MiB", source, figure)
+                for image, (published, source, figure) in PUBLISHED.items() if image in stored]
     pulled = [Comparison(f"{image} download size", round(published, 4), download[image], "MiB",
-                         source)
-              for image, (published, source) in PUBLISHED_DOWNLOAD.items() if image in download]
+                         source, figure)
+              for image, (published, source, figure) in PUBLISHED_DOWNLOAD.items()
+              if image in download]
     return (*unpacked, *pulled)
 
 

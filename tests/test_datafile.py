@@ -79,8 +79,3 @@ def test_too_big_too_deep_and_not_regular_files_are_refused(tmp_path: Path) -> N
     with pytest.raises(InputError, match="symbolic links"):
         read_toml(loop)
 
-
-def test_arrays_become_tuples_for_the_strict_models() -> None:
-    from virtsim.datafile import as_data
-
-    assert as_data({"a": [1, {"b": [2]}]}) == {"a": (1, {"b": (2,)})}

@@ -80,7 +80,14 @@ def test_findings_have_a_valid_verdict(experiment: tuple[ModuleType, dict]) -> N
     assert isinstance(finding, Finding)
     assert finding.claim == module.CLAIM
     assert finding.verdict in VERDICTS
-    assert finding.reason
+    assert finding.statements and finding.reason
+    texts = [s.text for s in finding.statements]
+    assert len(texts) == len(set(texts)), "each statement once"
+    for statement in finding.statements:
+        assert statement.verdict in VERDICTS
+        assert statement.reason.startswith(("Holds for", "Not for")) or any(
+            ch.isdigit() for ch in statement.reason), (
+            f"{statement.text}: the reason should name the cases or numbers that decided it")
     for comparison in finding.comparisons:
         assert comparison.source and comparison.unit
 

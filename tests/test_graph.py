@@ -164,3 +164,17 @@ def test_stacks_of_the_same_shape_share_a_key(catalog: Catalog) -> None:
     assert shape("h-0/a-0") == shape("h-0/a-1") == shape("h-1/a-0")  # copies and siblings
     assert shape("h-0/a-0") != shape("h-0/b")  # another group: spec, name and image differ
     assert shape("h-0/a-0", graph.path_to_machine("h-0/a-0")) == shape("h-0/a-0")
+
+
+def test_a_bare_metal_hypervisors_management_os_is_the_host_kernel() -> None:
+    from virtsim.catalog import load_catalog
+    from virtsim.layer_costs import layer_cost_names
+
+    catalog = load_catalog()
+    data = {"name": "dom0", "duration_s": 1, "seed": 1,
+            "hosts": [{"name": "h", "profile": "felter-server",
+                       "vms": [{"name": "v", "hypervisor": "xen-pv", "vmm": "xen-pv-domain",
+                                "disk_image": "ubuntu-24.04-cloud"}]}]}
+    graph = build_graph(parse_scenario(data, catalog), catalog)
+    assert graph.attrs("h/kernel")["profile"].name == "linux-5.15"  # dom0, not the default
+    assert layer_cost_names(graph, "h/v", catalog) == ["xen-pv", "native"]

@@ -289,7 +289,10 @@ def _mutate(data: Any, path: tuple[Any, ...], action: str, value: Any) -> Any:
 def hostile_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = draw(st.sampled_from(BASES))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(data)))
+        paths = _paths(data)
+        if not paths:  # everything deleted already
+            break
+        path = draw(st.sampled_from(paths))
         action = draw(st.sampled_from(["replace", "replace", "delete", "extra"]))
         data = _mutate(data, path, action, draw(HOSTILE_VALUES))
     return data

@@ -8,7 +8,7 @@ import pytest
 from virtsim.catalog import load_catalog
 from virtsim.layer_costs import compose
 from virtsim.per_request import simulate_requests
-from virtsim.performance import serve_alone
+from virtsim.performance import serve_alone, service_capacity
 from virtsim.profiles import HostProfile, WorkloadProfile
 
 CATALOG = load_catalog()
@@ -23,9 +23,9 @@ HOST = CATALOG.require(HostProfile, "felter-server")
 def test_request_by_request_matches_the_queueing_formula(layers: list[str], load: float,
                                                          cpus: float) -> None:
     web = CATALOG.require(WorkloadProfile, "web-service")
-    threads = min(web.threads, cpus)
-    web = web.model_copy(update={"arrival_rate_per_s": load * threads / web.cpu_core_s})
     costs = compose(CATALOG, layers)
+    capacity = service_capacity(web, costs, HOST, cpus)  # CPU work and system calls
+    web = web.model_copy(update={"arrival_rate_per_s": load * capacity})
     log = simulate_requests(web, costs, HOST, 150_000, np.random.default_rng(7), cpus)
     level = serve_alone(web, costs, HOST, cpus)
     assert log.mean_s == pytest.approx(level.mean_latency_s, rel=0.05)

@@ -86,10 +86,10 @@ def test_reproduce_writes_tables_figures_and_reports(subset_run: reproduce.Repro
 def test_report_names_every_claim_with_a_verdict_or_not_run(
         subset_run: reproduce.Reproduction) -> None:
     with (subset_run.out / "findings.csv").open() as f:
-        rows = {r["claim"]: r["verdict"] for r in csv.DictReader(f)}
+        rows = {r["claim"]: r["claim_verdict"] for r in csv.DictReader(f)}
     assert list(rows) == list(CLAIM_IDS)
     for claim_id in CLAIM_IDS:
-        expected = ("supported", "supported with nuance", "contradicted") \
+        expected = ("supported", "partly supported", "contradicted") \
             if claim_id in SUBSET else ("not run",)
         assert rows[claim_id] in expected
     markdown = subset_run.report_md.read_text()

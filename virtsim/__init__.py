@@ -8,11 +8,14 @@ The public Python API::
     graph = virtsim.build_graph(scenario, catalog)
     result = virtsim.run_scenario(scenario, catalog, seed=1)
     result.table("nodes")
+    answer = virtsim.plan("experiments/plans/nginx-vs-vms.toml", catalog)
+    answer.chosen, answer.tables()["options"]
 """
 
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph, build_graph
+from virtsim.planning import PlanResult, plan
 from virtsim.result import Result
 from virtsim.run import run_scenario
 from virtsim.scenario import Scenario, load_scenario, parse_scenario
@@ -20,6 +23,7 @@ from virtsim.scenario import Scenario, load_scenario, parse_scenario
 __all__ = [
     "Catalog",
     "InputError",
+    "PlanResult",
     "ResourceGraph",
     "Result",
     "Scenario",
@@ -27,6 +31,7 @@ __all__ = [
     "load_catalog",
     "load_scenario",
     "parse_scenario",
+    "plan",
     "run_scenario",
 ]
 

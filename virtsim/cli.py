@@ -25,7 +25,7 @@ from virtsim.budget import check_budget, estimate
 from virtsim.catalog import USER_MODELS_ENV, Catalog, load_catalog
 from virtsim.errors import MESSAGE_CHARS, InputError, display_path, printable
 from virtsim.publish import check_output_folder, stage
-from virtsim.result import Result, write_table
+from virtsim.result import Result, finite, write_outputs, write_table
 from virtsim.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -86,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="draw even if the stack's estimated memory is beyond this machine")
     graph.set_defaults(handler=_cmd_graph)
 
+    plan = sub.add_parser(
+        "plan", help="capacity what-ifs: hosts, start time, blast radius and cost per technology",
+        description="Work out a plan file's workload mix as every technology it names on every "
+                    "candidate host: hosts needed and the binding resource, density, cold and "
+                    "warm start of the fleet, blast radius, slowdown, p99 latency and cost; "
+                    "choose the cheapest option that meets every constraint. Exit 0 even when "
+                    "no option does (the reasons are printed).")
+    plan.add_argument("plan", type=Path, help="plan TOML file")
+    plan.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    plan.add_argument("--out", type=Path, metavar="DIR",
+                      help="write options.csv, groups.csv, plan.json and plan.png/.svg here")
+    plan.add_argument("--verify", action="store_true",
+                      help="simulate the chosen option at a bounded size and report where the "
+                           "simulation differs from the analytic answer")
+    plan.add_argument("--seed", type=_seed, help="override the plan's seed")
+    plan.set_defaults(handler=_cmd_plan)
+
     catalog = sub.add_parser("catalog", help="list catalogue profiles and their sources")
     catalog.add_argument("kind", nargs="?", help="one kind (hosts, kernels, ...); all if omitted")
     catalog.add_argument("--json", action="store_true", help="print profiles as JSON")
@@ -112,6 +129,27 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--no-progress", action="store_true",
                            help="no progress bar (a line per finished experiment is still printed)")
     reproduce.set_defaults(handler=_cmd_reproduce)
+
+    validate = sub.add_parser(
+        "validate", help="predict held-out published figures: table, CSV and a log-log figure",
+        description="Run the validation cases of validation/ (published figures that set no "
+                    "parameter) and print, per case, the published and simulated values, their "
+                    "ratio, the tolerance and whether it is within; then the share within "
+                    "tolerance and the median |log10 ratio|. --out writes validation.csv, "
+                    "validation.json and validation.png/.svg. Exit 0 even when cases miss: the "
+                    "table is the result.")
+    validate.add_argument("--only", type=_case_list, default=(), metavar="ID,...",
+                          help="run only these cases (ids are the file names in validation/)")
+    validate.add_argument("--json", action="store_true",
+                          help="print the summary and every case as one JSON object")
+    validate.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="write validation.csv, validation.json and the figure here")
+    validate.add_argument("--seed", type=_seed, default=None, metavar="N",
+                          help="base seed (default: a fixed seed, so runs repeat exactly)")
+    validate.add_argument("--workers", type=_workers, default=None, metavar="N",
+                          help="local worker processes (default: min(2, CPUs))")
+    validate.add_argument("--list", action="store_true", help="list the cases and exit")
+    validate.set_defaults(handler=_cmd_validate)
     return parser
 
 
@@ -136,6 +174,13 @@ def _claim_list(text: str) -> tuple[str, ...]:
         return tuple(normalise_claim_id(part) for part in parts)
     except InputError as exc:
         raise argparse.ArgumentTypeError(f"expected {exc.expected}, found {exc.found}") from None
+
+
+def _case_list(text: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected case ids separated by commas, found '{text}'")
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,7 +234,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(summary(scenario, result))
         if args.out is not None:
             print(f"results written to {display_path(args.out)}")
+    warn_overload(result)
     return EXIT_OK
+
+
+def warn_overload(result: Result) -> None:
+    """Print the run's overload findings (:mod:`virtsim.overload`) on stderr."""
+    for line in _warnings(result):
+        print(f"virtsim: warning: {printable(line, TEXT_CHARS)}", file=sys.stderr)
+
+
+def _warnings(result: Result) -> list[str]:
+    lines = result.metrics.get("warnings", [])
+    return [str(line) for line in lines] if isinstance(lines, list) else []
+
+
+def _check_out_dir(path: Path, flag: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError(flag, "", "a folder (existing or new)", f"the file {display_path(path)}")
 
 
 PROGRESS_AFTER_S = 3.0
@@ -244,18 +306,53 @@ def summary(scenario: Scenario, result: Result) -> str:
     lines = [f"scenario {scenario.name!r}: seed {result.metrics.get('seed')}, "
              f"{scenario.duration_s:g} s simulated"]
     for key, value in result.metrics.items():
-        if key in {"scenario", "seed", "duration_s"}:
+        if key in {"scenario", "seed", "duration_s", "warnings"}:
             continue
         if isinstance(value, dict):
             shown = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v not in (0, None))
             lines.append(f"  {key}: {shown}")
         else:
             lines.append(f"  {key}: {_fmt(value)}")
+    lines.extend(f"  warning: {line}" for line in _warnings(result))
     return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from virtsim.plan_file import load_plan
+    from virtsim.planning import plan, summary
+
+    catalog = _catalog(args)
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+    spec = load_plan(args.plan, catalog)
+    if args.seed is not None:
+        spec = spec.model_copy(update={"seed": args.seed})
+    result = plan(spec, catalog)
+    if args.verify:
+        from virtsim.plan_verify import verify
+
+        result.verification = verify(result, catalog)
+    if args.out is not None:
+        from virtsim.plan_figure import draw_plan
+
+        write_outputs(args.out, result.tables(), {"plan.json": result.to_json() + "\n"})
+        draw_plan(result, args.out / "plan.png")
+        draw_plan(result, args.out / "plan.svg")
+    if args.json:
+        print(result.to_json())
+    else:
+        print(summary(result))
+        if result.verification:
+            from virtsim.plan_verify import verification_summary
+
+            print(verification_summary(result.verification))
+        if args.out is not None:
+            print(f"results written to {display_path(args.out)}")
+    return EXIT_OK
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
@@ -279,16 +376,21 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _share_models(args: argparse.Namespace) -> None:
+    """Hand ``--models`` folders to worker processes (they load the catalogue themselves)."""
+    if args.models:
+        _catalog(args)  # a bad folder fails here, with exit 2
+        os.environ[USER_MODELS_ENV] = os.pathsep.join(
+            [*map(str, args.models), *filter(None, os.environ.get(USER_MODELS_ENV, "").split(
+                os.pathsep))])
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from virtsim.experiment import Size
     from virtsim.reproduce import DEFAULT_SEED, reproduce
 
     check_output_folder(args.out, "--out")
-    if args.models:  # experiments load the catalogue themselves, in worker processes
-        _catalog(args)  # a bad folder fails here, with exit 2
-        os.environ[USER_MODELS_ENV] = os.pathsep.join(
-            [*map(str, args.models), *filter(None, os.environ.get(USER_MODELS_ENV, "").split(
-                os.pathsep))])
+    _share_models(args)
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
@@ -299,6 +401,37 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"virtsim: {outcome.experiment} failed: {printable(outcome.error, TEXT_CHARS)}",
               file=sys.stderr)
     return EXIT_INTERNAL if result.failed else EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from virtsim.validation import (
+        DEFAULT_SEED,
+        load_cases,
+        table_text,
+        validate,
+        write_validation,
+    )
+
+    _share_models(args)
+    if args.list:
+        for case in load_cases():
+            print(f"{case.id:<40} {case.area:<20} {case.title}")
+        return EXIT_OK
+    if args.out is not None:
+        _check_out_dir(args.out, "--out")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    result = validate(only=args.only, seed=seed, workers=args.workers)
+    written = write_validation(result, args.out) if args.out is not None else []
+    if args.json:
+        print(json.dumps(finite({"summary": result.summary(),
+                                 "cases": [r.record() for r in result.results]}),
+                         sort_keys=True, allow_nan=False))
+    else:
+        print(table_text(result))
+        if written:
+            print(f"written to {display_path(args.out)}: validation.csv, validation.json, "
+                  "validation.png, validation.svg")
+    return EXIT_OK
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:

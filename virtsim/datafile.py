@@ -127,23 +127,13 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def as_data(value: Any) -> Any:
-    """Parsed data with every array as a tuple: the typed models are strict and
-    take a tuple where they hold one (TOML arrays parse as lists)."""
-    if isinstance(value, dict):
-        return {k: as_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return tuple(as_data(v) for v in value)
-    return value
-
-
 def validate(model: type[M], data: Any, file: str, text: str = "") -> M:
     """Validate ``data`` into ``model``, or raise an :class:`InputError` for the first problem."""
     if _depth(data) > MAX_DEPTH:
         raise InputError(file, "", f"tables and arrays nested at most {MAX_DEPTH} deep",
                          "deeper nesting")
     try:
-        return model.model_validate(as_data(data))
+        return model.model_validate(data)
     except ValidationError as exc:
         raise input_error(exc, file, data, text) from None
     except RecursionError:

@@ -50,9 +50,18 @@ from __future__ import annotations
 import math
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from virtsim.catalog import Catalog
+from virtsim.demand import (
+    CACHE_COLUMNS,
+    MachineCapacity,
+    instance_demand,
+    machine_capacity,
+    native_cost,
+)
 from virtsim.graph import ResourceGraph
 from virtsim.profiles import (
     DiskImageProfile,
@@ -71,7 +80,10 @@ Record = dict[str, Any]
 """One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
 instance and guest (the VM whose guest RAM holds the bytes, or "")."""
 
-Binding = Literal["memory", "cpu", "disk"]
+Binding = Literal["memory", "cpu", "disk", "cpu-demand", "memory-bandwidth", "random-access",
+                  "disk-throughput", "disk-iops", "network"]
+"""What limits a density: memory, reserved vCPUs or CPU limits, disk, or a column of the
+instances' steady demand (:data:`virtsim.demand.DEMAND_NAMES`)."""
 _IDS = ("node", "instance", "guest")
 """The fields of a record that hold node ids."""
 
@@ -100,7 +112,7 @@ class Density:
 
     Attributes:
         count: Largest number of instances that fits every limit.
-        binding: The resource that limits the count ("memory", "cpu" or "disk").
+        binding: The resource that limits the count (see :data:`Binding`).
     """
 
     count: int
@@ -424,48 +436,90 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
 
 def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpus: float,
             per_instance_disk_mib: float, shared_memory_mib: float = 0.0,
-            shared_disk_mib: float = 0.0, cpu_overcommit: float = 1.0) -> Density:
+            shared_disk_mib: float = 0.0, cpu_overcommit: float = 1.0,
+            demand: Sequence[float] = (), capacity: MachineCapacity | None = None) -> Density:
     """The largest number of identical instances that fits one host.
 
     Memory and disk capacity is the host's less what is shared (host kernel,
     daemons, layers); CPU capacity is its hardware threads
     (``cores * threads_per_core``) times ``cpu_overcommit``. A resource an
-    instance does not use (zero per instance) does not limit the count. Ties
-    name the first of memory, cpu, disk.
+    instance does not use (zero per instance) does not limit the count.
+    ``demand`` is each instance's steady demand per second
+    (:func:`virtsim.demand.instance_demand`), checked against ``capacity``
+    (the machine as the performance model shares it, cache interference of
+    that many co-runners included): demand cannot be overcommitted. Ties name
+    the first of memory, cpu, disk, then the demand columns.
 
     Args:
         host: The host profile.
         per_instance_memory_mib: Resident memory each instance adds.
-        per_instance_vcpus: vCPUs (or CPU limit) each instance needs.
+        per_instance_vcpus: vCPUs (or CPU limit) each instance reserves.
         per_instance_disk_mib: Disk each instance adds.
         shared_memory_mib: Memory paid once per host.
         shared_disk_mib: Disk paid once per host.
         cpu_overcommit: vCPUs allowed per hardware thread.
+        demand: Steady demand per instance, in :data:`virtsim.layer_costs.DEMANDS`
+            order (empty: none counted).
+        capacity: The machine's steady-load capacity; needed when ``demand`` is given.
 
     Returns:
         The count and the binding limit.
 
     Raises:
-        ValueError: A negative input, a non-positive overcommit, or no
-            per-instance demand at all (the count would be unbounded).
+        ValueError: A negative input, a non-positive overcommit, demand
+            without a capacity, or no per-instance demand at all (the count
+            would be unbounded).
     """
     values = (per_instance_memory_mib, per_instance_vcpus, per_instance_disk_mib,
-              shared_memory_mib, shared_disk_mib)
+              shared_memory_mib, shared_disk_mib, *demand)
     if any(v < 0 for v in values) or cpu_overcommit <= 0:
         raise ValueError("density inputs must be non-negative and cpu_overcommit positive")
+    if any(demand) and capacity is None:
+        raise ValueError("density with a steady demand needs the machine's capacity")
     limits: list[tuple[float, Binding]] = []
     checks: tuple[tuple[float, float, Binding], ...] = (
         (host.memory_gib * 1024.0 - shared_memory_mib, per_instance_memory_mib, "memory"),
         (host.cores * host.threads_per_core * cpu_overcommit, per_instance_vcpus, "cpu"),
         (host.disk_gib * 1024.0 - shared_disk_mib, per_instance_disk_mib, "disk"),
     )
-    for capacity, demand, name in checks:
-        if demand > 0:
-            limits.append((max(0.0, math.floor(capacity / demand + 1e-9)), name))
+    for room, need, name in checks:
+        if need > 0:
+            limits.append((max(0.0, math.floor(room / need + 1e-9)), name))
+    if capacity is not None:
+        for j, need in enumerate(demand):
+            if need > 0:
+                limits.append((_demand_fit(capacity, j, need), DEMAND_BINDINGS[j]))
     if not limits:
         raise ValueError("an instance with no memory, CPU or disk demand has no density limit")
     count, binding = min(limits, key=lambda lim: lim[0])
     return Density(count=int(count), binding=binding)
+
+
+DEMAND_BINDINGS: tuple[Binding, ...] = ("cpu-demand", "memory-bandwidth", "random-access",
+                                        "disk-throughput", "disk-iops", "network")
+"""The :data:`Binding` of each steady-demand column, in :data:`virtsim.layer_costs.DEMANDS`
+order."""
+
+
+def _demand_fit(capacity: MachineCapacity, column: int, need: float) -> float:
+    """Most instances whose demand on ``column`` the machine serves in full.
+
+    On the cache columns each co-runner shrinks the capacity
+    (:meth:`~virtsim.demand.MachineCapacity.factor`): the count that fits is
+    found by bisection (fitting only gets harder as the count grows).
+    """
+    room = capacity.per_s[column]
+    most = math.floor(room / need + 1e-9)
+    if column not in CACHE_COLUMNS or capacity.interference_per_neighbour <= 0:
+        return float(max(most, 0))
+    low, high = 0, most
+    while low < high:
+        mid = (low + high + 1) // 2
+        if mid * need <= room * capacity.factor(mid) * (1 + 1e-9):
+            low = mid
+        else:
+            high = mid - 1
+    return float(low)
 
 
 class FootprintModel:
@@ -510,7 +564,8 @@ class FootprintModel:
             if (first := graph.copies.get(machine)) is not None:
                 fits[machine] = [{**fit, "machine": machine} for fit in fits[first]]
             else:
-                fits[machine] = _fits(graph, result, machine, groups.get(machine, ([], {})))
+                fits[machine] = _fits(graph, sim.catalog, result, machine,
+                                      groups.get(machine, ([], {})))
         densities: dict[str, Any] = {}
         for records in fits.values():
             for fit in records:
@@ -539,9 +594,12 @@ def _top_level_groups(graph: ResourceGraph, result: Footprint) -> dict[str, Grou
     return groups
 
 
-def _fits(graph: ResourceGraph, result: Footprint, machine: str, groups: Groups) -> list[Record]:
-    """The density record of each instance group on ``machine``."""
+def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: str,
+          groups: Groups) -> list[Record]:
+    """The density record of each instance group on ``machine``: how many fit, counting
+    each member's steady workload demand (:mod:`virtsim.demand`), and how many are placed."""
     host: HostProfile = graph.data[machine]["profile"]
+    capacity = machine_capacity(host, native_cost(catalog))
     top, named = groups
     instance_memory = sum(result.per_instance[node]["memory_mib"] for node in top)
     shared_memory = result.per_host[machine]["memory_mib"] - instance_memory
@@ -551,12 +609,14 @@ def _fits(graph: ResourceGraph, result: Footprint, machine: str, groups: Groups)
         memory = sum(o["memory_mib"] for o in own) / len(own)
         disk = sum(o["disk_mib"] for o in own) / len(own)
         vcpus = _vcpus(graph, members[0])
-        if memory <= 0 and vcpus <= 0 and disk <= 0:
+        demand = instance_demand(graph, catalog, members[0]).tolist()
+        if memory <= 0 and vcpus <= 0 and disk <= 0 and not any(demand):
             continue
-        fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0))
+        fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0),
+                      demand=demand, capacity=capacity)
         fits.append({"machine": machine, "group": name, "count": fit.count,
-                     "binding": fit.binding, "memory_mib": memory, "vcpus": vcpus,
-                     "disk_mib": disk})
+                     "binding": fit.binding, "placed": len(members), "memory_mib": memory,
+                     "vcpus": vcpus, "cpu_demand": demand[0], "disk_mib": disk})
     return fits
 
 

@@ -239,6 +239,8 @@ class _Builder:
         hypervisors = {vm.hypervisor: self.catalog.require(HypervisorProfile, vm.hypervisor)
                        for vm in spec.vms}
         bare = [h for h in hypervisors.values() if h.placement == "bare-metal"]
+        if bare and not spec.kernel and bare[0].management_kernel:  # dom0, parent partition
+            kernel = self.catalog.require(KernelProfile, bare[0].management_kernel)
         if bare:
             hyper_node = self.node(f"{host}/{bare[0].name}", host, "hypervisor", bare[0].name,
                                    host, profile=bare[0])

@@ -33,6 +33,15 @@ WORKLOAD_FIELDS: dict[str, str] = {
     "net_stream": "net_stream_mib",
 }
 """The workload profile field holding each demand type."""
+EXTRA_EFFICIENCIES: dict[str, str] = {
+    "cpu_fp": "cpu", "disk_seq_write": "disk_seq", "disk_random_write": "disk_random"}
+"""Efficiencies an operation mix also reads, and the demand type each defaults to."""
+MECHANISMS: tuple[str, ...] = (
+    "syscall_cheap_ns", "syscall_file_ns", "syscall_network_ns", "syscall_mmap_ns",
+    "file_open_us", "page_fault_ns", "exec_ms", "packet_ns", "disk_op_cpu_us", "fsync_us",
+    "io_thread_us", "io_thread_ns_per_kib", "net_thread_ns_per_kib",
+)
+"""Per-operation costs of a layer (:class:`~virtsim.profiles.LayerCostProfile`); they add."""
 NATIVE = "native"
 EMULATOR = "qemu-user"
 """Layer cost of an image run for another architecture through binfmt_misc."""
@@ -51,6 +60,10 @@ class LayerCost:
         cache_interference_per_neighbour: CPU and memory capacity lost per co-running
             workload (from the ``native`` layer).
         cache_interference_max_neighbours: Neighbours beyond this add no loss.
+        base: The ``native`` layer's per-operation costs (:data:`MECHANISMS`): what
+            the work costs on bare metal, paid at the stack's CPU speed.
+        added: The other layers' per-operation costs, summed: host CPU (and
+            latency) the layers add on top.
     """
 
     layers: tuple[str, ...] = ()
@@ -60,25 +73,38 @@ class LayerCost:
     random_access_mups: float = 0.0
     cache_interference_per_neighbour: float = 0.0
     cache_interference_max_neighbours: int = 0
+    base: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(MECHANISMS, 0.0))
+    added: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(MECHANISMS, 0.0))
 
     @classmethod
     def of(cls, profile: LayerCostProfile) -> LayerCost:
         """One layer's cost."""
-        return cls((profile.name,), {d: float(getattr(profile, d)) for d in DEMANDS},
+        efficiency = {d: float(getattr(profile, d)) for d in DEMANDS}
+        for extra, default in EXTRA_EFFICIENCIES.items():
+            value = getattr(profile, extra)
+            efficiency[extra] = efficiency[default] if value is None else float(value)
+        own = {m: float(getattr(profile, m)) for m in MECHANISMS}
+        none = dict.fromkeys(MECHANISMS, 0.0)
+        native = profile.name == NATIVE
+        return cls((profile.name,), efficiency,
                    profile.round_trip_us, profile.syscall_ns, profile.random_access_mups,
                    profile.cache_interference_per_neighbour,
-                   profile.cache_interference_max_neighbours)
+                   profile.cache_interference_max_neighbours,
+                   own if native else none, none if native else own)
 
     def __add__(self, other: LayerCost) -> LayerCost:
-        """Stack two costs: efficiencies multiply, latencies add."""
+        """Stack two costs: efficiencies multiply, latencies and per-operation costs add."""
+        keys = (*DEMANDS, *EXTRA_EFFICIENCIES)
         return LayerCost(
             self.layers + other.layers,
-            {d: self.efficiency[d] * other.efficiency[d] for d in DEMANDS},
+            {d: self.efficiency.get(d, 1.0) * other.efficiency.get(d, 1.0) for d in keys},
             self.round_trip_us + other.round_trip_us,
             self.syscall_ns + other.syscall_ns,
             max(self.random_access_mups, other.random_access_mups),
             max(self.cache_interference_per_neighbour, other.cache_interference_per_neighbour),
             max(self.cache_interference_max_neighbours, other.cache_interference_max_neighbours),
+            {m: self.base[m] + other.base[m] for m in MECHANISMS},
+            {m: self.added[m] + other.added[m] for m in MECHANISMS},
         )
 
 

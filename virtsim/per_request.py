@@ -55,7 +55,7 @@ def simulate_requests(workload: WorkloadProfile, costs: LayerCost, host: HostPro
         raise ValueError(f"workload {workload.name!r} has no arrival_rate_per_s")
     threads = servers(workload, cpu_limit)
     per_thread = service_capacity(workload, costs, host, cpu_limit) / threads
-    fixed = latency_s(workload, costs)
+    fixed = latency_s(workload, costs, host)
     env = simpy.Environment()
     workers = simpy.Resource(env, capacity=threads)
     latencies = np.empty(requests)

@@ -36,6 +36,7 @@ import numpy as np
 import simpy
 
 from virtsim.catalog import Catalog
+from virtsim.closed_loop import Station, solve
 from virtsim.graph import ResourceGraph
 from virtsim.layer_costs import (
     DEMANDS,
@@ -47,6 +48,7 @@ from virtsim.layer_costs import (
     layer_cost_names,
     path_costs,
 )
+from virtsim.operations import has_mix, request_cost
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.queueing import Queue, mixture_quantile
 from virtsim.result import Record
@@ -60,7 +62,7 @@ __all__ = [
 ]
 
 _MB_PER_MIB = 1.048576
-CPU, MEMORY, RANDOM = 0, 1, 2
+CPU, MEMORY, RANDOM, DISK_SEQ, DISK_RANDOM, NET = range(6)
 """Columns of the resources that shared caches and memory controllers slow down."""
 Steps = Generator[simpy.Event, Any, None]
 """A SimPy process body."""
@@ -85,20 +87,74 @@ def capacities(host: HostProfile, costs: LayerCost) -> np.ndarray:
 
 
 def demand(workload: WorkloadProfile) -> np.ndarray:
-    """The workload's demand on each shared resource (per job or per request)."""
+    """The workload's flat demand on each shared resource (per job or per request).
+
+    A workload given as an operation mix has its demand composed through its
+    layers instead (:func:`effective_work`); its flat fields are zero.
+    """
     return np.array([float(getattr(workload, WORKLOAD_FIELDS[d])) for d in DEMANDS])
 
 
-def effective_work(workload: WorkloadProfile, costs: LayerCost) -> np.ndarray:
-    """Work in native resource units: demand / efficiency of the layers."""
+def has_demand(workload: WorkloadProfile) -> bool:
+    """Whether the workload asks anything of the machine or the network at all."""
+    return bool(demand(workload).any() or workload.net_round_trips or workload.syscalls
+                or has_mix(workload))
+
+
+def effective_work(workload: WorkloadProfile, costs: LayerCost,
+                   host: HostProfile | None = None) -> np.ndarray:
+    """Work in native resource units per job or request.
+
+    A flat workload's demand divided by the layers' efficiencies, with its
+    system calls as host CPU (``syscall_ns`` of every layer: the bare-metal
+    kernel path plus what a sandbox adds, so a syscall-heavy workload loses
+    throughput in gVisor, not only latency). An operation mix is composed
+    through each layer's mechanisms (:func:`virtsim.operations.request_cost`),
+    which needs the ``host`` (its read and write figures).
+
+    Raises:
+        ValueError: An operation mix without a host.
+    """
+    if has_mix(workload):
+        if host is None:
+            raise ValueError(f"workload {workload.name!r} is an operation mix: give its host")
+        return request_cost(workload, costs, host).work
     eff = np.array([costs.efficiency[d] for d in DEMANDS])
-    return np.asarray(demand(workload) / eff)
+    work = np.asarray(demand(workload) / eff)
+    work[CPU] += workload.syscalls * costs.syscall_ns * 1e-9
+    return work
 
 
-def latency_s(workload: WorkloadProfile, costs: LayerCost) -> float:
-    """Serial latency of one job or request: round trips and system calls, in seconds."""
-    return (workload.net_round_trips * costs.round_trip_us * 1e-6
-            + workload.syscalls * costs.syscall_ns * 1e-9)
+def latency_s(workload: WorkloadProfile, costs: LayerCost,
+              host: HostProfile | None = None) -> float:
+    """Serial latency of one job or request in seconds: what holds no shared resource.
+
+    Network round trips through every layer; for an operation mix also each
+    fsync's flush and the time on a VMM's serial device thread.
+    """
+    if has_mix(workload) and host is not None:
+        cost = request_cost(workload, costs, host)
+        return cost.delay_s + cost.thread_s
+    return workload.net_round_trips * costs.round_trip_us * 1e-6
+
+
+def thread_ceiling_per_s(workload: WorkloadProfile, costs: LayerCost,
+                         host: HostProfile | None) -> float:
+    """Requests per second a VMM's serial device thread lets through (inf if none).
+
+    A single-queue device (Firecracker's virtio-mmio block and net) serves one
+    operation at a time on one thread: its per-operation time, not the host's
+    disk, bounds the instance's rate.
+    """
+    if has_mix(workload) and host is not None:
+        thread = request_cost(workload, costs, host).thread_s
+        return 1.0 / thread if thread > 0 else math.inf
+    ops = workload.disk_random_ops * (costs.base["io_thread_us"] + costs.added["io_thread_us"])
+    per_kib = costs.base["io_thread_ns_per_kib"] + costs.added["io_thread_ns_per_kib"]
+    net_kib = costs.base["net_thread_ns_per_kib"] + costs.added["net_thread_ns_per_kib"]
+    thread = (ops * 1e-6 + workload.disk_seq_mib * 1024 * per_kib * 1e-9
+              + workload.net_stream_mib * 1024 * net_kib * 1e-9)
+    return 1.0 / thread if thread > 0 else math.inf
 
 
 def _check_random_access(work: np.ndarray, capacity: np.ndarray) -> None:
@@ -115,11 +171,26 @@ def _work_and_ceiling(workload: WorkloadProfile, costs: LayerCost, host: HostPro
     Raises:
         ValueError: The workload needs random access and no layer gives a rate.
     """
-    work = effective_work(workload, costs)
+    work = effective_work(workload, costs, host)
     ceiling = capacities(host, costs)
     _check_random_access(work, ceiling)
     ceiling[CPU] = min(float(workload.threads), cpu_limit, float(ceiling[CPU]))
     return work, ceiling
+
+
+def thread_s(workload: WorkloadProfile, costs: LayerCost) -> np.ndarray:
+    """Seconds per job on a VMM's serial device thread, per demand type (flat workloads).
+
+    A single-queue device (Firecracker's) serves one operation at a time: a
+    random disk operation costs ``io_thread_us``, a KiB ``io_thread_ns_per_kib``
+    or ``net_thread_ns_per_kib``, whatever the host's disk or NIC could do.
+    """
+    total = {m: costs.base[m] + costs.added[m] for m in costs.base}
+    times = np.zeros(len(DEMANDS))
+    times[DISK_RANDOM] = workload.disk_random_ops * total["io_thread_us"] * 1e-6
+    times[DISK_SEQ] = workload.disk_seq_mib * 1024 * total["io_thread_ns_per_kib"] * 1e-9
+    times[NET] = workload.net_stream_mib * 1024 * total["net_thread_ns_per_kib"] * 1e-9
+    return times
 
 
 def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
@@ -131,7 +202,8 @@ def run_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
     """
     work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
     used = work > 0
-    return float((work[used] / ceiling[used]).sum()) + latency_s(workload, costs)
+    phases = np.maximum(work[used] / ceiling[used], thread_s(workload, costs)[used])
+    return float(phases.sum()) + latency_s(workload, costs, host)
 
 
 def slowdown(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
@@ -169,18 +241,65 @@ def service_capacity(workload: WorkloadProfile, costs: LayerCost, host: HostProf
     """Requests per second a service processes alone when every thread is busy."""
     work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
     used = work > 0
-    return float((ceiling[used] / work[used]).min()) if used.any() else math.inf
+    rate = float((ceiling[used] / work[used]).min()) if used.any() else math.inf
+    return min(rate, thread_ceiling_per_s(workload, costs, host))
 
 
 def serve_alone(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
                 cpu_limit: float = math.inf) -> ServiceLevel:
     """A service's throughput and latency alone on ``host`` through ``costs``."""
+    if workload.clients > 0:
+        return closed_level(workload, costs, host, cpu_limit)
     mu = service_capacity(workload, costs, host, cpu_limit)
     offered = workload.arrival_rate_per_s
     if math.isinf(mu):  # no shared demand: only the layers' serial latency
-        fixed = latency_s(workload, costs)
+        fixed = latency_s(workload, costs, host)
         return ServiceLevel(offered, offered, mu, fixed, fixed)
-    return _level(workload, costs, [(min(offered, mu), mu, 1.0)], servers(workload, cpu_limit))
+    return _level(workload, costs, [(min(offered, mu), mu, 1.0)], servers(workload, cpu_limit),
+                  host)
+
+
+def stations(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+             cpu_limit: float = math.inf, stretch: float = 1.0) -> list[Station]:
+    """Where one request spends its time, for a closed loop (:mod:`virtsim.closed_loop`).
+
+    Host cores (as many servers as it may use at once), each shared device at
+    its native capacity, the VMM's serial device thread, and the pure delay of
+    round trips and flushes. ``stretch`` (>= 1) slows every shared station when
+    neighbours take part of the machine.
+    """
+    work, ceiling = _work_and_ceiling(workload, costs, host, cpu_limit)
+    cores = max(1, min(servers(workload, cpu_limit), math.ceil(float(ceiling[CPU]) - 1e-9)))
+    cost = request_cost(workload, costs, host) if has_mix(workload) else None
+    offload = cost.offload_s if cost is not None else 0.0
+    found = [Station("cpu", (float(work[CPU]) - offload) * stretch, cores)]
+    if offload > 0:  # packets and device backends on other host threads
+        found.append(Station("host-cpu", offload * stretch, host.cores))
+    capacity = capacities(host, costs)
+    for j, name in enumerate(DEMANDS):
+        if j != CPU and work[j] > 0:
+            found.append(Station(name, float(work[j] / capacity[j]) * stretch, 1))
+    if cost is not None:
+        found += [Station("device-thread", cost.thread_s, 1), Station("delay", cost.delay_s, 0)]
+    else:
+        found += [Station("device-thread", float(thread_s(workload, costs).sum()), 1),
+                  Station("delay", latency_s(workload, costs, host), 0)]
+    return found
+
+
+def closed_level(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
+                 cpu_limit: float = math.inf, stretch: float = 1.0) -> ServiceLevel:
+    """A closed-loop service's level: ``clients`` clients, each waiting for its response.
+
+    Throughput follows latency (:func:`virtsim.closed_loop.solve`); the
+    capacity reported is what many more clients would reach (the bottleneck's).
+    """
+    found = stations(workload, costs, host, cpu_limit, stretch)
+    loop = solve(found, max(1, workload.clients), workload.think_time_s)
+    ceiling = min((st.servers / st.demand_s for st in found
+                   if st.servers > 0 and st.demand_s > 0), default=math.inf)
+    return ServiceLevel(loop.throughput_per_s, loop.throughput_per_s, ceiling,
+                        loop.mean_latency_s, loop.p99_latency_s)
 
 
 def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
@@ -191,10 +310,11 @@ def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
 
 
 def _level(workload: WorkloadProfile, costs: LayerCost,
-           intervals: list[tuple[float, float, float]], servers: int) -> ServiceLevel:
+           intervals: list[tuple[float, float, float]], servers: int,
+           host: HostProfile | None = None) -> ServiceLevel:
     """Service level over intervals of (served per s, capacity per s, duration s)."""
     offered = workload.arrival_rate_per_s
-    fixed = latency_s(workload, costs)
+    fixed = latency_s(workload, costs, host)
     total = sum(d for _, _, d in intervals)
     served = sum(x * d for x, _, d in intervals)
     capacity = sum(mu * d for _, mu, d in intervals) / total if total else 0.0
@@ -297,7 +417,7 @@ def place(graph: ResourceGraph, catalog: Catalog, instances: set[str],
           node: str) -> Placed:
     """One process's :class:`Placement` (see :func:`placements`)."""
     workload: WorkloadProfile = graph.data[node]["profile"]
-    if not demand(workload).any() and not workload.net_round_trips:
+    if not has_demand(workload):
         return None
     try:
         costs = path_costs(graph, node, catalog)
@@ -374,7 +494,7 @@ def run_batch(env: simpy.Environment, load: MachineLoad, placement: Placement,
     Each phase starts from the pool's callback when the one before completes;
     ``then`` is called when the job is over.
     """
-    work = effective_work(placement.workload, placement.costs)
+    work = effective_work(placement.workload, placement.costs, load.host)
     _check_random_access(work, load.pool.capacity)
     BatchRun(env, load, placement, work, then).phase(0)
 
@@ -382,18 +502,20 @@ def run_batch(env: simpy.Environment, load: MachineLoad, placement: Placement,
 class BatchRun:
     """One batch job's phases in flight (a plain object: no SimPy process, no cycle)."""
 
-    __slots__ = ("env", "load", "phases", "placement", "then", "work")
+    __slots__ = ("env", "load", "phases", "placement", "serial", "then", "work")
 
     def __init__(self, env: simpy.Environment, load: MachineLoad, placement: Placement,
                  work: np.ndarray, then: Callable[[], None]) -> None:
         self.env, self.load, self.placement, self.work, self.then = (
             env, load, placement, work, then)
         self.phases: list[int] = np.flatnonzero(work > 0).tolist()
+        self.serial = (np.zeros(len(DEMANDS)) if has_mix(placement.workload)
+                       else thread_s(placement.workload, placement.costs))
 
     def phase(self, k: int) -> None:
         """Start phase ``k``; after the last, wait out the job's latency and call ``then``."""
         if k == len(self.phases):
-            wait = latency_s(self.placement.workload, self.placement.costs)
+            wait = latency_s(self.placement.workload, self.placement.costs, self.load.host)
             if wait > 0:
                 self.env.timeout(wait).callbacks.append(lambda _event: self.then())
             else:
@@ -403,6 +525,8 @@ class BatchRun:
         demand = np.zeros(len(DEMANDS))
         demand[j] = self.work[j]
         cap = self.placement.workload.threads / self.work[j] if j == CPU else math.inf
+        if self.serial[j] > 0:  # a serial device thread serves it no faster than this
+            cap = min(cap, 1.0 / float(self.serial[j]))
         self.load.pool.start(self.load.vector(demand, self.placement), self.placement.weight,
                              cap, on_done=lambda: self.phase(k + 1))
 
@@ -426,8 +550,8 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     cap is the offered rate (it cannot serve requests that have not arrived)
     and its threads; a share below that serves fewer (the rest queue and drop).
     """
-    per_request = effective_work(placement.workload, placement.costs)
-    offered = placement.workload.arrival_rate_per_s
+    per_request = effective_work(placement.workload, placement.costs, load.host)
+    offered = offered_per_s(placement, load.host)
     if life_s <= 0 or offered <= 0 or not per_request.any():
         return None
     _check_random_access(per_request, load.pool.capacity)
@@ -436,6 +560,15 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     thread_cap = float(placement.workload.threads / vector[CPU]) if vector[CPU] > 0 else math.inf
     activity = load.pool.start(vector, placement.weight, thread_cap, limit=1.0 / life_s)
     return ServiceTrack(placement, activity, requests, thread_cap)
+
+
+def offered_per_s(placement: Placement, host: HostProfile) -> float:
+    """Requests per second a service is offered: its arrival rate (open loop), or
+    what its clients send when it runs alone (closed loop: :func:`closed_level`)."""
+    workload = placement.workload
+    if workload.clients > 0:
+        return closed_level(workload, placement.costs, host, placement.cpu_limit).throughput_per_s
+    return workload.arrival_rate_per_s
 
 
 @dataclass(frozen=True)
@@ -666,9 +799,13 @@ class PerformanceModel:
             marks = [*track.intervals, (end, 0.0, 0.0)]
             intervals = [(x, mu, max(marks[k + 1][0] - t, 0.0))
                          for k, (t, x, mu) in enumerate(marks[:-1])]
-        level = _level(placement.workload, placement.costs, intervals,
-                       servers(placement.workload, placement.cpu_limit))
-        alone, bare = baselines.service(placement, self.loads[placement.machine].host)
+        host = self.loads[placement.machine].host
+        if placement.workload.clients > 0:
+            level = _closed_in_run(placement, host, intervals)
+        else:
+            level = _level(placement.workload, placement.costs, intervals,
+                           servers(placement.workload, placement.cpu_limit), host)
+        alone, bare = baselines.service(placement, host)
         note = "" if track is not None else "not started: its instance never became ready"
         if level.saturated:
             note = "saturated: requests arrive faster than its share can serve them"
@@ -697,6 +834,22 @@ class PerformanceModel:
                                 "utilisation": busy[j] / (capacity[j] * window)})
         if records:
             sim.result.extend("load_utilisation", records)
+
+
+def _closed_in_run(placement: Placement, host: HostProfile,
+                   intervals: list[tuple[float, float, float]]) -> ServiceLevel:
+    """A closed loop's level in a run: its stations stretched by the share it had.
+
+    Each interval's capacity (what its share let it serve) against its
+    capacity alone gives how much slower every shared station ran; the loop is
+    solved at the time-weighted stretch.
+    """
+    workload, costs = placement.workload, placement.costs
+    alone = service_capacity(workload, costs, host, placement.cpu_limit)
+    total = sum(d for _, _, d in intervals)
+    had = sum(mu * d for _, mu, d in intervals) / total if total > 0 else 0.0
+    stretch = alone / had if had > 0 and math.isfinite(alone) else 1.0
+    return closed_level(workload, costs, host, placement.cpu_limit, max(1.0, stretch))
 
 
 def _ms(seconds: float) -> float | None:

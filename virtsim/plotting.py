@@ -141,6 +141,80 @@ def image_size_bars(ax: Axes, rows: Sequence[Mapping[str, object]], sizes: Seque
               loc="upper right")
 
 
+MECHANISM_COLOURS: dict[str, str] = {
+    "cpu": "#4d4d4d", "syscalls": "#9467bd", "io": "#2ca02c", "network": "#ff7f0e",
+}
+"""One colour per mechanism category of a stacked breakdown bar."""
+MECHANISM_LABELS: dict[str, str] = {
+    "cpu": "CPU work (incl. emulation, exec)", "syscalls": "system calls and faults",
+    "io": "disk I/O and flushes", "network": "network (packets, round trips)",
+}
+"""The legend label of each mechanism category."""
+
+
+def mechanism_figure(rows: Sequence[Mapping[str, object]], stacks: Mapping[str, str],
+                     title: str, columns: int = 3) -> Figure:
+    """Stacked bars, one panel per workload: each stack's time per request by mechanism.
+
+    ``rows`` are :func:`virtsim.breakdown.breakdown_rows` rows; bar heights are
+    each category's ``share_of_native`` (1 = the native total), so a bar's
+    height is its cost relative to native and its segments say which mechanism
+    pays. ``stacks`` maps each stack to its tick label, in drawing order. Each
+    bar is annotated with its throughput relative to native.
+    """
+    workloads = list(dict.fromkeys(str(r["workload"]) for r in rows))
+    shown = [s for s in stacks if any(r["stack"] == s for r in rows)]
+    lines = max(1, -(-len(workloads) // columns))
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, axes = plt.subplots(lines, columns, figsize=(6.0 * columns, 4.6 * lines),
+                                 layout="constrained", squeeze=False)
+    fig.suptitle(title, fontsize=SLIDE_STYLE["axes.titlesize"])
+    for k, ax in enumerate(axes.flat):
+        if k >= len(workloads):
+            ax.set_visible(False)
+            continue
+        _mechanism_panel(ax, [r for r in rows if r["workload"] == workloads[k]], shown)
+        ax.set_title(workloads[k], fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_xticks(range(len(shown)), [stacks[s] for s in shown], rotation=60, ha="right",
+                      fontsize=10)
+        if k % columns == 0:
+            ax.set_ylabel("time per request / native")
+    fig.legend(handles=[Patch(color=MECHANISM_COLOURS[c], label=MECHANISM_LABELS[c])
+                        for c in MECHANISM_COLOURS], loc="outside lower center", ncols=4)
+    return fig
+
+
+def _mechanism_panel(ax: Axes, rows: Sequence[Mapping[str, object]],
+                     stacks: Sequence[str], ceiling: float = 4.0) -> None:
+    """One workload's stacked bars on a linear scale cut at ``ceiling`` x native.
+
+    A taller bar (an emulator) is cut and labelled with its height. Above each
+    bar: its throughput relative to native.
+    """
+    tops: list[float] = []
+    for x, stack in enumerate(stacks):
+        bottom = 0.0
+        mine = [r for r in rows if r["stack"] == stack]
+        for category, tint in MECHANISM_COLOURS.items():
+            height = sum(float(str(r["share_of_native"])) for r in mine
+                         if r["category"] == category)
+            if height > 0:
+                ax.bar(x, height, bottom=bottom, color=tint, width=0.75, edgecolor="white",
+                       linewidth=0.5)
+            bottom += height
+        tops.append(bottom)
+    top = min(max(tops, default=1.0) * 1.18, ceiling)
+    ax.set_ylim(0, top)
+    for x, (stack, height) in enumerate(zip(stacks, tops, strict=True)):
+        mine = [r for r in rows if r["stack"] == stack]
+        relative = float(str(mine[0]["relative_throughput"])) if mine else float("nan")
+        text = f"{relative:.2f}" if height <= top else f"{height:.0f}x\n{relative:.2f}"
+        ax.annotate(text, (x, min(height, top * 0.93)), xytext=(0, 2),
+                    textcoords="offset points", ha="center", fontsize=8)
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
 SLIDE_STYLE: dict[str, float] = {
     "font.size": 14.0,
     "axes.titlesize": 17.0,

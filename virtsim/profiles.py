@@ -13,7 +13,8 @@ network) and optionally the name of a lock it holds.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from types import UnionType
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -37,10 +38,39 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True,
                               allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, data: Any) -> Any:
+        # Strict models take a tuple where they hold one; TOML arrays parse as lists.
+        if not isinstance(data, dict):
+            return data
+        names = _tuple_keys(cls)
+        if not any(isinstance(data.get(key), list) for key in names):
+            return data
+        return {k: tuple(v) if k in names and isinstance(v, list) else v for k, v in data.items()}
+
     @field_validator("*", mode="after")
     @classmethod
     def _sane_magnitude(cls, value: Any) -> Any:
         return check_magnitude(value)
+
+
+_TUPLE_KEYS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _tuple_keys(cls: type[BaseModel]) -> frozenset[str]:
+    """Names and aliases of the fields of ``cls`` that hold a tuple."""
+    keys = _TUPLE_KEYS.get(cls)
+    if keys is None:
+        found = set()
+        for name, info in cls.model_fields.items():
+            annotation = info.annotation
+            options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (
+                annotation,)
+            if any(get_origin(option) is tuple for option in options):
+                found |= {name, info.alias or name}
+        keys = _TUPLE_KEYS[cls] = frozenset(found)
+    return keys
 
 
 class Stage(Model):
@@ -63,6 +93,8 @@ class Stage(Model):
     read_mib: float = Field(default=0.0, ge=0)
     fetch_mib: float = Field(default=0.0, ge=0)
     lock: str = ""
+    networks: tuple[Literal["nat", "host", "none"], ...] = Field(
+        default=(), description="network modes the stage runs for (empty: every mode)")
     phase: Literal["start", "stop"] = Field(
         default="start", description="'stop' stages run after the process exits (teardown)"
     )
@@ -138,6 +170,8 @@ class HypervisorProfile(Profile):
     guest_arches: tuple[Arch, ...] = ("amd64",)
     vmms: tuple[str, ...] = Field(min_length=1, description="VMM profiles it can drive")
     memory_mib: float = Field(default=0.0, ge=0)
+    emulation: str = Field(default="", description="emulation profile its guests run under "
+                           "(empty: hardware-assisted, native speed)")
     boot: tuple[Stage, ...] = ()
 
     @property
@@ -170,6 +204,13 @@ class EngineProfile(Profile):
     max_concurrent_downloads: int = Field(default=3, ge=1, le=1024)
     restart_delay_s: float = Field(default=0.0, ge=0, description="first restart back-off")
     decompress_mibs_per_core: float = Field(gt=0)
+    pulls: bool = Field(default=True, description="false: runs a bundle already on disk")
+    nat_rules_per_container: int = Field(default=0, ge=0, description="NAT rules a container "
+                                         "on its default bridge adds")
+    firewall: Literal["iptables", "nftables"] = "iptables"
+    state_memory_per_container_mib: float = Field(default=0.0, ge=0)
+    host_mounts_per_container: int = Field(default=0, ge=0, description="mounts each running "
+                                           "container adds to the host's table (rootfs, shm)")
     api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
 
 
@@ -185,6 +226,9 @@ class RuntimeProfile(Profile):
     sandbox_vcpus: int = Field(default=1, ge=1, le=1024)
     sandbox_memory_mib: float = Field(default=0.0, ge=0)
     memory_mib: float = Field(ge=0, description="per container, empty process")
+    kernel_objects: tuple[Literal["cgroup", "mount-namespace", "network-namespace", "veth",
+                                  "ipc-namespace"], ...] = Field(
+        default=(), description="kernel objects its create makes (see kernel_objects)")
     create: tuple[Stage, ...] = ()
 
 
@@ -194,6 +238,7 @@ class Layer(Model):
     digest: str = Field(min_length=1)
     compressed_mib: float = Field(ge=0)
     size_mib: float = Field(ge=0)
+    codec: Literal["gzip", "zstd"] = "gzip"
 
 
 class ImageProfile(Profile):
@@ -239,7 +284,56 @@ class DiskImageProfile(Profile):
     min_memory_mib: float = Field(ge=0)
     linked_overlay_mib: float = Field(ge=0, description="a linked clone's own overlay file")
     idle_memory_mib: float = Field(ge=0, description="guest user space resident at idle")
+    zeroes_free_memory: bool = Field(default=False, description="the guest writes every free "
+                                     "page at boot, so all its RAM becomes resident")
     boot: tuple[Stage, ...] = Field(default=(), description="bootloader and user space")
+    first_boot: tuple[Stage, ...] = Field(default=(), description="a generalized image's first "
+                                          "boot from a cold copy (Windows specialize, reboots)")
+
+
+class Operation(Model):
+    """One kind of operation in a workload's mix, with what it asks of each mechanism.
+
+    Counts are per operation; ``count`` is how many of this operation one
+    transaction or request holds (sysbench's 10 point SELECTs, redis-benchmark's
+    one GET). System calls are split by class because layers price them
+    differently: ``cheap`` (getpid, clock, epoll bookkeeping), ``file`` (read or
+    write on an open file), ``network`` (send, recv, accept), ``mmap`` (mmap,
+    munmap, brk, mprotect). ``file_opens`` are path look-ups (open, stat) that a
+    gVisor gofer serves with an IPC round trip. Disk I/O is sequential bytes
+    (bandwidth-bound) or random operations (IOPS-bound); ``fsyncs`` each wait
+    for a device flush. ``round_trips`` are client-visible network round trips.
+
+    Attributes:
+        name: Operation name (``"point-select"``, ``"get"``).
+        count: Operations of this kind per transaction or request.
+        cpu_us: User-level CPU work per operation, natively, in microseconds.
+        fp_share: Share of ``cpu_us`` that is floating-point code (0..1).
+        memory_mb: Memory traffic streamed per operation, in MB.
+        source: Where the operation's figures come from.
+    """
+
+    name: str
+    count: float = Field(default=1.0, gt=0)
+    cpu_us: float = Field(default=0.0, ge=0)
+    fp_share: float = Field(default=0.0, ge=0, le=1)
+    memory_mb: float = Field(default=0.0, ge=0)
+    syscalls_cheap: float = Field(default=0.0, ge=0)
+    syscalls_file: float = Field(default=0.0, ge=0)
+    syscalls_network: float = Field(default=0.0, ge=0)
+    syscalls_mmap: float = Field(default=0.0, ge=0)
+    file_opens: float = Field(default=0.0, ge=0)
+    page_faults: float = Field(default=0.0, ge=0)
+    execs: float = Field(default=0.0, ge=0)
+    disk_read_kib: float = Field(default=0.0, ge=0)
+    disk_write_kib: float = Field(default=0.0, ge=0)
+    disk_read_ops: float = Field(default=0.0, ge=0)
+    disk_write_ops: float = Field(default=0.0, ge=0)
+    fsyncs: float = Field(default=0.0, ge=0)
+    net_kib: float = Field(default=0.0, ge=0)
+    packets: float = Field(default=0.0, ge=0)
+    round_trips: float = Field(default=0.0, ge=0)
+    source: str
 
 
 class WorkloadProfile(Profile):
@@ -247,7 +341,13 @@ class WorkloadProfile(Profile):
 
     A ``batch`` workload runs ``jobs`` units of the demand and reports its
     completion time; a ``service`` receives requests at ``arrival_rate_per_s``
+    (open loop) or from ``clients`` concurrent clients that each wait
+    ``think_time_s`` between a response and their next request (closed loop),
     and reports throughput and latency.
+
+    A workload given as an operation mix (``operations``) has its demand
+    composed from the mix through each layer's mechanisms
+    (:mod:`virtsim.operations`); the flat demand fields then stay zero.
     """
 
     kind: ClassVar[str] = "workloads"
@@ -263,6 +363,10 @@ class WorkloadProfile(Profile):
     net_round_trips: float = Field(default=0.0, ge=0)
     syscalls: float = Field(default=0.0, ge=0)
     arrival_rate_per_s: float = Field(default=0.0, ge=0)
+    clients: int = Field(default=0, ge=0, description="closed loop: concurrent clients")
+    think_time_s: float = Field(default=0.0, ge=0, description="closed loop: client pause")
+    operations: tuple[Operation, ...] = Field(
+        default=(), description="the operation mix of one transaction or request")
     start: tuple[Stage, ...] = Field(default=(), description="application start")
 
 
@@ -291,6 +395,13 @@ class LayerCostProfile(Profile):
     ``round_trip_us`` and ``syscall_ns`` are latency added per network round trip
     and per system call; nested layers add. The ``native`` profile holds the
     bare-metal base latencies (and a random-access rate the host profile lacks).
+
+    The mechanism fields price an operation mix (:mod:`virtsim.operations`):
+    host CPU a layer adds per system call of each class, per gofer path look-up,
+    page fault, exec, packet and disk operation, latency per fsync, and the
+    per-operation time of a serial device thread (a single-queue VMM). On the
+    ``native`` profile they are the bare-metal base costs themselves. All are
+    per-operation times or ratios, never rates of one host.
     """
 
     kind: ClassVar[str] = "layer_costs"
@@ -311,6 +422,34 @@ class LayerCostProfile(Profile):
     cache_interference_max_neighbours: int = Field(
         default=0, ge=0, le=1_000_000,
         description="native only: neighbours beyond this add no more loss")
+    cpu_fp: float | None = Field(
+        default=None, gt=0, le=1, description="floating-point work's efficiency (default: cpu)")
+    disk_seq_write: float | None = Field(
+        default=None, gt=0, le=1, description="sequential writes (default: disk_seq)")
+    disk_random_write: float | None = Field(
+        default=None, gt=0, le=1, description="random writes (default: disk_random)")
+    syscall_cheap_ns: float = Field(default=0.0, ge=0, description="host CPU per cheap syscall")
+    syscall_file_ns: float = Field(default=0.0, ge=0, description="host CPU per file syscall")
+    syscall_network_ns: float = Field(default=0.0, ge=0,
+                                      description="host CPU per network syscall")
+    syscall_mmap_ns: float = Field(default=0.0, ge=0,
+                                   description="host CPU per memory-mapping syscall")
+    file_open_us: float = Field(default=0.0, ge=0,
+                                description="per path look-up: a gofer IPC round trip")
+    page_fault_ns: float = Field(default=0.0, ge=0, description="host CPU per page fault")
+    exec_ms: float = Field(default=0.0, ge=0,
+                           description="host CPU per exec (image load, re-translation)")
+    packet_ns: float = Field(default=0.0, ge=0, description="host CPU per network packet")
+    disk_op_cpu_us: float = Field(default=0.0, ge=0,
+                                  description="host CPU per disk operation (exits, backend)")
+    fsync_us: float = Field(default=0.0, ge=0, description="latency per fsync (flush)")
+    io_thread_us: float = Field(
+        default=0.0, ge=0,
+        description="time per disk operation on one serial device thread per instance")
+    io_thread_ns_per_kib: float = Field(
+        default=0.0, ge=0, description="time per KiB on one serial disk thread per instance")
+    net_thread_ns_per_kib: float = Field(
+        default=0.0, ge=0, description="time per KiB on one serial network thread per instance")
 
     @model_validator(mode="after")
     def _native_base_latencies(self) -> LayerCostProfile:
@@ -424,3 +563,97 @@ class FailureRateProfile(Profile):
 
 
 PROFILE_KINDS["failure_rates"] = FailureRateProfile
+
+
+# -- mechanisms (issue 15): each calibrated on its own from component figures ----------
+
+
+class KernelCostProfile(Profile):
+    """What a kernel's per-container objects cost, as functions of how many exist.
+
+    The profile's name is a kernel family (``linux``). Each object is created
+    under the global kernel lock that serialises it in the real kernel, so
+    concurrent starts queue (see :mod:`virtsim.kernel_objects`).
+    """
+
+    kind: ClassVar[str] = "kernel_costs"
+    fix_version: str = Field(pattern=r"^\d+(\.\d+){0,2}$",
+                             description="first kernel with the faster netns and mqueue paths")
+    netns_create_s_before_fix: float = Field(gt=0)
+    netns_create_s: float = Field(gt=0)
+    mqueue_mount_s_before_fix: float = Field(ge=0)
+    mqueue_mount_s: float = Field(ge=0)
+    veth_create_s: float = Field(ge=0)
+    iptables_base_s: float = Field(ge=0, description="one legacy iptables call, empty table")
+    iptables_per_rule_s: float = Field(ge=0, description="whole-table copy, per existing rule")
+    nft_rule_s: float = Field(ge=0, description="one incremental nftables rule")
+    mount_copy_per_mount_s: float = Field(ge=0, description="mount-namespace copy, per host mount")
+    host_base_mounts: int = Field(ge=0, description="mounts of a host with nothing running")
+    cgroup_create_s: float = Field(ge=0)
+    cgroup_remove_s: float = Field(ge=0)
+    reclaim_s_per_gib: float = Field(ge=0, description="sys CPU to reclaim a GiB of page cache")
+    reclaim_extra_at_100_cgroups: float = Field(ge=0, description="extra reclaim cost, "
+                                                "as a multiple of the base, at 100 cgroups")
+    reclaim_cgroup_exponent: float = Field(ge=0)
+
+
+class CodecProfile(Profile):
+    """A layer compression codec: how fast one core decompresses it (output MiB/s)."""
+
+    kind: ClassVar[str] = "codecs"
+    decompress_mibs_per_core: float = Field(gt=0)
+
+
+class EmulationProfile(Profile):
+    """CPU-time factors of code run through an emulator instead of natively.
+
+    ``integer`` and ``float`` multiply the CPU-seconds of integer and
+    floating-point work; ``exec_s_per_mib`` is the re-translation each newly
+    executed image costs (user mode translates every exec afresh).
+    """
+
+    kind: ClassVar[str] = "emulation"
+    mode: Literal["system", "user"]
+    integer: float = Field(ge=1)
+    float_factor: float = Field(ge=1, alias="float")
+    exec_s_per_mib: float = Field(default=0.0, ge=0)
+
+
+class ResidencyProfile(Profile):
+    """How guest memory becomes resident on the host and how it comes back.
+
+    A guest's untouched pages cost the host nothing (demand-zero mappings);
+    KSM scans ``ksm_pages_to_scan`` pages every ``ksm_sleep_ms`` and merges a
+    page on its second pass; free page reporting returns freed pages after
+    ``free_page_report_delay_s``; a balloon gives back guest free memory at
+    ``balloon_mibs``.
+    """
+
+    kind: ClassVar[str] = "residency"
+    page_kib: float = Field(gt=0)
+    ksm_pages_to_scan: int = Field(ge=1)
+    ksm_sleep_ms: float = Field(gt=0)
+    ksm_passes_to_merge: int = Field(ge=1)
+    free_page_report_delay_s: float = Field(ge=0)
+    balloon_mibs: float = Field(gt=0)
+
+    @property
+    def ksm_scan_mibs(self) -> float:
+        """MiB of guest memory KSM scans per second."""
+        return self.ksm_pages_to_scan * self.page_kib / 1024.0 / (self.ksm_sleep_ms / 1000.0)
+
+
+class CloudProfile(Profile):
+    """A cloud's VM provisioning path: placement, volume from a snapshot, network, boot."""
+
+    kind: ClassVar[str] = "clouds"
+    placement: tuple[Stage, ...] = Field(min_length=1, description="control plane to host")
+    network_attach: tuple[Stage, ...] = ()
+    hydration_mibs: float = Field(gt=0, description="blocks fetched on first touch, per volume")
+
+
+PROFILE_KINDS["kernel_costs"] = KernelCostProfile
+PROFILE_KINDS["codecs"] = CodecProfile
+PROFILE_KINDS["emulation"] = EmulationProfile
+PROFILE_KINDS["residency"] = ResidencyProfile
+PROFILE_KINDS["clouds"] = CloudProfile

@@ -8,7 +8,15 @@ sharing, and ``report.md`` with figures linked from ``figures/``. Both
 list every claim; a claim whose experiment does not exist (yet) or was not
 selected says "not run", one whose experiment raised says "failed" with the
 error. ``findings.csv`` and ``comparisons.csv`` hold the same verdicts and
-calibration pairs as tidy tables.
+published-against-simulated pairs as tidy tables.
+
+Every published figure beside a simulated value is labelled: a *calibration
+input* set a parameter of the catalogue (``models/calibration.toml``), so
+agreement only shows the plumbing carries it through; a *held out* figure set
+none, so agreement is a prediction. Two sections stay apart: "Validation"
+(the held-out cases of ``validation/``, run in the same ``reproduce``) and
+"Calibration round trip" (every calibration figure against what the model
+gives back).
 """
 
 from __future__ import annotations
@@ -20,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from virtsim.calibration import CALIBRATION_INPUT, role
 from virtsim.claims import Claim, claim
-from virtsim.experiment import Comparison
+from virtsim.experiment import Comparison, Statement, overall
 from virtsim.plotting import TECHNOLOGY_COLOURS, label
 from virtsim.result import Record, write_outputs
 
@@ -30,17 +39,18 @@ if TYPE_CHECKING:
 
 NOT_RUN = "not run"
 FAILED = "failed"
-STATUS_ORDER: tuple[str, ...] = ("supported", "supported with nuance", "contradicted",
+STATUS_ORDER: tuple[str, ...] = ("supported", "partly supported", "contradicted",
                                  FAILED, NOT_RUN)
 """Every status a claim can have in the report, from best to worst."""
 
 STATUS_COLOURS: dict[str, str] = {
-    "supported": "#1a7f37",
-    "supported with nuance": "#b35900",
-    "contradicted": "#c62828",
-    FAILED: "#6a1b1b",
+    "supported": "#005a8c",
+    "partly supported": "#8a5a00",
+    "contradicted": "#b03a00",
+    FAILED: "#5a2a5a",
     NOT_RUN: "#6e7781",
 }
+"""Badge colours: blue, ochre, vermilion (told apart without red/green; the text says it too)."""
 
 
 @dataclass(frozen=True)
@@ -52,15 +62,16 @@ class ClaimSection:
 
     @property
     def status(self) -> str:
-        """The claim's verdict; the weakest when several experiments test it."""
+        """The claim's verdict from all its statements; "failed" if an experiment failed."""
         if not self.outcomes:
             return NOT_RUN
-        statuses = [FAILED if o.finding is None else o.finding.verdict for o in self.outcomes]
-        return max(statuses, key=STATUS_ORDER.index)
+        if any(o.finding is None for o in self.outcomes):
+            return FAILED
+        return overall(st.verdict for st in self.statements)
 
     @property
     def reason(self) -> str:
-        """One line: why this status."""
+        """Why this status: each statement's verdict and reason, or the failure."""
         if not self.outcomes:
             return "no experiment for this claim was run"
         parts = []
@@ -70,6 +81,13 @@ class ClaimSection:
             else:
                 parts.append(outcome.finding.reason)
         return " ".join(parts)
+
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """Every statement its experiments judged, in order."""
+        return tuple(s for o in self.outcomes if o.finding is not None
+                     for s in o.finding.statements)
 
 
 def claim_sections(reproduction: Reproduction) -> list[ClaimSection]:
@@ -100,10 +118,20 @@ def write_report(reproduction: Reproduction) -> None:
 
 
 def findings_table(sections: Iterable[ClaimSection]) -> list[Record]:
-    """One row per claim: id, status, experiment(s), reason."""
-    return [{"claim": s.claim.id, "verdict": s.status,
-             "experiments": " ".join(o.experiment for o in s.outcomes), "reason": s.reason}
-            for s in sections]
+    """One row per statement: claim, its verdict, the statement, its verdict and reason.
+
+    A claim not run or failed has one row with an empty statement.
+    """
+    rows: list[Record] = []
+    for s in sections:
+        experiments = " ".join(o.experiment for o in s.outcomes)
+        base: Record = {"claim": s.claim.id, "claim_verdict": s.status,
+                        "experiments": experiments}
+        if not s.statements or s.status in (FAILED, NOT_RUN):
+            rows.append({**base, "statement": "", "verdict": s.status, "reason": s.reason})
+        rows += [{**base, "statement": st.text, "verdict": st.verdict, "reason": st.reason}
+                 for st in s.statements]
+    return rows
 
 
 def comparisons_table(sections: Iterable[ClaimSection]) -> list[Record]:
@@ -113,9 +141,10 @@ def comparisons_table(sections: Iterable[ClaimSection]) -> list[Record]:
         for outcome in section.outcomes:
             for c in _comparisons(outcome):
                 rows.append({"claim": section.claim.id, "experiment": outcome.experiment,
-                             "measure": c.measure, "published": c.published,
-                             "simulated": c.simulated, "unit": c.unit,
-                             "ratio": _ratio(c), "source": c.source})
+                             "measure": c.measure, "role": role(c.figure),
+                             "published": c.published, "simulated": c.simulated,
+                             "unit": c.unit, "ratio": _ratio(c), "figure": c.figure,
+                             "source": c.source})
     return rows
 
 
@@ -133,6 +162,12 @@ def _num(value: float | None) -> str:
     return f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
 
 
+WORDING = ("Simulated numbers come from simulations of the catalogue. A published figure "
+           "labelled 'calibration input' set a parameter, so matching it only shows the "
+           "plumbing; one labelled 'held out' set none, so matching it is a prediction. The "
+           "Validation section runs every held-out case.")
+"""What the report and README say about which figures are inputs and which predictions."""
+
 SUMMARY_CHARS = 220
 """The summary table's reason is cut to about this length (the section has it all)."""
 
@@ -143,6 +178,13 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
     if len(flat) <= limit:
         return flat
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _statement_list(section: ClaimSection) -> str:
+    """The claim's statements with their verdicts, in one short line each."""
+    if not section.statements:
+        return one_line(section.reason)
+    return "; ".join(f"{st.text} ({st.verdict})" for st in section.statements)
 
 
 def _counts(sections: Iterable[ClaimSection]) -> str:
@@ -160,20 +202,22 @@ def markdown(reproduction: Reproduction, sections: list[ClaimSection]) -> str:
         "# virtsim: the claims of \"Docker vs virtual machines\", reproduced",
         "",
         f"Size `{reproduction.size}`, base seed {reproduction.seed}. "
-        f"Verdicts: {_counts(sections)}. Every number below comes from a simulation; "
-        "verdicts are computed from the results by each experiment's rule.",
+        f"Verdicts: {_counts(sections)}. Verdicts are computed from the results by each "
+        "experiment's rule. " + WORDING,
         "",
-        "| claim | verdict | why |",
+        "| claim | verdict | statements |",
         "|---|---|---|",
     ]
     lines += [f"| [{s.claim.id}](#{s.claim.id.lower()}) | **{s.status}** | "
-              f"{_md_cell(one_line(s.reason))} |" for s in sections]
+              f"{_md_cell(_statement_list(s))} |" for s in sections]
+    lines += ["", *md_validation(reproduction)]
     if reproduction.stacks:
         lines += ["", "## The stacks, drawn from the resource graph", ""]
         for stack in reproduction.stacks:
             lines += [f"![{stack.name}]({stack.png})", "", f"*{stack.caption}*", ""]
     for section in sections:
         lines += ["", *_md_section(section)]
+    lines += ["", *md_round_trip(reproduction)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -187,7 +231,14 @@ def _md_section(section: ClaimSection) -> list[str]:
              f"**Claim.** {c.plain}", ""]
     if c.quote:
         lines += [f"> {c.quote}", ""]
-    lines += [f"**Verdict: {section.status}.** {section.reason}", ""]
+    lines += [f"**Verdict: {section.status}.**", ""]
+    if section.statements:
+        lines += ["| statement | verdict | why |", "|---|---|---|"]
+        lines += [f"| {_md_cell(st.text)} | **{st.verdict}** | {_md_cell(st.reason)} |"
+                  for st in section.statements]
+        lines.append("")
+    else:
+        lines += [section.reason, ""]
     for outcome in section.outcomes:
         lines += [f"### {outcome.title} (`{outcome.experiment}`, seed {outcome.seed})", ""]
         if outcome.failed:
@@ -201,10 +252,10 @@ def _md_section(section: ClaimSection) -> list[str]:
         comparisons = _comparisons(outcome)
         if comparisons:
             lines += ["| measure | published | simulated | unit | simulated / published | "
-                      "source |", "|---|---|---|---|---|---|"]
+                      "figure | source |", "|---|---|---|---|---|---|---|"]
             lines += [f"| {_md_cell(x.measure)} | {_num(x.published)} | {_num(x.simulated)} | "
-                      f"{x.unit} | {_num(_ratio(x))} | {_md_cell(x.source)} |"
-                      for x in comparisons]
+                      f"{x.unit} | {_num(_ratio(x))} | {role(x.figure)} | "
+                      f"{_md_cell(x.source)} |" for x in comparisons]
             lines.append("")
         if outcome.tables:
             lines += ["Data: " + ", ".join(f"[{Path(t).name}]({t})" for t in outcome.tables), ""]
@@ -233,6 +284,10 @@ figcaption{color:#57606a;font-size:.95rem}
 vertical-align:-2px}
 .error{background:#fff0f0;border:1px solid #f5c2c2;padding:8px 12px;font-family:monospace}
 ul.numbers li{margin:.15em 0}
+ul.statements{margin:0;padding-left:1.1em}ul.statements li{margin:.1em 0}
+.mark{font-weight:600;white-space:nowrap}
+table.statements td:first-child{width:28%}
+td.role.held-out{font-weight:600;color:#0b5394}td.role.calibration{color:#57606a}
 """
 
 
@@ -241,22 +296,28 @@ def html_report(reproduction: Reproduction, sections: list[ClaimSection]) -> str
     body = [
         "<h1>virtsim: the claims of &ldquo;Docker vs virtual machines&rdquo;, reproduced</h1>",
         f"<p>Size <code>{_e(reproduction.size)}</code>, base seed {reproduction.seed}. "
-        f"Verdicts: {_e(_counts(sections))}. Every number comes from a simulation of the "
-        "calibrated catalogue; each verdict is computed from the results by the "
-        "experiment's own rule, never written by hand.</p>",
-        "<p><b>How to read it.</b> <i>Supported</i>: the simulation agrees with the claim. "
-        "<i>Supported with nuance</i>: it agrees, but the results show where the claim needs "
-        "qualifying (the reason says where). <i>Contradicted</i>: the results disagree. "
+        f"Verdicts: {_e(_counts(sections))}. Each verdict is computed from the results by "
+        f"the experiment's own rule, never written by hand. {_e(WORDING)}</p>",
+        "<p><b>How to read it.</b> Each claim of the seed text is split into the statements "
+        "it makes; each statement is tested case by case (per technology, platform, fault or "
+        "demand type) or by a threshold stated in its reason. <i>Supported</i>: it holds in "
+        "every case. <i>Partly supported</i>: in some cases and not others (the reason names "
+        "them). <i>Contradicted</i>: in none. A claim is supported or contradicted when all "
+        "its statements are, and partly supported otherwise. "
         "<i>Failed</i>: its experiment raised (the error is shown). "
         "<i>Not run</i>: no experiment for the claim was run. Each figure's caption explains "
-        "the mechanism; each table of published against simulated values shows how close the "
-        "calibrated model comes to the measurements it was built from.</p>",
+        "the mechanism. In each table of published against simulated values, a row marked "
+        "<i>calibration input</i> is a figure the catalogue was built from (its agreement "
+        "shows the plumbing, not the model), a row marked <i>held out</i> is a prediction; "
+        "the <a href=\"#validation\">Validation</a> section gathers the held-out cases.</p>",
         _summary_table(sections),
+        html_validation(reproduction),
         _legend(),
     ]
     if reproduction.stacks:
         body.append(_stacks(reproduction))
     body += [_html_section(reproduction.out, s) for s in sections]
+    body.append(html_round_trip(reproduction))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<title>virtsim reproduce: report</title>"
@@ -276,9 +337,24 @@ def _badge(status: str) -> str:
 def _summary_table(sections: list[ClaimSection]) -> str:
     rows = "".join(
         f'<tr><td><a href="#{s.claim.id}">{s.claim.id}</a></td><td>{_e(s.claim.topic)}</td>'
-        f'<td>{_badge(s.status)}</td><td title="{_e(s.reason)}">{_e(one_line(s.reason))}</td>'
-        "</tr>" for s in sections)
+        f"<td>{_badge(s.status)}</td><td>{_statement_items(s)}</td></tr>" for s in sections)
     return ('<table class="summary"><thead><tr><th>claim</th><th>topic</th><th>verdict</th>'
+            f"<th>statements</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _statement_items(section: ClaimSection) -> str:
+    if not section.statements:
+        return _e(section.reason)
+    items = "".join(f'<li><span class="mark" style="color:{STATUS_COLOURS[st.verdict]}">'
+                    f"{_e(st.verdict)}</span>: {_e(st.text)}</li>"
+                    for st in section.statements)
+    return f'<ul class="statements">{items}</ul>'
+
+
+def _statement_table(section: ClaimSection) -> str:
+    rows = "".join(f"<tr><td>{_e(st.text)}</td><td>{_badge(st.verdict)}</td>"
+                   f"<td>{_e(st.reason)}</td></tr>" for st in section.statements)
+    return ('<table class="statements"><thead><tr><th>statement</th><th>verdict</th>'
             f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -315,7 +391,11 @@ def _html_section(out: Path, section: ClaimSection) -> str:
              f"<p><b>Claim.</b> {_e(c.plain)}</p>"]
     if c.quote:
         parts.append(f"<blockquote>{_e(c.quote)}</blockquote>")
-    parts.append(f"<p><b>Verdict: {_e(section.status)}.</b> {_e(section.reason)}</p>")
+    if section.statements:
+        parts.append(f"<p><b>Verdict: {_e(section.status)}.</b></p>")
+        parts.append(_statement_table(section))
+    else:
+        parts.append(f"<p><b>Verdict: {_e(section.status)}.</b> {_e(section.reason)}</p>")
     parts += [_html_outcome(out, o) for o in section.outcomes]
     parts.append("</section>")
     return "\n".join(parts)
@@ -338,14 +418,112 @@ def _html_outcome(out: Path, outcome: ExperimentOutcome) -> str:
         rows = "".join(
             f"<tr><td>{_e(x.measure)}</td><td class=num>{_num(x.published)}</td>"
             f"<td class=num>{_num(x.simulated)}</td><td>{_e(x.unit)}</td>"
-            f"<td class=num>{_num(_ratio(x))}</td><td>{_e(x.source)}</td></tr>"
-            for x in comparisons)
+            f"<td class=num>{_num(_ratio(x))}</td>{_role_cell(x.figure)}"
+            f"<td>{_e(x.source)}</td></tr>" for x in comparisons)
         parts.append("<p><b>Published against simulated</b></p><table class=\"comparisons\">"
                      "<thead><tr><th>measure</th><th>published</th><th>simulated</th>"
-                     "<th>unit</th><th>simulated / published</th><th>source</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
+                     "<th>unit</th><th>simulated / published</th><th>figure</th>"
+                     f"<th>source</th></tr></thead><tbody>{rows}</tbody></table>")
     if outcome.tables:
         links = ", ".join(f'<a href="{_e(t)}">{_e(Path(t).name)}</a>' for t in outcome.tables)
         parts.append(f"<p><small>Data (tidy CSV): {links}</small></p>")
     return "\n".join(parts)
 
+
+
+def _role_cell(figure: str) -> str:
+    kind = role(figure)
+    style = "calibration" if kind == CALIBRATION_INPUT else "held-out"
+    return f'<td class="role {style}">{_e(kind)}</td>'
+
+
+# -- validation and calibration ------------------------------------------------------
+
+WORST = 5
+"""The validation section names this many worst cases."""
+
+
+def md_validation(reproduction: Reproduction) -> list[str]:
+    """The Markdown Validation section: summary, worst cases, the table, the figure."""
+    validation = reproduction.validation
+    if validation is None:
+        return []
+    from virtsim.validation import summary_line
+
+    lines = ["## Validation: held-out published figures", "",
+             "Figures that set no parameter, predicted by the model "
+             "(`virtsim validate`; cases in `validation/`). " + summary_line(validation) + ".",
+             "", "| case | published | simulated | unit | ratio | tolerance | within? | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in validation.results:
+        lines.append(f"| {r.case.id} | {_num(r.case.published)} | {_num(r.simulated)} | "
+                     f"{r.case.unit} | {_num(r.ratio)} | ±{r.case.tolerance:.0%} | "
+                     f"{'yes' if r.within else 'no'} | "
+                     f"{_md_cell(r.case.source.citation + '; ' + r.case.source.where)} |")
+    if reproduction.validation_figure is not None:
+        fig = reproduction.validation_figure
+        lines += ["", f"![{fig.name}]({fig.png})", "", f"*{fig.caption}*"]
+    return lines
+
+
+def html_validation(reproduction: Reproduction) -> str:
+    """The HTML Validation section (empty when the run had none)."""
+    validation = reproduction.validation
+    if validation is None:
+        return ""
+    from virtsim.validation import summary_line
+
+    rows = "".join(
+        f'<tr data-within="{str(r.within).lower()}"><td>{_e(r.case.id)}</td>'
+        f"<td>{_e(r.case.area)}</td><td class=num>{_num(r.case.published)}</td>"
+        f"<td class=num>{_num(r.simulated)}</td><td>{_e(r.case.unit)}</td>"
+        f"<td class=num>{_num(r.ratio)}</td><td class=num>±{r.case.tolerance:.0%}</td>"
+        f"<td>{'yes' if r.within else 'no'}</td>"
+        f"<td>{_e(r.case.source.citation)}; {_e(r.case.source.where)}</td></tr>"
+        for r in validation.results)
+    figure = ("" if reproduction.validation_figure is None
+              else _figure(reproduction.out, reproduction.validation_figure))
+    return ('<section id="validation"><h2>Validation: held-out published figures</h2>'
+            "<p>These figures set no parameter of the catalogue; the model predicts them "
+            "(<code>virtsim validate</code>, cases in <code>validation/</code>). "
+            f"{_e(summary_line(validation))}. A miss is a result, not a bug to tune away.</p>"
+            f"{figure}<table class=\"validation\"><thead><tr><th>case</th><th>area</th>"
+            "<th>published</th><th>simulated</th><th>unit</th><th>ratio</th>"
+            "<th>tolerance</th><th>within?</th><th>source</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>")
+
+
+def md_round_trip(reproduction: Reproduction) -> list[str]:
+    """The Markdown Calibration round trip section."""
+    trips = reproduction.round_trips
+    if not trips:
+        return []
+    back = sum(t.within for t in trips)
+    lines = ["## Calibration round trip", "",
+             f"The {len(trips)} published figures that set parameters "
+             f"(`models/calibration.toml`); {back} come back within 5%. Agreement here checks "
+             "the plumbing, not the model.", "",
+             "| figure | published | back | unit | ratio | sets |", "|---|---|---|---|---|---|"]
+    lines += [f"| {t.figure.id} | {_num(t.figure.published)} | {_num(t.simulated)} | "
+              f"{t.figure.unit} | {_num(t.ratio)} | {_md_cell(', '.join(t.figure.sets))} |"
+              for t in trips]
+    return lines
+
+
+def html_round_trip(reproduction: Reproduction) -> str:
+    """The HTML Calibration round trip section."""
+    trips = reproduction.round_trips
+    if not trips:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(t.figure.id)}</td><td class=num>{_num(t.figure.published)}</td>"
+        f"<td class=num>{_num(t.simulated)}</td><td>{_e(t.figure.unit)}</td>"
+        f"<td class=num>{_num(t.ratio)}</td><td>{_e(', '.join(t.figure.sets))}</td></tr>"
+        for t in trips)
+    back = sum(t.within for t in trips)
+    return ('<section id="calibration"><h2>Calibration round trip</h2>'
+            f"<p>The {len(trips)} published figures that set parameters "
+            f"(<code>models/calibration.toml</code>); {back} come back within 5%. Agreement "
+            "here checks the plumbing, not the model.</p><table class=\"calibration\">"
+            "<thead><tr><th>figure</th><th>published</th><th>back</th><th>unit</th>"
+            f"<th>ratio</th><th>sets</th></tr></thead><tbody>{rows}</tbody></table></section>")

@@ -6,7 +6,10 @@
     OUT/report.html            self-contained (figures embedded), opens offline
     OUT/report.md              the same, figures linked from OUT/figures/
     OUT/findings.csv           claim, experiment, verdict, reason
-    OUT/comparisons.csv        published against simulated values
+    OUT/comparisons.csv        published against simulated values, each a calibration
+                               input or held out
+    OUT/validation/            the held-out cases (``virtsim validate``): CSV, JSON, figure
+    OUT/calibration.csv        every calibration figure against what the model gives back
     OUT/<experiment>/*.csv     the experiment's tidy tables
     OUT/figures/*.png, *.svg   every figure, plus a stack diagram per technology
 
@@ -21,15 +24,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -47,6 +49,11 @@ from virtsim.experiment import (
 from virtsim.publish import stage
 from virtsim.result import Record, Scalar, write_outputs
 from virtsim.simulation import component_key
+from virtsim.workers import worker_pool
+
+if TYPE_CHECKING:
+    from virtsim.calibration import RoundTrip
+    from virtsim.validation import Validation
 
 DEFAULT_SEED = 2024
 """The base seed of ``virtsim reproduce`` when none is given."""
@@ -99,6 +106,9 @@ class Reproduction:
     stacks: list[FigureFile] = field(default_factory=list)
     claim_ids: tuple[str, ...] = CLAIM_IDS
     elapsed_s: float = 0.0
+    validation: Validation | None = None
+    round_trips: list[RoundTrip] = field(default_factory=list)
+    validation_figure: FigureFile | None = None
 
     @property
     def failed(self) -> list[ExperimentOutcome]:
@@ -294,7 +304,8 @@ def default_workers() -> int:
 
 def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_SEED,
               workers: int | None = None, only: Sequence[str] = (),
-              progress: bool = True, stacks: bool = True, log: bool = True) -> Reproduction:
+              progress: bool = True, stacks: bool = True, log: bool = True,
+              validation: bool = True) -> Reproduction:
     """Run the claim experiments and write tables, figures and the report to ``out``.
 
     Args:
@@ -307,6 +318,8 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
         progress: Show a progress bar on stderr.
         stacks: Draw the stack diagram of each technology into the report.
         log: Print one line per finished experiment (claim, verdict, time) on stderr.
+        validation: Also run the held-out validation cases and the calibration round
+            trip, for the report's Validation and Calibration sections.
     """
     from virtsim.report import write_report
 
@@ -322,6 +335,8 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
                                       progress, stacks, log)
         reproduction.outcomes = sorted(outcomes, key=_outcome_order)
         reproduction.stacks = diagrams
+        if validation:
+            validate_into(reproduction, workers)
         write_report(reproduction)
         staging.publish(command="reproduce", seed=seed, size=size,
                         claims=sorted({o.claim for o in reproduction.outcomes},
@@ -335,6 +350,31 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
 
 def _claim_order(claim_id: str) -> tuple[int, str]:
     return (claim_number(claim_id) if claim_id in CLAIM_IDS else len(CLAIM_IDS) + 1, claim_id)
+
+
+def validate_into(reproduction: Reproduction, workers: int | None = None) -> None:
+    """Run the held-out cases and the calibration round trip; write them under ``out``.
+
+    ``out/validation/`` gets the cases' CSV, JSON and figure; ``out/calibration.csv``
+    every calibration figure against what the model gives back.
+    """
+    from virtsim.calibration import load_figures, round_trip
+    from virtsim.validation import validate, write_validation
+
+    seed = reproduction.seed
+    reproduction.validation = validate(seed=seed, workers=workers)
+    write_validation(reproduction.validation, reproduction.out / "validation")
+    reproduction.validation_figure = FigureFile(
+        "validation", "Each held-out case at (published, simulated), log-log; the shaded "
+        "bar is its tolerance band, a cross a miss.", "validation/validation.png",
+        "validation/validation.svg")
+    reproduction.round_trips = round_trip(load_figures(), seed)
+    write_outputs(reproduction.out, {"calibration": [
+        {"figure": t.figure.id, "published": t.figure.published, "unit": t.figure.unit,
+         "back": t.simulated, "ratio": None if t.ratio is None else round(t.ratio, 4),
+         "within_5pct": t.within, "sets": " ".join(t.figure.sets),
+         "source": f"{t.figure.citation}; {t.figure.where}", "error": t.error}
+        for t in reproduction.round_trips]})
 
 
 def _outcome_order(outcome: ExperimentOutcome) -> tuple[int, str]:
@@ -364,8 +404,7 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
         stacks = _stacks_or_none(lambda: draw(out))
         bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with worker_pool(workers) as pool:
             futures: dict[Future[ExperimentOutcome], tuple[Path, int]] = {
                 pool.submit(run_experiment, path, size, seed, out): (path, seed)
                 for path, seed in jobs}
@@ -377,26 +416,6 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
             bar.update(1)
     bar.close()
     return outcomes, stacks
-
-
-PARENT_POLL_S = 0.2
-"""How often a worker checks that the process that started it is still there."""
-
-
-def die_with_parent(parent: int) -> None:
-    """Worker initializer: end this process soon after ``parent`` is gone.
-
-    A ``reproduce`` killed with SIGKILL cannot stop its pool; without this its
-    workers would run on as orphans, writing into a folder nobody publishes.
-    A daemon thread polls the parent's id (portable, unlike Linux's
-    ``PR_SET_PDEATHSIG``, and unaffected by which thread started the worker).
-    """
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="virtsim-parent-watch", daemon=True).start()
 
 
 def _no_stacks(out: Path) -> list[FigureFile]:

@@ -20,6 +20,7 @@ from virtsim.faults import FaultModel
 from virtsim.footprint import FootprintModel
 from virtsim.graph import NODE_KINDS, build_graph
 from virtsim.lifecycle import Lifecycle
+from virtsim.overload import OverloadReport
 from virtsim.performance import PerformanceModel
 from virtsim.result import Result
 from virtsim.scenario import Scenario
@@ -61,7 +62,7 @@ def models() -> tuple[Model, ...]:
     """Fresh model instances for one run, in attach order."""
     lifecycle = Lifecycle()
     return (StackInventory(), lifecycle, FaultModel(lifecycle), FootprintModel(),
-            PerformanceModel(lifecycle.ready), CompatibilityReport())
+            PerformanceModel(lifecycle.ready), CompatibilityReport(), OverloadReport())
 
 
 @contextmanager

@@ -121,6 +121,12 @@ class VmSpec(Model):
                               description="at most its host's memory")
     clone: Literal["full", "linked"] = "full"
     balloon: bool = False
+    free_page_reporting: bool = Field(default=False, description="virtio-balloon free page "
+                                      "reporting: pages the guest frees go back to the host")
+    image_cached: bool = Field(default=True, description="the disk image (or the volume) is "
+                               "already on the host; false: fetched first, first boot runs")
+    cloud: str | None = Field(default=None, description="a clouds profile that provisions the "
+                              "VM (placement, volume hydration, network attach)")
     pinned: bool = Field(default=False, description="vCPUs pinned, host topology exposed")
     workload: str | None = None
     restart: Literal["no", "always"] = "no"
@@ -147,6 +153,10 @@ class HostSpec(Model):
     boot: bool = Field(default=False, description="power on at t=0; instances wait for it")
     platform: str | None = Field(default=None, description="e.g. docker-desktop-mac")
     ksm: bool = Field(default=False, description="merge identical guest pages")
+    memory_overcommit: float = Field(default=1.0, ge=1.0, le=100.0, description="committed "
+                                     "memory allowed per MiB of host memory (1: none)")
+    admission: Literal["wait", "fail"] = Field(default="fail", description="a start that "
+                                               "would exceed the committable memory")
     cached_images: tuple[str, ...] = Field(default=(), description="images already pulled")
     vms: tuple[VmSpec, ...] = ()
     containers: tuple[ContainerSpec, ...] = ()
@@ -444,7 +454,7 @@ class _Checker:
             key = sorted(unknown)[0]
             raise self.fail([*loc, "overrides", key], "a host profile field", f"'{key}'")
         profile = self.host_profile(host, loc)
-        kernel_name = host.kernel or profile.kernel
+        kernel_name = host.kernel or _management_kernel(host, self.catalog) or profile.kernel
         kernel: KernelProfile = self.profile("kernels", kernel_name, [*loc, "kernel"])
         if kernel.family == "gvisor":
             raise self.fail([*loc, "kernel"], "a host OS kernel", "gVisor's user-space kernel")
@@ -508,6 +518,8 @@ class _Checker:
                             f"'{kernel.name}' ({kernel.family})")
         if vm.workload:
             self.profile("workloads", vm.workload, [*loc, "workload"])
+        if vm.cloud:
+            self.profile("clouds", vm.cloud, [*loc, "cloud"])
         for c, container in enumerate(vm.containers):
             self.check_container(container, kernel, [*loc, "containers", c])
         self.check_live_restore(vm.containers, [*loc, "containers"])
@@ -529,3 +541,16 @@ class _Checker:
         if kernel.family not in runtime.os_families:
             raise self.fail([*loc, "runtime"], f"a runtime that runs on {kernel.family}",
                             f"'{runtime.name}', which runs on {', '.join(runtime.os_families)}")
+
+
+def _management_kernel(host: HostSpec, catalog: Catalog) -> str:
+    """The management OS kernel of the host's bare-metal hypervisor, if it names one.
+
+    Xen's dom0 and Hyper-V's parent partition run the hypervisor profile's
+    ``management_kernel``, not the machine's default OS.
+    """
+    for vm in host.vms:
+        hyper = catalog.get("hypervisors", vm.hypervisor)
+        if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
+            return hyper.management_kernel
+    return ""

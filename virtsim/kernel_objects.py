@@ -1,0 +1,241 @@
+"""Per-container kernel objects whose cost grows with how many already exist.
+
+Starting a container makes kernel objects: a cgroup, a mount namespace (a
+copy of the host's mount table), an IPC namespace (its mqueue mount), a
+network namespace, a veth pair and, for a NAT-ed container, firewall rules.
+Each is made under a global kernel lock (see :mod:`virtsim.locks`), and
+several cost more as the host fills up:
+
+- a mount-namespace copy walks every host mount (O(mounts)), and each
+  running container adds mounts to the host (its overlay rootfs, its shm);
+- a legacy ``iptables`` call copies the whole table out to user space and
+  back (O(rules)), so the Nth container's rules cost N times the first's;
+  nftables updates are incremental (O(1));
+- the netns and mqueue paths cost ~30x more on kernels before the fix
+  (``fix_version``);
+- memory-cgroup reclaim walks every cgroup, so reading through the page
+  cache costs more system time the more cgroups exist.
+
+:class:`KernelObjects` is one kernel's population and the price of its next
+object; :class:`ObjectCreation` makes a start's objects one after another,
+each holding its lock while its CPU work runs on the host's pool, so
+concurrent starts queue on the locks and share the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from virtsim.compat import version_tuple
+from virtsim.locks import LockTable
+from virtsim.profiles import EngineProfile, KernelCostProfile, RuntimeProfile
+from virtsim.sharing import FluidPool
+
+OBJECT_LOCKS: dict[str, str] = {
+    "cgroup": "cgroup_mutex",
+    "mount-namespace": "namespace_sem",
+    "ipc-namespace": "namespace_sem",
+    "network-namespace": "net_mutex",
+    "veth": "rtnl",
+    "nat-rules": "xtables",
+}
+"""The global kernel lock each object is made under (nftables commits take ``nfnl``)."""
+
+
+@dataclass
+class Population:
+    """How many of each object one kernel holds."""
+
+    cgroups: int = 0
+    mounts: int = 0
+    netns: int = 0
+    links: int = 0
+    nat_rules: int = 0
+    containers: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectStep:
+    """One object a start makes: what, how many firewall rules and host mounts it adds."""
+
+    obj: str
+    rules: int = 0
+    mounts: int = 0
+    firewall: str = "iptables"
+
+    @property
+    def lock(self) -> str:
+        """The lock it is made under."""
+        if self.obj == "nat-rules" and self.firewall == "nftables":
+            return "nfnl"
+        return OBJECT_LOCKS[self.obj]
+
+
+@dataclass
+class KernelObjects:
+    """One kernel's objects and what the next one costs.
+
+    Args:
+        costs: The kernel family's cost profile.
+        version: The kernel's version (the netns and mqueue fixes).
+    """
+
+    costs: KernelCostProfile
+    version: str
+    population: Population = field(default_factory=Population)
+
+    def __post_init__(self) -> None:
+        if self.population.mounts == 0:
+            self.population.mounts = self.costs.host_base_mounts
+        self.fixed = version_tuple(self.version) >= version_tuple(self.costs.fix_version)
+
+    def cost_s(self, step: ObjectStep) -> float:
+        """CPU-seconds to make ``step``'s object now, given what exists."""
+        c, pop = self.costs, self.population
+        if step.obj == "cgroup":
+            return c.cgroup_create_s
+        if step.obj == "mount-namespace":
+            return c.mount_copy_per_mount_s * pop.mounts
+        if step.obj == "ipc-namespace":
+            return c.mqueue_mount_s if self.fixed else c.mqueue_mount_s_before_fix
+        if step.obj == "network-namespace":
+            return c.netns_create_s if self.fixed else c.netns_create_s_before_fix
+        if step.obj == "veth":
+            return c.veth_create_s
+        if step.obj == "nat-rules":
+            if step.firewall == "nftables":
+                return c.nft_rule_s * step.rules
+            # one iptables call per rule, each copying the whole table out and back
+            existing = pop.nat_rules * step.rules + step.rules * (step.rules - 1) / 2
+            return c.iptables_base_s * step.rules + c.iptables_per_rule_s * existing
+        raise ValueError(f"unknown kernel object {step.obj!r}")
+
+    def add(self, step: ObjectStep) -> None:
+        """Count ``step``'s object as made."""
+        pop = self.population
+        if step.obj == "cgroup":
+            pop.cgroups += 1
+        elif step.obj == "mount-namespace":
+            pop.mounts += step.mounts
+        elif step.obj == "network-namespace":
+            pop.netns += 1
+        elif step.obj == "veth":
+            pop.links += 2
+        elif step.obj == "nat-rules":
+            pop.nat_rules += step.rules
+
+    def remove(self, step: ObjectStep) -> None:
+        """Count ``step``'s object as gone (its container was removed)."""
+        pop = self.population
+        if step.obj == "cgroup":
+            pop.cgroups = max(0, pop.cgroups - 1)
+        elif step.obj == "mount-namespace":
+            pop.mounts = max(self.costs.host_base_mounts, pop.mounts - step.mounts)
+        elif step.obj == "network-namespace":
+            pop.netns = max(0, pop.netns - 1)
+        elif step.obj == "veth":
+            pop.links = max(0, pop.links - 2)
+        elif step.obj == "nat-rules":
+            pop.nat_rules = max(0, pop.nat_rules - step.rules)
+
+    def reclaim_cpu_s(self, read_mib: float) -> float:
+        """Extra system CPU-seconds to reclaim page cache for ``read_mib`` (memcg walk).
+
+        The base reclaim cost is part of every measured stage; what grows is
+        the walk over the cgroups that exist (zero with none).
+        """
+        c = self.costs
+        growth: float = (self.population.cgroups / 100.0) ** c.reclaim_cgroup_exponent
+        return read_mib / 1024.0 * c.reclaim_s_per_gib * c.reclaim_extra_at_100_cgroups * growth
+
+
+def object_steps(runtime: RuntimeProfile, engine: EngineProfile,
+                 network: str) -> tuple[ObjectStep, ...]:
+    """The objects a container start makes, in order.
+
+    The runtime makes its namespaces and cgroup (no network namespace with
+    the host's network); an engine with a NAT network stage adds a veth pair
+    and its NAT rules for ``network = "nat"`` only; the mount-namespace step
+    also mounts the engine's per-container host mounts (rootfs, shm).
+    """
+    steps: list[ObjectStep] = []
+    for obj in runtime.kernel_objects:
+        if obj == "network-namespace" and network == "host":
+            continue
+        if obj == "veth" and network != "nat":
+            continue
+        mounts = engine.host_mounts_per_container if obj == "mount-namespace" else 0
+        steps.append(ObjectStep(obj, mounts=mounts))
+    if network == "nat" and any("nat" in stage.networks for stage in engine.api):
+        if "veth" not in runtime.kernel_objects:
+            steps.append(ObjectStep("veth"))
+        if engine.nat_rules_per_container:
+            steps.append(ObjectStep("nat-rules", rules=engine.nat_rules_per_container,
+                                    firewall=engine.firewall))
+    return tuple(steps)
+
+
+Recorder = Callable[[str, float, float, float, float], None]
+"""Called per object made: (object, asked_s, began_s, end_s, uncontended_s)."""
+
+
+class ObjectCreation:
+    """Make a start's objects one after another, each under its lock, CPU on the pool.
+
+    Args:
+        objects: The kernel's population and costs.
+        locks: The kernel's locks.
+        pool: The machine's resource pool (CPU first).
+        steps: The objects to make.
+        holder: Who makes them (an instance id), for lock logs.
+        done: Called when the last object is made.
+        record: Called for each object made (see :data:`Recorder`).
+    """
+
+    __slots__ = ("asked", "began", "cost", "done", "holder", "index", "locks", "objects", "pool",
+                 "record", "request", "steps")
+
+    def __init__(self, objects: KernelObjects, locks: LockTable, pool: FluidPool,
+                 steps: tuple[ObjectStep, ...], holder: str, done: Callable[[], object],
+                 record: Recorder | None = None) -> None:
+        self.objects = objects
+        self.locks = locks
+        self.pool = pool
+        self.steps = steps
+        self.holder = holder
+        self.done = done
+        self.record = record
+        self.index = 0
+        self.asked = self.began = self.cost = 0.0
+        self.request: object = None
+
+    def next(self) -> None:
+        """Queue for the next object's lock, or call ``done`` after the last."""
+        if self.index == len(self.steps):
+            self.done()
+            return
+        step = self.steps[self.index]
+        self.asked = float(self.locks.env.now)
+        request = self.locks[step.lock].acquire(self.holder)
+        self.request = request
+        request.callbacks.append(self._locked)
+
+    def _locked(self, _event: object) -> None:
+        step = self.steps[self.index]
+        self.began = float(self.locks.env.now)
+        self.cost = cost = self.objects.cost_s(step)
+        self.objects.add(step)  # the next holder sees this one counted
+        if cost <= 0:
+            self._made()
+            return
+        self.pool.start((cost,) + (0.0,) * (len(self.pool.capacity) - 1), cap=1.0 / cost,
+                        on_done=self._made)
+
+    def _made(self) -> None:
+        step = self.steps[self.index]
+        self.locks[step.lock].release(self.request)  # type: ignore[arg-type]
+        if self.record is not None:
+            self.record(step.obj, self.asked, self.began, float(self.locks.env.now), self.cost)
+        self.index += 1
+        self.next()
