@@ -58,8 +58,8 @@ def test_calibration_covers_several_publications() -> None:
 
 
 def test_parameter_value_reads_nested_keys_and_named_items() -> None:
-    assert parameter_value("layer_costs/kvm-tuned.cpu") == pytest.approx(0.9773)
-    assert parameter_value("runtimes/crun.create[crun-run].wall_s.mean") == 0.0169
+    assert parameter_value("layer_costs/kvm-tuned.cpu") == pytest.approx(0.9773, rel=1e-3)
+    assert parameter_value("runtimes/crun.create[crun-run].wall_s.mean") == 0.0129
     assert parameter_value("images/alpine.layers[0].size_mib") == 7.92
     for bad in ("nokind", "layer_costs/nope.cpu", "layer_costs/kvm-tuned.nope",
                 "runtimes/crun.create[nope].wall_s"):
@@ -79,3 +79,31 @@ def test_a_registry_with_a_duplicate_or_a_missing_round_trip_is_an_input_error(
     path.write_text(one)
     with pytest.raises(InputError, match="exactly one"):
         load_figures(path)
+
+
+NOT_A_FIGURE = ("assumption", "borrowed", "as ", "not used", "no ", "the guest kernel's",
+                "x86-64 base")
+"""How a source that rests on no published figure of its own begins."""
+
+
+def test_every_number_sourced_to_a_publication_is_a_registered_calibration_input() -> None:
+    registered = {key for figure in FIGURES for key in figure.sets}
+    missing = []
+    for path in sorted(shipped_models_dir().glob("*/*.toml")):
+        data = tomllib.loads(path.read_text())
+        for key, source in data.get("sources", {}).items():
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if source.lower().startswith(NOT_A_FIGURE):
+                continue
+            name = f"{path.parent.name}/{path.stem}.{key}"
+            if name not in registered:
+                missing.append(name)
+    assert missing == []
+
+
+def test_no_source_cites_an_internal_document() -> None:
+    for path in sorted(shipped_models_dir().rglob("*.toml")):
+        text = path.read_text()
+        assert "MEASUREMENTS.md" not in text and "MECHANISMS" not in text, path.name

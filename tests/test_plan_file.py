@@ -58,3 +58,15 @@ def test_a_target_load_sets_the_count(catalog: Catalog) -> None:
     plan = parse_plan({"hosts": ["m5d-metal"], "workloads": [
         {"name": "web", "workload": "nginx", "target_rps": 3000}]}, catalog)
     assert group_count(plan.workloads[0], catalog) == 3  # the profile's 1,000/s each
+
+
+def test_an_option_whose_stack_cannot_be_built_says_why_and_the_others_answer(
+        tmp_path: Path) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text(GOOD.replace('["container"]', '["vm", "container"]')
+                    + 'vm = { vcpus = 600 }\n', encoding="utf-8")
+    proc = virtsim("plan", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "vm on m5d-metal: breaks: cannot be built" in proc.stdout
+    assert "plan.toml, workloads[0].vm.vcpus): expected at most 288 vCPUs" in proc.stdout
+    assert "answer: container on m5d-metal" in proc.stdout

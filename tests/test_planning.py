@@ -164,3 +164,35 @@ def test_cli_plan_no_option_meets_exits_0_with_reasons(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "no option meets every constraint" in proc.stdout
     assert "breaks: cold start of the fleet" in proc.stdout
+
+
+def test_memory_overcommitted_beyond_the_host_is_noted(catalog: Catalog) -> None:
+    spec = {"name": "t", "hosts": ["m5d-metal"], "technologies": ["vm"],
+            "workloads": [{"name": "w", "workload": "idle", "count": 200,
+                           "vm": {"vcpus": 1, "memory_mib": 4096}}],
+            "constraints": {"memory_overcommit": 2.0, "cpu_overcommit": 8.0}}
+    result = plan(spec, catalog)
+    option = result.options[0]
+    assert option.packing.binding == "memory" and option.packing.density > 96
+    assert option.notes and "a run would OOM-kill" in result.verdicts[option.name]
+    spec["constraints"]["memory_overcommit"] = 1.0
+    assert not plan(spec, catalog).options[0].notes
+
+
+@settings(max_examples=10)
+@given(cold=st.one_of(st.none(), st.floats(1.0, 60.0)),
+       warm=st.one_of(st.none(), st.floats(0.5, 30.0)),
+       blast=st.one_of(st.none(), st.floats(0.05, 1.0)),
+       p99=st.one_of(st.none(), st.floats(0.1, 10.0)),
+       headroom=st.floats(0.0, 0.5), count=st.integers(5, 300))
+def test_every_chosen_plan_meets_its_constraints(
+        catalog: Catalog, cold: float | None, warm: float | None, blast: float | None,
+        p99: float | None, headroom: float, count: int) -> None:
+    limits = {"cold_start_s": cold, "warm_start_s": warm, "blast_radius": blast,
+              "p99_latency_ms": p99, "headroom": headroom}
+    result = plan(a_plan(count, ("container", "vm", "microvm", "kata"),
+                         **{k: v for k, v in limits.items() if v is not None}), catalog)
+    if result.chosen is not None:
+        meets(result)
+    else:
+        assert all(o.broken for o in result.options)

@@ -130,7 +130,7 @@ def test_one_line_is_short_flat_and_a_prefix(text: str, limit: int) -> None:
 
 def test_each_comparison_is_labelled_calibration_input_or_held_out(tmp_path: Path) -> None:
     calibrated = load_figures()[0].id
-    finding = Finding("C4", "supported", "Near native.", comparisons=(
+    finding = Finding("C4", (Statement("Near native", "supported", "Within 5%."),), comparisons=(
         Comparison("an input", 1.0, 1.0, "x", "Felter", calibrated),
         Comparison("a prediction", 2.0, 1.0, "x", "Elsewhere", "elsewhere2020:thing"),
         Comparison("undeclared", 2.0, 1.0, "x", "Nowhere")))

@@ -6,7 +6,8 @@ citation, where in the publication, the value, which parameters it set
 (``sets``, as ``kind/profile.key``) and how it comes back out:
 
 - ``parameters``: the catalogue keys whose sum (times ``scale``) is the
-  figure, for a figure that is itself a parameter (a default, a size);
+  figure, for a figure that is itself a parameter (a default, a size); a
+  term ``a*b`` multiplies keys or numbers (a count by a cost each, a unit change);
 - or ``[figure.measure]`` (with an optional scenario and ``[figure.per]``,
   as a validation case's): the simulated quantity that must reproduce it.
 
@@ -178,6 +179,18 @@ def _pick(items: Any, pick: str, path: str) -> Any:
     raise KeyError(f"'{path}': no item named '{pick}'")
 
 
+def _term(term: str, folder: Path) -> float:
+    """One term of a parameter sum: a key, or keys and numbers multiplied (``0.001*a.x``)."""
+    return math.prod(_factor(part.strip(), folder) for part in term.split("*"))
+
+
+def _factor(part: str, folder: Path) -> float:
+    try:
+        return float(part)
+    except ValueError:
+        return float(parameter_value(part, folder))
+
+
 # -- the round trip ----------------------------------------------------------------
 
 def round_trip(figures: Sequence[CalibrationFigure], seed: int = 2024,
@@ -189,8 +202,7 @@ def round_trip(figures: Sequence[CalibrationFigure], seed: int = 2024,
     for figure in figures:
         try:
             if figure.parameters:
-                value = figure.scale * math.fsum(float(parameter_value(p, folder))
-                                                 for p in figure.parameters)
+                value = figure.scale * math.fsum(_term(p, folder) for p in figure.parameters)
             else:
                 value = measure(figure, runner, folder)
             out.append(RoundTrip(figure, value))

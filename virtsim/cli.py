@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run only these claims (the report still lists every claim)")
     reproduce.add_argument("--no-progress", action="store_true",
                            help="no progress bar (a line per finished experiment is still printed)")
+    reproduce.add_argument("--no-validation", action="store_true",
+                           help="skip the held-out validation cases and the calibration round "
+                                "trip (the report then has no Validation section)")
     reproduce.set_defaults(handler=_cmd_reproduce)
 
     validate = sub.add_parser(
@@ -331,7 +334,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     spec = load_plan(args.plan, catalog)
     if args.seed is not None:
         spec = spec.model_copy(update={"seed": args.seed})
-    result = plan(spec, catalog)
+    result = plan(spec, catalog, display_path(args.plan))
     if args.verify:
         from virtsim.plan_verify import verify
 
@@ -394,7 +397,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, validation=not args.no_validation)
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:

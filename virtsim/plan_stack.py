@@ -23,8 +23,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from virtsim.catalog import Catalog
 from virtsim.demand import instance_demand
 from virtsim.faults import blast_radius
@@ -66,7 +64,7 @@ def is_vm(technology: Technology) -> bool:
     return technology in ("vm", "microvm")
 
 
-def workload_name(group: WorkloadMix, catalog: Catalog) -> str:
+def workload_name(group: WorkloadMix) -> str:
     """The workload profile a group runs: the catalogue's, or one at the group's own rate."""
     if group.rate_per_s is None:
         return group.workload
@@ -79,7 +77,7 @@ def plan_catalog(plan: PlanFile, catalog: Catalog) -> Catalog:
     for group in plan.workloads:
         if group.rate_per_s is not None:
             base = catalog.require(WorkloadProfile, group.workload)
-            name = workload_name(group, catalog)
+            name = workload_name(group)
             workloads[name] = base.model_copy(update={"name": name,
                                                       "arrival_rate_per_s": group.rate_per_s})
     return Catalog({**catalog.profiles, "workloads": workloads}, catalog.files)
@@ -109,7 +107,7 @@ def group_spec(group: WorkloadMix, technology: Technology, count: int,
                catalog: Catalog) -> dict[str, Any]:
     """One workload group as a scenario's VM or container group of ``count`` members."""
     stack = _STACKS[technology]
-    workload = workload_name(group, catalog)
+    workload = workload_name(group)
     if is_vm(technology):
         vcpus, memory = vm_size(group, technology, catalog)
         return {"name": group.name, "count": count, "hypervisor": stack["hypervisor"],
@@ -185,7 +183,7 @@ class Member:
     """What one instance of a group costs its host, and how it runs and starts.
 
     Attributes:
-        group: The plan's workload group.
+        group: The plan's workload group (None for a node VM).
         memory_mib: Resident memory (footprint), or the memory it reserves if more.
         resident_mib: Resident memory per the footprint model.
         vcpus: vCPUs (a VM) or CPU request (a container) it reserves.
@@ -195,7 +193,7 @@ class Member:
         start: How it starts.
     """
 
-    group: WorkloadMix
+    group: WorkloadMix | None
     memory_mib: float
     resident_mib: float
     vcpus: float
@@ -262,7 +260,7 @@ def probe(plan: PlanFile, technology: Technology, host: str, catalog: Catalog) -
         inside = {f"{node_vm}/{g.name}" for g in plan.workloads}
         node_base = sum(r["memory_mib"] for r in fp.records
                         if r["guest"] == node_vm and r["instance"] not in inside)
-        node_member = Member(plan.workloads[0], own["memory_mib"], own["memory_mib"],
+        node_member = Member(None, own["memory_mib"], own["memory_mib"],
                              float(plan.node_vm.vcpus),
                              own["disk_mib"] - sum(m.disk_mib for m in members),
                              (0.0,) * len(members[0].demand), None,
@@ -329,8 +327,3 @@ def _reach(graph: ResourceGraph, kind: str, machine: str, workloads: list[str]) 
     except ValueError:  # no layer of that kind on this stack (no hypervisor under containers)
         return None
     return sum(1 for w in workloads if w in radius.reached) / len(workloads)
-
-
-def demand_array(members: tuple[Member, ...]) -> np.ndarray:
-    """Each member's steady demand as the rows of one array."""
-    return np.array([m.demand for m in members], dtype=float)

@@ -38,7 +38,7 @@ RESOURCE_NAMES = ("cpu", "disk", "network")
 REPLICATIONS = 40
 """Sets of draws of the whole fleet's starts: their longest starts give the mean and the
 5th and 95th percentiles of the longest start (fewer sets for a big fleet)."""
-DRAWS = 60_000
+DRAWS = 40_000
 """Most stage-sequence draws per shape: bounds the work for a big fleet."""
 
 
@@ -68,14 +68,17 @@ class StartEstimate:
                              self.high_s + other.high_s, bound)
 
 
-def host_start(host: HostProfile, shapes: list[tuple[StartShape, int]], cold: bool,
-               rng: np.random.Generator, stores: int = 1, hosts: int = 1) -> StartEstimate:
-    """Start ``n`` instances of each shape at once on each of ``hosts`` machines.
+def host_start(host: HostProfile, shapes: list[tuple[StartShape, int]],
+               rng: np.random.Generator, stores: int = 1,
+               hosts: int = 1) -> tuple[StartEstimate, StartEstimate]:
+    """Start ``n`` instances of each shape at once on each of ``hosts`` machines, cold
+    (image layers pulled) and warm (layers already on the machines).
+
+    The same draws serve both: they differ only by the pull.
 
     Args:
         host: The machine's profile.
         shapes: Each start shape and how many instances start that way on one machine.
-        cold: Whether image layers must be pulled (else they are on the machine).
         rng: The random stream stage durations are drawn from.
         stores: Places the layers are pulled into (a node VM each, else the machine).
         hosts: Machines starting the same share at once (the longest start is the
@@ -112,17 +115,17 @@ def host_start(host: HostProfile, shapes: list[tuple[StartShape, int]], cold: bo
                 alone = _alone(stage.cpu_s, stage.read_mib, stage.fetch_mib, capacity)
                 locks[stage.lock] = locks.get(stage.lock, 0.0) + count * max(
                     stage.wall_s.mean, alone)
-        if cold and shape.engine is not None:
+        if shape.engine is not None:
             layers.update({layer.digest: layer for layer in shape.layers})
             decompress = min(decompress, shape.engine.decompress_mibs_per_core)
-    pull = 0.0
-    if layers:
-        fetched = sum(layer.compressed_mib for layer in layers.values()) * stores
-        totals[2] += fetched
-        totals[0] += fetched / decompress
-        biggest = max(layer.compressed_mib for layer in layers.values())
-        pull = fetched / capacity[2] + biggest / decompress
-    return _estimate(pull + longest, totals / np.array(capacity), locks)
+    warm = _estimate(longest, totals / np.array(capacity), locks)
+    if not layers:
+        return warm, warm
+    fetched = sum(layer.compressed_mib for layer in layers.values()) * stores
+    totals += (fetched / decompress, 0.0, fetched)
+    biggest = max(layer.compressed_mib for layer in layers.values())
+    pull = fetched / capacity[2] + biggest / decompress
+    return _estimate(pull + longest, totals / np.array(capacity), locks), warm
 
 
 def _estimate(longest: np.ndarray, resources: np.ndarray,

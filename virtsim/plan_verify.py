@@ -30,7 +30,7 @@ from virtsim.catalog import Catalog
 from virtsim.demand import machine_capacity, native_cost
 from virtsim.plan_file import PlanFile
 from virtsim.plan_perf import group_performance
-from virtsim.plan_stack import plan_catalog, probe, stack_scenario
+from virtsim.plan_stack import Probe, plan_catalog, probe, stack_scenario
 from virtsim.planning import Option, PlanResult, fleet_start
 from virtsim.profiles import HostProfile
 from virtsim.result import Record, Result
@@ -39,7 +39,7 @@ from virtsim.scenario import parse_scenario
 
 MAX_HOSTS = 2
 """Hosts simulated at most."""
-MAX_PER_HOST = 120
+MAX_PER_HOST = 300
 """Instances per simulated host at most (the fullest host's share, scaled down)."""
 START_SLACK = 0.25
 """How far outside the analytic start bounds the simulation may land (a share of them)."""
@@ -63,17 +63,18 @@ def verify(result: PlanResult, catalog: Catalog) -> list[Record]:
     own = plan_catalog(spec, catalog)
     pattern = _scaled(option.packing.per_host)
     hosts = min(option.hosts, MAX_HOSTS)
+    scaled = sum(pattern) < sum(option.packing.per_host)
     rows = [_row(option, "simulated size", f"{sum(option.packing.per_host)} per host on "
                  f"{option.hosts} hosts", f"{sum(pattern)} per host on {hosts} hosts", None,
-                 "the fullest host's share, scaled down")]
+                 "the fullest host's share" + (", scaled down" if scaled else ""))]
     profile = own.require(HostProfile, option.host)
     stack = probe(spec, option.technology, option.host, own)
     per_vm = [math.ceil(n / max(option.node_vms, 1)) for n in pattern]
     counts = dict(zip((g.name for g in spec.workloads), per_vm if stack.node else pattern,
                       strict=True))
     placed = np.array(per_vm) * max(option.node_vms, 1) if stack.node else np.array(pattern)
-    for cold in (True, False):
-        estimate = fleet_start(spec, stack, profile, placed, option.node_vms, cold, hosts)
+    estimates = fleet_start(spec, stack, profile, placed, option.node_vms, hosts)
+    for cold, estimate in zip((True, False), estimates, strict=True):
         duration = max(estimate.high_s * (1 + START_SLACK) * 2, 10.0) + STEADY_S
         scenario = parse_scenario(stack_scenario(
             spec, option.technology, option.host, counts, own, hosts=hosts,
@@ -93,7 +94,7 @@ def verify(result: PlanResult, catalog: Catalog) -> list[Record]:
     return rows
 
 
-def _steady(option: Option, spec: PlanFile, run: Result, stack: Any, profile: HostProfile,
+def _steady(option: Option, spec: PlanFile, run: Result, stack: Probe, profile: HostProfile,
             own: Catalog, placed: np.ndarray) -> list[Record]:
     """Fit and overload, then each service's saturation and p99, against the run."""
     warnings = run.metrics.get("warnings", [])

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ import numpy as np
 
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.demand import MachineCapacity, machine_capacity, native_cost
+from virtsim.errors import InputError, display_path
+from virtsim.layer_costs import LayerCost
 from virtsim.plan_file import PlanFile, Technology, group_count, load_plan, parse_plan
 from virtsim.plan_pack import DIMENSIONS, Bin, Packing, pack
 from virtsim.plan_perf import GroupPerformance, group_performance
@@ -85,6 +88,8 @@ class Option:
         groups: Each group's outcome.
         cost_per_hour: Hosts times the price per host-hour (None: no price).
         broken: Each constraint the option breaks, as a sentence.
+        notes: What the option relies on that no constraint covers (memory
+            overcommitted beyond what the host has).
     """
 
     technology: Technology
@@ -98,6 +103,7 @@ class Option:
     groups: tuple[GroupOutcome, ...]
     cost_per_hour: float | None
     broken: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -148,7 +154,8 @@ class Option:
                                           if lost is not None and self.instances else None)
         row.update({"max_slowdown": _round(self.slowdown, 4), "max_p99_ms": _round(self.p99_ms),
                     "cost_per_hour": _round(self.cost_per_hour),
-                    "meets_constraints": not self.broken, "broken": "; ".join(self.broken)})
+                    "meets_constraints": not self.broken, "broken": "; ".join(self.broken),
+                    "notes": "; ".join(self.notes)})
         for name, use in zip(DIMENSIONS, self.packing.utilisation, strict=True):
             row[f"use_{name}"] = _round(use, 4)
         return row
@@ -233,25 +240,28 @@ class PlanResult:
                 f"{cost}, meeting every constraint")
 
 
-def plan(source: PlanFile | dict[str, Any] | Path | str,
-         catalog: Catalog | None = None) -> PlanResult:
+def plan(source: PlanFile | dict[str, Any] | Path | str, catalog: Catalog | None = None,
+         file: str | None = None) -> PlanResult:
     """Answer a plan: every option worked out, checked and ranked.
 
     Args:
         source: A loaded plan, a parsed plan table, or the path of a plan file.
         catalog: The catalogue (default: the shipped one).
+        file: The plan's file name in error messages (default: the path given, or
+            ``<plan>``).
 
     Raises:
         InputError: The plan is malformed or names an unknown profile.
     """
     began = time.perf_counter()
     catalog = catalog or load_catalog()
+    file = file or "<plan>"
     if isinstance(source, PlanFile):
         spec = source
     elif isinstance(source, dict):
         spec = parse_plan(source, catalog)
     else:
-        spec = load_plan(source, catalog)
+        spec, file = load_plan(source, catalog), display_path(source)
     counts = [group_count(g, catalog) for g in spec.workloads]
     own = plan_catalog(spec, catalog)
     native = native_cost(own)
@@ -260,11 +270,42 @@ def plan(source: PlanFile | dict[str, Any] | Path | str,
         profile = own.require(HostProfile, host)
         machine = machine_capacity(profile, native)
         for technology in spec.technologies:
-            stack = probe(spec, technology, host, own)
+            try:
+                stack = probe(spec, technology, host, own)
+            except InputError as exc:  # this stack cannot be built here: an option that fails
+                options.append(_unbuildable(spec, technology, host, counts, file, exc))
+                continue
             option = _option(spec, stack, profile, machine, counts, native)
             options.append(_checked(spec, option))
     chosen, verdicts = _choose(spec, options)
     return PlanResult(spec, options, chosen, verdicts, time.perf_counter() - began)
+
+
+def _unbuildable(spec: PlanFile, technology: Technology, host: str, counts: list[int],
+                 file: str, exc: InputError) -> Option:
+    """An option whose stack the scenario checks refuse (KVM on a macOS kernel, more vCPUs
+    than the VMM takes): it places nothing, and says why."""
+    zeros = tuple(0 for _ in counts)
+    packing = Packing(0, zeros, "none", "-", tuple(0.0 for _ in DIMENSIONS),
+                      tuple((0, "-") for _ in counts), "its stack cannot be built")
+    reason = (f"cannot be built on {host} ({file}, {_plan_key(exc.key, technology)}): "
+              f"expected {exc.expected}, found {exc.found}")
+    return Option(technology, host, packing, 0, None, None, {}, sum(counts), (), None,
+                  (reason,))
+
+
+def _plan_key(key: str, technology: Technology) -> str:
+    """The plan key behind a key of the scenario a technology builds from it."""
+    group = re.match(r"^hosts\[0\]\.(?:vms\[0\]\.containers|vms|containers)\[(\d+)\](.*)$",
+                     key)
+    if technology == "container-in-vm" and not key.startswith("hosts[0].vms[0].containers"):
+        return "node_vm"
+    if group is None:
+        return "workloads"
+    rest = group.group(2)
+    if technology in ("vm", "microvm") and rest in (".vcpus", ".memory_mib"):
+        rest = f".vm{rest}"
+    return f"workloads[{group.group(1)}]{rest}"
 
 
 def host_bin(stack: Probe, profile: HostProfile, machine: MachineCapacity, spec: PlanFile,
@@ -303,12 +344,17 @@ def _items(stack: Probe) -> np.ndarray:
 
 
 def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: MachineCapacity,
-            counts: list[int], native: Any) -> Option:
+            counts: list[int], native: LayerCost) -> Option:
     bin_, node_vms = host_bin(stack, profile, machine, spec)
     items = _items(stack)
     names = [g.name for g in spec.workloads]
     packing = pack(counts, items, bin_, names)
-    if not packing.unplaceable and stack.node is not None:
+    if stack.node is not None and node_vms == 0:
+        packing = replace(packing, hosts=0, per_host=tuple(0 for _ in counts),
+                          strategy="none", unplaceable=(
+                              f"a node VM of {spec.node_vm.vcpus} vCPUs and "
+                              f"{spec.node_vm.memory_mib:g} MiB does not fit an empty host"))
+    elif not packing.unplaceable and stack.node is not None:
         packing = _fits_one_node(packing, stack, spec, machine, items, names)
     total = sum(counts)
     pattern = np.array(packing.per_host)
@@ -321,15 +367,32 @@ def _option(spec: PlanFile, stack: Probe, profile: HostProfile, machine: Machine
         for k, (g, member) in enumerate(zip(spec.workloads, stack.members, strict=True)))
     cold = warm = None
     if packing.hosts:
-        cold = fleet_start(spec, stack, profile, pattern, node_vms, True, packing.hosts)
-        warm = fleet_start(spec, stack, profile, pattern, node_vms, False, packing.hosts)
+        cold, warm = fleet_start(spec, stack, profile, pattern, node_vms, packing.hosts)
     on_host = packing.density
     lost = {what: (None if share is None else round(share * on_host))
             for what, share in stack.reach.items()}
     price = spec.prices.get(stack.host)
     cost = price * packing.hosts if price is not None and packing.hosts else None
     return Option(stack.technology, stack.host, packing, node_vms, cold, warm, lost, total,
-                  groups, cost)
+                  groups, cost, notes=_memory_notes(stack, profile, pattern, node_vms))
+
+
+def _memory_notes(stack: Probe, profile: HostProfile, pattern: np.ndarray,
+                  node_vms: int) -> tuple[str, ...]:
+    """A note when what the fullest host holds resident exceeds its memory (overcommit)."""
+    if stack.node is not None:
+        resident = node_vms * stack.node.resident_mib
+    else:
+        resident = float(sum(n * m.resident_mib for n, m in zip(pattern, stack.members,
+                                                                  strict=True)))
+    have = profile.memory_gib * 1024.0
+    used = resident + stack.shared_memory_mib
+    if not pattern.any() or used <= have:
+        return ()
+    return (f"resident memory on the fullest host is {used / have:.0%} of its "
+            f"{profile.memory_gib:g} GiB: the memory overcommit relies on guests and "
+            "sandboxes not touching what they were given (balloons, KSM); a run would "
+            "OOM-kill",)
 
 
 def _fits_one_node(packing: Packing, stack: Probe, spec: PlanFile, machine: MachineCapacity,
@@ -347,16 +410,16 @@ def _fits_one_node(packing: Packing, stack: Probe, spec: PlanFile, machine: Mach
 
 
 def fleet_start(spec: PlanFile, stack: Probe, profile: HostProfile, pattern: np.ndarray,
-                 node_vms: int, cold: bool, hosts: int = 1) -> StartEstimate:
+                node_vms: int, hosts: int = 1) -> tuple[StartEstimate, StartEstimate]:
     """Start of ``hosts`` hosts each starting the share ``pattern`` (instances of each
-    group) at once; ``node_vms`` node VMs first for ``container-in-vm``."""
-    # the same draws cold and warm: the difference is the pull, not the luck of the draw
+    group) at once, cold and warm; ``node_vms`` node VMs first for ``container-in-vm``."""
     rng = component_rng(spec.seed, f"plan/{stack.technology}/{stack.host}")
     shapes = [(m.start, int(n)) for m, n in zip(stack.members, pattern, strict=True)]
     if stack.node is None:
-        return host_start(profile, shapes, cold, rng, hosts=hosts)
-    nodes = host_start(profile, [(stack.node.start, node_vms)], cold, rng, hosts=hosts)
-    return nodes + host_start(profile, shapes, cold, rng, stores=max(node_vms, 1), hosts=hosts)
+        return host_start(profile, shapes, rng, hosts=hosts)
+    nodes, _ = host_start(profile, [(stack.node.start, node_vms)], rng, hosts=hosts)
+    cold, warm = host_start(profile, shapes, rng, stores=max(node_vms, 1), hosts=hosts)
+    return nodes + cold, nodes + warm
 
 
 def _checked(spec: PlanFile, option: Option) -> Option:
@@ -390,9 +453,7 @@ def _checked(spec: PlanFile, option: Option) -> Option:
         broken.append(f"one {worst} fault takes {share:.1%} of the fleet "
                       f"({option.lost[worst]} of {option.instances}) > "
                       f"{limits.blast_radius:.1%}")
-    return Option(option.technology, option.host, option.packing, option.node_vms, option.cold,
-                  option.warm, option.lost, option.instances, option.groups,
-                  option.cost_per_hour, tuple(broken))
+    return replace(option, broken=tuple(broken))
 
 
 def _choose(spec: PlanFile, options: list[Option]) -> tuple[Option | None, dict[str, str]]:
@@ -414,6 +475,8 @@ def _choose(spec: PlanFile, options: list[Option]) -> tuple[Option | None, dict[
             verdicts[option.name] = "breaks: " + "; ".join(option.broken)
         elif chosen is not None:
             verdicts[option.name] = "meets every constraint but " + _dearer(option, chosen)
+        if option.notes and option.name in verdicts:
+            verdicts[option.name] += " (note: " + "; ".join(option.notes) + ")"
     return chosen, verdicts
 
 
@@ -421,10 +484,10 @@ def _dearer(option: Option, chosen: Option) -> str:
     if option.cost_per_hour is not None and chosen.cost_per_hour is not None \
             and option.cost_per_hour > chosen.cost_per_hour:
         return (f"costs {option.cost_per_hour - chosen.cost_per_hour:,.2f} more per hour "
-                f"({option.hosts} hosts against {chosen.hosts})")
+                f"({option.hosts} {option.host} against {chosen.hosts} {chosen.host})")
     if option.hosts > chosen.hosts:
-        return (f"needs {option.hosts - chosen.hosts} more hosts ({option.hosts} against "
-                f"{chosen.hosts})")
+        return (f"needs {option.hosts - chosen.hosts} more hosts ({option.hosts} {option.host} "
+                f"against {chosen.hosts} {chosen.host})")
     return "ranks after it (same hosts and cost, slower cold start)"
 
 
@@ -456,7 +519,7 @@ def summary(result: PlanResult) -> str:
     lines.append("density alone (instances of one group that fit a host, and what binds):")
     for k, group in enumerate(result.plan.workloads):
         shown = ", ".join(f"{o.name} {o.groups[k].alone[0]} ({o.groups[k].alone[1]})"
-                          for o in options)
+                          if o.groups else f"{o.name} -" for o in options)
         lines.append(f"  {group.name}: {shown}")
     answer = result.answer() if result.chosen else "no option meets every constraint"
     lines.append(f"answer: {answer}")

@@ -30,6 +30,7 @@ TECHNOLOGY_COLOURS: dict[str, str] = {
     "container": "#ff7f0e",
     "gvisor": "#9467bd",
     "kata": "#2ca02c",
+    "container-in-vm": "#ff9896",
     "desktop": "#d62728",
     "emulated": "#8c564b",
     "scratch": "#e377c2",
@@ -45,6 +46,7 @@ TECHNOLOGY_LABELS: dict[str, str] = {
     "container": "container (runc)",
     "gvisor": "gVisor (runsc)",
     "kata": "Kata container",
+    "container-in-vm": "containers in node VMs",
     "desktop": "Docker Desktop (Linux VM)",
     "emulated": "emulated (qemu-user)",
     "scratch": "scratch image",
@@ -82,6 +84,7 @@ def save_figure(figure: Figure, path: Path, dpi: float | None = None) -> None:
         with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
             figure.savefig(temporary, format=suffix, dpi=dpi if dpi is not None else "figure",
                            metadata=FIGURE_METADATA.get(suffix))
+        os.chmod(temporary, 0o644)  # mkstemp's file is private; a figure is for sharing
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
