@@ -281,21 +281,17 @@ def fault_target_problem(scenario: Scenario, catalog: Catalog, kind: str, target
     """
     from virtsim.budget import machine_nodes
     from virtsim.faults import blast_radius
-    from virtsim.graph import build_graph, member_name
+    from virtsim.graph import build_graph
 
-    machine = target.split("/", 1)[0]
     expected = ("a node id: a machine ('node' or 'node-0' in a group of several), or a "
                 "path under one ('node-0/web-1', 'node-0/kernel')")
-    for host in scenario.hosts:
-        if machine.startswith(host.name) and any(
-                member_name(host.name, i, host.count) == machine
-                for i in _member_indices(machine, host.name, host.count)):
-            break
-    else:
+    machine = target.split("/", 1)[0]
+    host = _host_group(scenario, machine)
+    if host is None:
         return expected
     if machine_nodes(host, catalog) > FAULT_CHECK_NODES:
         return ""
-    alone = host.model_copy(update={"name": machine, "count": 1})
+    alone = host.model_copy(update={"name": machine, "count": 1})  # same ids as in the run
     graph = build_graph(scenario.model_copy(update={"hosts": (alone,)}), catalog)
     if target not in graph.graph:
         return expected
@@ -306,14 +302,18 @@ def fault_target_problem(scenario: Scenario, catalog: Catalog, kind: str, target
     return ""
 
 
-def _member_indices(machine: str, name: str, count: int) -> range:
-    """The one index whose member name could be ``machine`` (an empty range if none)."""
-    if count == 1:
-        return range(1)
-    suffix = machine[len(name) + 1:]
-    if suffix.isdigit() and str(int(suffix)) == suffix and int(suffix) < count:
-        return range(int(suffix), int(suffix) + 1)
-    return range(0)
+def _host_group(scenario: Scenario, machine: str) -> HostSpec | None:
+    """The host group whose machines include one named ``machine`` (``node`` or ``node-3``)."""
+    for host in scenario.hosts:
+        if host.count == 1:
+            if machine == host.name:
+                return host
+            continue
+        index = machine.removeprefix(f"{host.name}-")
+        if index != machine and index.isdigit() and str(int(index)) == index and int(
+                index) < host.count:
+            return host
+    return None
 
 
 class _Checker:
