@@ -62,3 +62,11 @@ def test_check_budget_refuses_memory_and_time_beyond_the_machine() -> None:
         check_budget(budget, "s.toml", memory_mib=1000)
     with pytest.raises(InputError, match="--force"):
         check_budget(budget, "s.toml", memory_mib=4000, time_limit_s=5)
+
+
+def test_many_small_hosts_cost_per_machine(catalog: Catalog) -> None:
+    # Measured: 100,000 hosts of one container each, 60 s of CPU and 1,442 MiB at peak.
+    budget = estimate(scenario(catalog, count=100_000, containers=[
+        {"name": "c", "image": "alpine"}]), catalog)
+    assert 60 / 1.5 < budget.seconds < 60 * 2
+    assert 1442 / 1.5 < budget.memory_mib < 1442 * 1.5

@@ -10,10 +10,12 @@ a run whose memory would exceed what the machine has free or whose time
 would exceed :data:`TIME_LIMIT_S` (the command line's ``--force`` skips it).
 
 The coefficients are fitted to the figures measured by ``benchmarks/``
-(see its README): a machine's lifecycle work grows with the instances on it
-(``PER_INSTANCE_S``) and, since every change re-shares the machine's pools
-among what runs there, with their square (``CROWDING_S``); memory is a base
-plus a cost per graph node and per instance. They err on the high side.
+(see its README) and to a run of 100,000 one-container hosts: a machine
+costs work of its own (``PER_MACHINE_S``) plus work that grows with the
+instances on it (``PER_INSTANCE_S``) and, since every change re-shares the
+machine's pools among what runs there, with their square (``CROWDING_S``);
+memory is a base plus a cost per machine, graph node and instance. They err
+on the high side.
 """
 
 from __future__ import annotations
@@ -35,14 +37,22 @@ NODE_KIB = 1.5
 INSTANCE_KIB = 3.0
 """Memory per instance (lifecycle state, stage records, footprint rows): hyperscale, 1 M."""
 
+MACHINE_KIB = 4.0
+"""Memory per machine (pools, power and footprint state): 100,000 hosts of one container
+each peaked at 1,442 MiB."""
+
 EVENTS_PER_INSTANCE = 10.0
 """SimPy events per instance start (hyperscale: 9.4 M events for 1 M containers)."""
 
 EVENTS_PER_MACHINE = 5.0
 """Events per machine (boot, pools)."""
 
+PER_MACHINE_S = 3e-4
+"""CPU seconds per machine (100,000 hosts of one container each: 60 s)."""
+
 PER_INSTANCE_S = 3e-4
-"""Wall seconds per instance on an uncrowded machine (hyperscale: 286 s for 1 M)."""
+"""CPU seconds per instance on an uncrowded machine (hyperscale: 286 s for 100,000
+machines and 1 M containers)."""
 
 CROWDING_S = 2.5e-6
 """Wall seconds per pair of instances on one machine (boot storm: 4,000 in 30 s)."""
@@ -147,7 +157,8 @@ def estimate(scenario: Scenario, catalog: Catalog) -> Budget:
         nodes += one.nodes * count
         instances += one.instances * count
         most = max(most, one.instances)
-        per_machine_s = PER_INSTANCE_S * one.instances + CROWDING_S * one.instances ** 2
+        per_machine_s = (PER_MACHINE_S + PER_INSTANCE_S * one.instances
+                         + CROWDING_S * one.instances ** 2)
         components = {"machine": 1, "kernel": 1, "hypervisor": len({v.hypervisor
                                                                     for v in host.vms}),
                       "vmm": one.vms, "vm": one.vms, "runtime": one.runtimes,
@@ -159,7 +170,7 @@ def estimate(scenario: Scenario, catalog: Catalog) -> Budget:
         events += count * (EVENTS_PER_MACHINE + EVENTS_PER_INSTANCE * one.instances
                            * (1 + per_machine_faults))
         seconds += count * (per_machine_s + fault_s)
-        memory_kib += count * (NODE_KIB * one.nodes + INSTANCE_KIB * one.instances)
+        memory_kib += count * (MACHINE_KIB + NODE_KIB * one.nodes + INSTANCE_KIB * one.instances)
     return Budget(machines=machines, nodes=nodes, instances=instances, most_on_a_machine=most,
                   random_faults=faults, events=events, memory_mib=BASE_MIB + memory_kib / 1024,
                   seconds=seconds)
