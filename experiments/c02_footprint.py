@@ -136,19 +136,76 @@ PUBLISHED: dict[str, tuple[float, str, str]] = {
                     "ubuntu-cloud-images:noble-file"),
     "windows_disk": (6267.0, "Windows Server 2022 Core fresh VHD 6.12 GB (public report)",
                      "windows-vhd:server-2022-core"),
+    "guest_touched": (330.7, "cloud-hypervisor issue #1729: a 4 GiB Ubuntu focal guest after "
+                      "boot maps 242,048 kB + 96,556 kB of guest RAM",
+                      "ch-issue1729:guest-touched"),
 }
 """Published figures (value in MiB, source, figure id in models/calibration.toml)."""
 
 
+AT_REST_S = 3600.0
+"""How long the instances have run when the footprint is taken: KSM, free page
+reporting and the balloon act over time (:mod:`virtsim.residency`)."""
+AGES_S: tuple[float, ...] = (0.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
+"""Ages at which the resident-over-time table takes the footprint."""
+AGE_GUESTS = 64
+"""VMs on the host in the resident-over-time table."""
+SWEEP_OVERCOMMIT = 4.0
+"""The sweep's hosts admit up to 4x their memory in commitments, so every point's N
+instances start and the footprint shows what they would hold (the density table says
+how many fit without overcommit)."""
+
+
 def scenario(variant: Variant, count: int, seed: int) -> dict[str, Any]:
-    """N instances of one variant on one host, at rest."""
+    """N instances of one variant on one host, an hour after they were started."""
     section = "vms" if variant.kind == "vm" else "containers"
-    host = {"name": "host", **variant.host, section: [{**variant.group, "count": count}]}
+    host = {"name": "host", "memory_overcommit": SWEEP_OVERCOMMIT, **variant.host,
+            section: [{**variant.group, "count": count}]}
     if variant.kind == "container":
         host["cached_images"] = [variant.artefact]
-    # The footprint does not depend on time: a short run skips the start storm.
-    return {"name": f"c02-{variant.name}-{count}", "duration_s": 0.001, "seed": seed,
+    return {"name": f"c02-{variant.name}-{count}", "duration_s": AT_REST_S, "seed": seed,
             "hosts": [host]}
+
+
+AGE_VARIANTS: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
+    ("Ubuntu VMs", "vm", {}, {"disk_image": "ubuntu-24.04-cloud", "memory_mib": 2048}),
+    ("Ubuntu VMs + KSM", "vm", {"ksm": True},
+     {"disk_image": "ubuntu-24.04-cloud", "memory_mib": 2048}),
+    ("Ubuntu VMs + KSM + balloon", "vm", {"ksm": True},
+     {"disk_image": "ubuntu-24.04-cloud", "memory_mib": 2048, "balloon": True}),
+    ("Windows VMs", "windows-container", {},
+     {"disk_image": "windows-server-2022-core", "memory_mib": 2048}),
+    ("Windows VMs + KSM", "windows-container", {"ksm": True},
+     {"disk_image": "windows-server-2022-core", "memory_mib": 2048}),
+    ("Windows VMs + free page reporting", "windows-container", {},
+     {"disk_image": "windows-server-2022-core", "memory_mib": 2048,
+      "free_page_reporting": True}),
+)
+"""The resident-over-time table: (label, colour key, host keys, VM group keys)."""
+
+
+def _resident_over_time(catalog: virtsim.Catalog) -> list[Record]:
+    """Host memory of 64 identical VMs at each age: what the sharing mechanisms give back."""
+    from virtsim.footprint import footprint
+    from virtsim.graph import build_graph
+    from virtsim.profiles import ResidencyProfile
+
+    residency = catalog.require(ResidencyProfile, "linux")
+    rows: list[Record] = []
+    for label, technology, host_keys, group in AGE_VARIANTS:
+        data = {"hosts": [{"name": "host", "profile": "m5d-metal", "memory_overcommit": 2.0,
+                           **host_keys, "vms": [{"name": "vm", "hypervisor": "kvm",
+                                                  "count": AGE_GUESTS, **group}]}]}
+        graph = build_graph(virtsim.parse_scenario(data, catalog, "<c02-ages>"), catalog)
+        committed = AGE_GUESTS * float(group["memory_mib"])
+        for age in AGES_S:
+            fp = footprint(graph, age_s=age, residency=residency)
+            rows.append({"variant": label, "technology": technology, "age_s": age,
+                         "guests": AGE_GUESTS, "committed_mib": committed,
+                         "host_memory_mib": round(fp.per_host["host"]["memory_mib"], 3),
+                         "guest_resident_mib": round(sum(g["resident_mib"]
+                                                         for g in fp.guests.values()), 3)})
+    return rows
 
 
 def _artefact(catalog: virtsim.Catalog, variant: Variant) -> Record:
@@ -185,12 +242,16 @@ def run(size: Size, seed: int) -> Tables:
     density: list[Record] = []
     breakdown: list[Record] = []
     artefacts = [_artefact(catalog, v) for v in VARIANTS]
+    specs = {(v.name, count): virtsim.parse_scenario(scenario(v, count, seed), catalog,
+                                                     f"<c02-{v.name}>")
+             for v in VARIANTS for count in COUNTS[size]}
+    results = virtsim.run_keyed({key: virtsim.ScenarioJob(spec, seed)
+                                 for key, spec in specs.items()})
     for variant in VARIANTS:
         alone: dict[str, float] = {}
         for count in COUNTS[size]:
-            spec = virtsim.parse_scenario(scenario(variant, count, seed), catalog,
-                                          f"<c02-{variant.name}>")
-            result = virtsim.run_scenario(spec, catalog, seed=seed)
+            spec = specs[(variant.name, count)]
+            result = results[(variant.name, count)]
             capacity = host_profile(spec.hosts[0], catalog)
             host = result.table("host_footprint")[0]
             own = [r for r in result.table("instance_footprint") if r["group"] in ("vm", "c")]
@@ -198,6 +259,8 @@ def run(size: Size, seed: int) -> Tables:
             disk = _num(host, "disk_mib")
             per_memory = sum(_num(r, "memory_mib") for r in own) / count
             per_disk = sum(_num(r, "disk_mib") for r in own) / count
+            fits = result.table("density")
+            committed = _num(fits[0], "committed_mib") if fits else per_memory
             if count == COUNTS[size][0]:
                 alone = {"memory": memory / count, "disk": disk / count}
                 breakdown += _breakdown(variant, result.table("footprint"))
@@ -206,6 +269,7 @@ def run(size: Size, seed: int) -> Tables:
                 "sharing": variant.sharing, "count": count,
                 "host_memory_mib": round(memory, 3), "host_disk_mib": round(disk, 3),
                 "instance_memory_mib": round(per_memory, 3),
+                "instance_committed_mib": round(committed, 3),
                 "instance_disk_mib": round(per_disk, 3),
                 "shared_memory_mib": round(memory - per_memory * count, 3),
                 "shared_disk_mib": round(disk - per_disk * count, 3),
@@ -220,12 +284,16 @@ def run(size: Size, seed: int) -> Tables:
                                        disk - per_disk * count)
                     density.append({"variant": variant.name, "technology": variant.technology,
                                     "count": row["count"], "binding": row["binding"],
+                                    "count_committed": row["count_committed"],
+                                    "count_resident": row["count_resident"],
+                                    "committed_mib": round(_num(row, "committed_mib"), 3),
                                     "count_cpu_overcommitted": unbound.count,
                                     "binding_cpu_overcommitted": unbound.binding,
                                     "memory_mib": round(_num(row, "memory_mib"), 3),
                                     "vcpus": row["vcpus"],
                                     "disk_mib": round(_num(row, "disk_mib"), 3)})
-    return {"sweep": sweep, "density": density, "breakdown": breakdown, "artefacts": artefacts}
+    return {"sweep": sweep, "density": density, "breakdown": breakdown, "artefacts": artefacts,
+            "resident_over_time": _resident_over_time(catalog)}
 
 
 # -- findings --------------------------------------------------------------
@@ -258,7 +326,11 @@ def findings(tables: Tables) -> Finding:
         for v in VARIANTS if any(r["variant"] == v.name for r in tables["sweep"]))
     densities = tuple(f"{r['variant']}: {r['count']:,} per host ({r['binding']}-bound); "
                       f"{r['count_cpu_overcommitted']:,} with CPU overcommitted "
-                      f"({r['binding_cpu_overcommitted']}-bound)"
+                      f"({r['binding_cpu_overcommitted']}-bound); by memory alone "
+                      f"{r.get('count_committed', 0):,} by commitments "
+                      f"({_num(r, 'committed_mib'):,.0f} MiB each), "
+                      f"{r.get('count_resident', 0):,} by what is resident "
+                      f"({_num(r, 'memory_mib'):,.0f} MiB each)"
                       for r in tables["density"])
     return Finding(CLAIM, statements, key_numbers=numbers + densities,
                    comparisons=_comparisons(tables))
@@ -339,6 +411,11 @@ def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
             _item(tables, "vm-full", "VM disk image", "disk_mib")),
         cmp("windows_disk", "Windows Server Core VM disk per full clone",
             _item(tables, "vm-windows", "VM disk image", "disk_mib")),
+        cmp("guest_touched", "Ubuntu guest RAM touched after boot (kernel, user space, "
+            "page cache)",
+            sum(_item(tables, "vm-full", item, "memory_mib")
+                for item in ("guest kernel", "guest user space",
+                             "guest page cache (reclaimable)"))),
     )
 
 
@@ -417,22 +494,26 @@ def draw_per_instance(tables: Mapping[str, list[Record]]) -> MplFigure:
 
 
 def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Instances per host and the binding resource, with and without CPU reservation."""
+    """Instances per host and the binding resource: CPU reserved, then by memory alone as
+    committed (configured RAM) and as resident (pages touched: memory overcommitted)."""
     fig, ax = slide_figure("How many fit one host, and what runs out first", "instance type",
-                           "instances per host (log scale)", size=(13.0, 7.0))
+                           "instances per host (log scale)", size=(14.0, 7.5))
     rows = list(tables["density"])
     labels = {v.name: v for v in VARIANTS}
-    width = 0.4
+    width = 0.27
+    bars = ((-width, "count", "binding", "", 1.0),
+            (0.0, "count_committed", "", "..", 0.75),
+            (width, "count_resident", "", "//", 0.5))
     for i, row in enumerate(rows):
         tech = labels[str(row["variant"])].technology
-        for offset, key, hatch in ((-width / 2, "", ""), (width / 2, "_cpu_overcommitted", "//")):
-            count = _num(row, f"count{key}")
+        for offset, key, binding, hatch, alpha in bars:
+            count = _num(row, key)
             ax.bar(i + offset, max(count, 0.8), width, color=colour(tech), edgecolor="black",
-                   hatch=hatch, alpha=0.6 if hatch else 1.0)
-            ax.text(i + offset, max(count, 1) * 1.15, f"{int(count):,}\n{row[f'binding{key}']}",
-                    ha="center", fontsize=8.5)
+                   hatch=hatch, alpha=alpha)
+            text = f"{int(count):,}" + (f"\n{row[binding]}" if binding else "")
+            ax.text(i + offset, max(count, 1) * 1.15, text, ha="center", fontsize=7.5)
     ax.set_yscale("log")
-    ax.set_ylim(0.8, max([_num(r, "count_cpu_overcommitted") for r in rows] + [10.0]) * 8)
+    ax.set_ylim(0.8, max([_num(r, "count_resident") for r in rows] + [10.0]) * 8)
     ax.set_xticks(range(len(rows)),
                   [labels[str(r["variant"])].label.replace(", ", ",\n") for r in rows],
                   rotation=30, ha="right", fontsize=10)
@@ -440,9 +521,36 @@ def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
 
     ax.legend(handles=[Patch(facecolor="white", edgecolor="black",
                              label="vCPUs / CPU limits reserved 1:1"),
+                       Patch(facecolor="white", edgecolor="black", hatch="..",
+                             label="memory alone, by commitment (configured RAM, no overcommit)"),
                        Patch(facecolor="white", edgecolor="black", hatch="//",
-                             label="CPU overcommitted: memory or disk binds")],
-              loc="upper left")
+                             label="memory alone, by resident pages (memory overcommitted)")],
+              loc="upper left", fontsize=10)
+    return fig
+
+
+def draw_resident_over_time(tables: Mapping[str, list[Record]]) -> MplFigure:
+    """Host memory of identical VMs against their age: what the sharing mechanisms return."""
+    rows = tables.get("resident_over_time", [])
+    guests = int(_num(rows[0], "guests")) if rows else 0
+    fig, ax = slide_figure(f"{guests} identical 2 GiB VMs: host memory as they age",
+                           "minutes since the VMs booted", "host memory, GiB",
+                           size=(13.0, 7.0))
+    styles = ["-", "--", ":", "-", "--", ":"]
+    by_variant: dict[str, list[Record]] = defaultdict(list)
+    for row in rows:
+        by_variant[str(row["variant"])].append(row)
+    for style, (label, series) in zip(styles, by_variant.items(), strict=False):
+        ax.plot([_num(r, "age_s") / 60 for r in series],
+                [_num(r, "host_memory_mib") / GIB for r in series], ls=style, marker="o",
+                lw=2.2, color=colour(str(series[0]["technology"])), label=label)
+    if rows:
+        committed = _num(rows[0], "committed_mib") / GIB
+        ax.axhline(committed, color="black", ls="-.", lw=1)
+        ax.text(0, committed * 1.02, f"committed: {committed:,.0f} GiB of guest RAM",
+                fontsize=11)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=11, loc="center right")
     return fig
 
 
@@ -451,13 +559,15 @@ def figures() -> list[Figure]:
     return [
         Figure("c02-footprint-vs-count",
                "Host resident memory (left) and disk (right) as identical instances are "
-               "added, log-log. Each VM pays its whole guest RAM and a VMM; containers add "
-               "only their processes on one shared host kernel, so their memory line starts "
-               "at the host's base and rises slowly. KSM and a balloon pull VMs down; a "
-               "microVM's small guest is MB-scale. On disk, full VM clones copy the whole "
-               "image per VM, linked clones share one backing file, and containers store "
-               "each layer once by digest, so their line is flat. Dotted: the same instances "
-               "each alone on a host, i.e. without any sharing.",
+               "added, log-log, an hour after they started. Each VM holds its VMM and the "
+               "pages its guest touched (kernel, user space, the files its boot read), not "
+               "its configured RAM, except a Windows guest, which zeroes all of it at boot; "
+               "containers add only their processes on one shared host kernel, so their "
+               "memory line starts at the host's base and rises slowly. KSM and a balloon "
+               "pull VMs down further; a microVM's small guest is MB-scale. On disk, full VM "
+               "clones copy the whole image per VM, linked clones share one backing file, "
+               "and containers store each layer once by digest, so their line is flat. "
+               "Dotted: the same instances each alone on a host, i.e. without any sharing.",
                draw_footprint),
         Figure("c02-per-instance-scale",
                "One instance's RAM and its image on disk, against the 1 GiB line: full VMs "
@@ -469,10 +579,20 @@ def figures() -> list[Figure]:
                "Instances that fit one host (the largest sweep point's per-instance costs) "
                "and the resource that binds first. With vCPUs reserved one to one, every VM "
                "kind is CPU-bound at the host's thread count whatever its size; containers "
-               "without CPU limits are bound by memory. Overcommitting CPU (hatched), memory "
-               "binds everyone, and the gap between a GiB-sized guest and a few MiB of "
-               "container process shows in full.",
+               "without CPU limits are bound by memory. By memory alone, a VM counts twice: "
+               "by what it commits (its configured RAM, dotted: no overcommit) and by what "
+               "it holds (the pages it touched, hatched: memory overcommitted). A Linux "
+               "guest holds a fraction of its commitment; a Windows guest all of it.",
                draw_density),
+        Figure("c02-resident-over-time",
+               "Host memory of 64 identical 2 GiB VMs as they age. A Linux guest holds what "
+               "its boot touched; KSM scans 20 MiB/s and merges a page on its second look, "
+               "so identical kernels and user spaces fold into one copy only after two "
+               "passes over every guest (tens of minutes); a balloon returns the page cache "
+               "at once. A Windows guest zeroes all its RAM at boot: it holds its whole "
+               "commitment until free page reporting returns the zeroed pages (2 s), or "
+               "KSM folds the zero pages.",
+               draw_resident_over_time),
     ]
 
 

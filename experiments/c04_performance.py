@@ -192,6 +192,7 @@ def overhead_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Recor
 def neighbour_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Per-instance slowdown of N co-located single-threaded CPU jobs, per technology."""
     rows: list[Record] = []
+    jobs: dict[tuple[str, int], virtsim.ScenarioJob] = {}
     for technology, stack in NEIGHBOUR_STACKS.items():
         for count in SIZES[size]["neighbours"]:
             groups = {kind: [{**group, "count": count} for group in groups]
@@ -199,13 +200,15 @@ def neighbour_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Reco
             data = {"name": f"c4-neighbours-{technology}-{count}", "duration_s": 3600,
                     "seed": seed, "hosts": [{"name": "host", "profile": "felter-server",
                                              "cached_images": ["alpine"], **groups}]}
-            result = virtsim.run_scenario(virtsim.parse_scenario(data, catalog), catalog)
-            done = [r for r in result.table("workloads") if r.get("completion_s") is not None]
-            slow = [float(r["completion_s"]) / float(r["native_s"]) for r in done]  # type: ignore[arg-type]
-            rows.append({"technology": technology, "instances": count,
-                         "finished": len(done),
-                         "mean_slowdown": float(np.mean(slow)) if slow else None,
-                         "max_slowdown": float(np.max(slow)) if slow else None})
+            jobs[(technology, count)] = virtsim.ScenarioJob(virtsim.parse_scenario(
+                data, catalog), seed)
+    for (technology, count), result in virtsim.run_keyed(jobs).items():
+        done = [r for r in result.table("workloads") if r.get("completion_s") is not None]
+        slow = [float(r["completion_s"]) / float(r["native_s"]) for r in done]  # type: ignore[arg-type]
+        rows.append({"technology": technology, "instances": count,
+                     "finished": len(done),
+                     "mean_slowdown": float(np.mean(slow)) if slow else None,
+                     "max_slowdown": float(np.max(slow)) if slow else None})
     return rows
 
 
@@ -251,7 +254,7 @@ def source_rows(catalog: virtsim.Catalog) -> list[Record]:
     for name in HYPERVISOR_COSTS:
         profile = catalog.require(LayerCostProfile, name)
         for key, source in sorted(profile.sources.items()):
-            kind = ("borrowed" if source.startswith("borrowed") else
+            kind = ("borrowed" if source.startswith(("borrowed", "as ")) else
                     "assumption" if source.startswith("assumption") else "own")
             rows.append({"layer_cost": name, "figure": key, "value": getattr(profile, key),
                          "kind": kind, "source": source})

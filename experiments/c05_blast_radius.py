@@ -103,9 +103,9 @@ def _escape_scenario(tech: str, layer: str, exploit: str, kind: str) -> dict[str
 
 def _escapes(catalog: virtsim.Catalog, seed: int) -> list[Record]:
     rows: list[Record] = []
-    for tech, layer, exploit, kind in ESCAPES:
-        scenario = virtsim.parse_scenario(_escape_scenario(tech, layer, exploit, kind), catalog)
-        result = virtsim.run_scenario(scenario, catalog, seed=seed)
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        _escape_scenario(*escape), catalog), seed) for escape in ESCAPES])
+    for (tech, layer, exploit, kind), result in zip(ESCAPES, results, strict=True):
         fault = next(r for r in result.table("faults") if r["fault"] == 0)
         rows.append({"technology": tech, "layer": layer, "exploit": exploit, "kind": kind,
                      "crossed": fault["crossed"], "why": fault["why"],

@@ -141,10 +141,7 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _measure(catalog: virtsim.Catalog, setup: Setup, fault: str, per_host: int,
-             seed: int) -> Record:
-    spec = virtsim.parse_scenario(scenario(setup, fault, per_host, seed), catalog)
-    result = virtsim.run_scenario(spec, catalog, seed=seed)
+def _measure(result: virtsim.Result, setup: Setup, fault: str) -> Record:
     hit = next(r for r in result.table("faults") if r["fault"] == 0)
     rows = result.table("recoveries")
     started = [r for r in rows if r["ready_s"] is not None]
@@ -166,8 +163,11 @@ def _measure(catalog: virtsim.Catalog, setup: Setup, fault: str, per_host: int,
 def run(size: Size, seed: int) -> Tables:
     """Every manager against every fault."""
     catalog = virtsim.load_catalog()
-    return {"recovery": [_measure(catalog, setup, fault, PER_HOST[size], seed)
-                         for setup in SETUPS for fault in FAULTS]}
+    cases = [(setup, fault) for setup in SETUPS for fault in FAULTS]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        scenario(setup, fault, PER_HOST[size], seed), catalog), seed) for setup, fault in cases])
+    return {"recovery": [_measure(result, setup, fault)
+                         for (setup, fault), result in zip(cases, results, strict=True)]}
 
 
 def _machine_rows(tables: Mapping[str, list[Record]]) -> list[Record]:

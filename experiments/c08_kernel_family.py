@@ -94,9 +94,9 @@ def _scenario(target: Target, seed: int) -> dict[str, Any]:
 def run_rows(catalog: virtsim.Catalog, targets: tuple[Target, ...], seed: int) -> list[Record]:
     """Simulate each target with one container per image: the run's own verdicts."""
     rows: list[Record] = []
-    for target in targets:
-        scenario = virtsim.parse_scenario(_scenario(target, seed), catalog)
-        result = virtsim.run_scenario(scenario, catalog, seed=seed)
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        _scenario(target, seed), catalog), seed) for target in targets])
+    for target, result in zip(targets, results, strict=True):
         ready = {str(r["instance"]): r["ready_s"] for r in result.table("instances")}
         for row in result.table("compatibility"):
             rows.append({"target": target.name, "image": row["image"],

@@ -94,38 +94,42 @@ def _scenario(host: str, platform: str, count: int, workload: str | None,
 def start_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Start times and memory per platform and container count."""
     rows: list[Record] = []
-    for name, host, platform in PLATFORMS:
-        for count in COUNTS[size]:
-            scenario = virtsim.parse_scenario(_scenario(host, platform, count, None, seed),
-                                              catalog)
-            result = virtsim.run_scenario(scenario, catalog, seed=seed)
-            instances = result.table("instances")
-            vm = [float(r["ready_s"] or 0) for r in instances if r["kind"] == "vm"]
-            ready = sorted(float(r["ready_s"] or 0) for r in instances
-                           if r["kind"] == "container" and r["ready_s"] is not None)
-            vm_ready = vm[0] if vm else 0.0
-            above_os = [r for r in result.table("footprint") if r["item"] not in HOST_OS_ITEMS]
-            reserved = sum(float(r["memory_mib"] or 0) for r in above_os)
-            untouched = sum(float(r["memory_mib"] or 0) for r in above_os
-                            if r["item"] == UNTOUCHED)
-            rows.append({"platform": platform, "label": name, "host": host,
-                         "containers": count, "started": len(ready),
-                         "vm_ready_s": vm_ready if vm else None,
-                         "first_ready_s": ready[0], "last_ready_s": ready[-1],
-                         "start_after_vm_s": float(np.median([t - vm_ready for t in ready])),
-                         "memory_reserved_mib": reserved,
-                         "memory_resident_mib": reserved - untouched})
+    cases = [(name, host, platform, count) for name, host, platform in PLATFORMS
+             for count in COUNTS[size]]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        _scenario(host, platform, count, None, seed), catalog), seed)
+        for _, host, platform, count in cases])
+    for (name, host, platform, count), result in zip(cases, results, strict=True):
+        instances = result.table("instances")
+        vm = [float(r["ready_s"] or 0) for r in instances if r["kind"] == "vm"]
+        ready = sorted(float(r["ready_s"] or 0) for r in instances
+                       if r["kind"] == "container" and r["ready_s"] is not None)
+        vm_ready = vm[0] if vm else 0.0
+        above_os = [r for r in result.table("footprint") if r["item"] not in HOST_OS_ITEMS]
+        reserved = sum(float(r["memory_mib"] or 0) for r in above_os)
+        untouched = sum(float(r["memory_mib"] or 0) for r in above_os
+                        if r["item"] == UNTOUCHED)
+        rows.append({"platform": platform, "label": name, "host": host,
+                     "containers": count, "started": len(ready),
+                     "vm_ready_s": vm_ready if vm else None,
+                     "first_ready_s": ready[0], "last_ready_s": ready[-1],
+                     "start_after_vm_s": float(np.median([t - vm_ready for t in ready])),
+                     "memory_reserved_mib": reserved,
+                     "memory_resident_mib": reserved - untouched})
     return rows
 
 
 def performance_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Benchmark slowdown per platform, and bind-mount reads run through the file sharing."""
     rows: list[Record] = []
+    cases = [(host, platform, workload) for _, host, platform in PLATFORMS
+             for workload in BENCHMARKS[size]]
+    results = dict(zip(cases, virtsim.run_scenarios([virtsim.ScenarioJob(
+        virtsim.parse_scenario(_scenario(host, platform, 1, workload, seed), catalog), seed)
+        for host, platform, workload in cases]), strict=True))
     for name, host, platform in PLATFORMS:
         for workload in BENCHMARKS[size]:
-            scenario = virtsim.parse_scenario(_scenario(host, platform, 1, workload, seed),
-                                              catalog)
-            for row in virtsim.run_scenario(scenario, catalog, seed=seed).table("workloads"):
+            for row in results[(host, platform, workload)].table("workloads"):
                 rows.append({"platform": platform, "label": name, "measure": workload,
                              "layers": row["layers"], "slowdown": row["slowdown_vs_native"],
                              "source": "simulated run"})

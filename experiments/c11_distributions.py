@@ -125,10 +125,10 @@ def host_scenario(kernel: str, seed: int) -> dict[str, Any]:
 def run_rows(catalog: virtsim.Catalog, kernels: tuple[str, ...], seed: int) -> list[Record]:
     """Simulate every host; one row per container with the kernel node it shares."""
     rows: list[Record] = []
-    for kname in kernels:
-        scenario = virtsim.parse_scenario(host_scenario(kname, seed), catalog)
+    scenarios = [virtsim.parse_scenario(host_scenario(kname, seed), catalog) for kname in kernels]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(s, seed) for s in scenarios])
+    for kname, scenario, result in zip(kernels, scenarios, results, strict=True):
         graph = virtsim.build_graph(scenario, catalog)
-        result = virtsim.run_scenario(scenario, catalog, seed=seed)
         ready = {str(r["instance"]): r["ready_s"] for r in result.table("instances")}
         for row in result.table("compatibility"):
             node = str(row["instance"])

@@ -155,16 +155,17 @@ def map_rows(catalog: virtsim.Catalog, seed: int) -> list[Record]:
 def sweep_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Kernels in memory against instances, per technology."""
     rows: list[Record] = []
-    for technology in SWEEP:
-        for count in COUNTS[size]:
-            scenario = virtsim.parse_scenario(sweep_scenario(technology, count, seed), catalog)
-            graph = virtsim.build_graph(scenario, catalog)
-            kernels = {instance_kernel(graph, n) for n in _app_instances(graph)}
-            result = virtsim.run_scenario(scenario, catalog, seed=seed)
-            memory = sum(float(r["memory_mib"] or 0) for r in result.table("footprint")
-                         if r["node"] in kernels and r["item"] in KERNEL_ITEMS)
-            rows.append({"technology": technology, "instances": count,
-                         "kernels": len(kernels), "kernel_memory_mib": round(memory, 6)})
+    cases = [(technology, count) for technology in SWEEP for count in COUNTS[size]]
+    scenarios = [virtsim.parse_scenario(sweep_scenario(technology, count, seed), catalog)
+                 for technology, count in cases]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(s, seed) for s in scenarios])
+    for (technology, count), scenario, result in zip(cases, scenarios, results, strict=True):
+        graph = virtsim.build_graph(scenario, catalog)
+        kernels = {instance_kernel(graph, n) for n in _app_instances(graph)}
+        memory = sum(float(r["memory_mib"] or 0) for r in result.table("footprint")
+                     if r["node"] in kernels and r["item"] in KERNEL_ITEMS)
+        rows.append({"technology": technology, "instances": count,
+                     "kernels": len(kernels), "kernel_memory_mib": round(memory, 6)})
     return rows
 
 

@@ -131,18 +131,18 @@ def storage_scenario(image: str, count: int, seed: int) -> dict[str, Any]:
 def storage_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Disk taken on the host by image layers and writable layers, per container count."""
     rows: list[Record] = []
-    for image in IMAGES:
-        for count in COUNTS[size]:
-            scenario = virtsim.parse_scenario(storage_scenario(image, count, seed), catalog)
-            result = virtsim.run_scenario(scenario, catalog, seed=seed)
-            layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
-                         if str(r["item"]).startswith("layer "))
-            per_container = [float(r["memory_mib"] or 0)
-                             for r in result.table("instance_footprint")]
-            rows.append({"image": image, "family": _family(image), "containers": count,
-                         "layer_disk_mib": round(layers, 6),
-                         "memory_per_container_mib": round(
-                             sum(per_container) / max(len(per_container), 1), 6)})
+    cases = [(image, count) for image in IMAGES for count in COUNTS[size]]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        storage_scenario(image, count, seed), catalog), seed) for image, count in cases])
+    for (image, count), result in zip(cases, results, strict=True):
+        layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
+                     if str(r["item"]).startswith("layer "))
+        per_container = [float(r["memory_mib"] or 0)
+                         for r in result.table("instance_footprint")]
+        rows.append({"image": image, "family": _family(image), "containers": count,
+                     "layer_disk_mib": round(layers, 6),
+                     "memory_per_container_mib": round(
+                         sum(per_container) / max(len(per_container), 1), 6)})
     return rows
 
 

@@ -128,23 +128,24 @@ def start_rows(catalog: virtsim.Catalog, size: Size, seed: int) -> list[Record]:
     """Time to ready of each image, cold per link speed and warm, per replication."""
     rows: list[Record] = []
     cases = [(link, False) for link in LINKS_GBPS[size]] + [(max(LINKS_GBPS[size]), True)]
-    for rep, rep_seed in enumerate(replication_seeds(seed, REPLICATIONS[size])):
-        for image in IMAGES:
-            for link, warm in cases:
-                data = start_scenario(image, link, warm, rep_seed)
-                result = virtsim.run_scenario(virtsim.parse_scenario(data, catalog), catalog,
-                                              seed=rep_seed)
-                (instance,) = result.table("instances")
-                pull = sum(float(s["end_s"] or 0) - float(s["start_s"] or 0)
-                           for s in result.table("stages") if s["stage"] == "image-pull")
-                layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
-                             if str(r["item"]).startswith("layer "))
-                run_s = max(float(s["end_s"] or 0) for s in result.table("stages"))
-                rows.append({"image": image, "family": _family(image),
-                             "start": "warm" if warm else "cold", "link_gbps": link,
-                             "replication": rep, "ready_s": float(instance["ready_s"] or 0),
-                             "pull_s": round(pull, 9), "run_and_exit_s": run_s,
-                             "layer_disk_mib": round(layers, 6)})
+    runs = [(rep, rep_seed, image, link, warm)
+            for rep, rep_seed in enumerate(replication_seeds(seed, REPLICATIONS[size]))
+            for image in IMAGES for link, warm in cases]
+    results = virtsim.run_scenarios([virtsim.ScenarioJob(virtsim.parse_scenario(
+        start_scenario(image, link, warm, rep_seed), catalog), rep_seed)
+        for _, rep_seed, image, link, warm in runs])
+    for (rep, _, image, link, warm), result in zip(runs, results, strict=True):
+        (instance,) = result.table("instances")
+        pull = sum(float(s["end_s"] or 0) - float(s["start_s"] or 0)
+                   for s in result.table("stages") if s["stage"] == "image-pull")
+        layers = sum(float(r["disk_mib"] or 0) for r in result.table("footprint")
+                     if str(r["item"]).startswith("layer "))
+        run_s = max(float(s["end_s"] or 0) for s in result.table("stages"))
+        rows.append({"image": image, "family": _family(image),
+                     "start": "warm" if warm else "cold", "link_gbps": link,
+                     "replication": rep, "ready_s": float(instance["ready_s"] or 0),
+                     "pull_s": round(pull, 9), "run_and_exit_s": run_s,
+                     "layer_disk_mib": round(layers, 6)})
     return rows
 
 

@@ -29,7 +29,7 @@ def test_many_clients_reach_the_bottleneck_and_latency_follows_littles_law() -> 
 
 def test_a_single_exponential_queue_has_the_exponential_tail() -> None:
     assert response_quantile([1.0], [1.0], 0.0, 0.99) == pytest.approx(-math.log(0.01), rel=0.01)
-    assert response_quantile([2.0], [1.0], 0.5, 0.5) == pytest.approx(0.5 + 1.678, rel=0.01)
+    assert response_quantile([2.0], [2.0], 0.5, 0.5) == pytest.approx(0.5 + 1.678, rel=0.01)
 
 
 def test_bad_input_is_refused() -> None:

@@ -95,3 +95,17 @@ def test_findings_have_a_valid_verdict(experiment: tuple[ModuleType, dict]) -> N
 def test_figure_names_are_unique_across_experiments() -> None:
     names = [f.name for p in PATHS for f in load_experiment(p).figures()]
     assert len(names) == len(set(names))
+
+
+def test_each_comparison_names_its_figure_and_a_held_out_one_is_a_validation_case(
+        experiment: tuple[ModuleType, dict]) -> None:
+    from virtsim.calibration import HELD_OUT, role
+    from virtsim.reproduce import tidy_tables
+    from virtsim.validation import load_cases
+
+    module, tables = experiment
+    cases = {c.source.figure for c in load_cases()}
+    for comparison in module.findings(tidy_tables(tables)).comparisons:
+        assert comparison.figure, comparison.measure
+        if role(comparison.figure) == HELD_OUT and not comparison.figure.startswith("seed-text:"):
+            assert comparison.figure in cases, comparison.figure

@@ -169,9 +169,11 @@ def test_venom_does_not_cross_firecracker(catalog: Catalog) -> None:
 
 def one_host(catalog: Catalog, containers: list[dict[str, Any]] | None = None,
              vms: list[dict[str, Any]] | None = None, faults: list[dict[str, Any]] | None = None,
-             memory_gib: float | None = None, duration_s: float = 300) -> virtsim.Result:
+             memory_gib: float | None = None, duration_s: float = 300,
+             memory_overcommit: float = 1.0) -> virtsim.Result:
     host: dict[str, Any] = {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"],
-                            "containers": containers or [], "vms": vms or []}
+                            "containers": containers or [], "vms": vms or [],
+                            "memory_overcommit": memory_overcommit}
     if memory_gib is not None:
         host["overrides"] = {"memory_gib": memory_gib}
     data = {"duration_s": duration_s, "hosts": [host], "faults": faults or []}
@@ -193,12 +195,14 @@ def test_engine_crash_with_and_without_live_restore(live_restore: bool, lost: in
 
 
 def test_memory_pressure_oom_kills_the_largest_first(catalog: Catalog) -> None:
-    """16 GiB host, VMs of 2 and 4 GiB: the 4 GiB VMs go first until the rest fits."""
+    """16 GiB host with memory overcommitted, Windows VMs of 2 and 4 GiB (a Windows guest
+    zeroes, so touches, all its RAM): the 4 GiB VMs go first until the rest fits."""
     result = one_host(catalog, vms=[
-        {"name": "small", "count": 4, "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
-         "memory_mib": 2048},
-        {"name": "big", "count": 2, "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
-         "memory_mib": 4096}], memory_gib=16)
+        {"name": "small", "count": 4, "hypervisor": "kvm",
+         "disk_image": "windows-server-2022-core", "memory_mib": 2048},
+        {"name": "big", "count": 2, "hypervisor": "kvm",
+         "disk_image": "windows-server-2022-core", "memory_mib": 4096}], memory_gib=16,
+        memory_overcommit=1.5)
     kills = [r for r in result.table("faults") if r["kind"] == "oom-kill"]
     assert kills and all(r["source"] == "memory pressure" for r in kills)
     assert {str(r["target"]).rsplit("-", 1)[0] for r in kills} == {"h/big"}

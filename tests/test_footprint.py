@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from virtsim.catalog import Catalog
 from virtsim.footprint import Footprint, density, footprint
 from virtsim.graph import ResourceGraph, build_graph
-from virtsim.profiles import DiskImageProfile, HostProfile, ImageProfile
+from virtsim.profiles import (
+    DiskImageProfile,
+    EngineProfile,
+    HostProfile,
+    ImageProfile,
+    KernelProfile,
+    ResidencyProfile,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -58,7 +65,7 @@ def test_alpine_container_is_mb_scale_and_ubuntu_vm_gb_scale(catalog: Catalog) -
     c = fp.per_instance["h/cruncalpine"]
     assert 1 <= c["memory_mib"] < 50 and c["disk_mib"] < 50
     v = fp.per_instance["h/v"]
-    assert 1024 <= v["memory_mib"] <= 8192
+    assert 500 <= v["memory_mib"] <= 4096  # what the guest touched, not its 4 GiB
     assert v["disk_mib"] >= 100
 
 
@@ -85,7 +92,8 @@ def test_gvisor_memory_is_runtime_plus_sentry(catalog: Catalog) -> None:
     sentries = [r for r in fp.records if r["item"] == "sandbox kernel"]
     assert len(sentries) == 2
     inst = fp.per_instance["h/crunscalpine-0"]["memory_mib"]
-    assert inst == pytest.approx(3.9 + 18.7 + 1.0)
+    state = catalog.require(EngineProfile, "docker").state_memory_per_container_mib
+    assert inst == pytest.approx(3.9 + 18.7 + 1.0 + state)
 
 
 def test_kata_runtime_memory_is_on_host(catalog: Catalog) -> None:
@@ -97,29 +105,63 @@ def test_kata_runtime_memory_is_on_host(catalog: Catalog) -> None:
     assert fp.guests["h/k/sandbox"]["allocated_mib"] == 2048
 
 
-def test_balloon_and_touched_fraction(catalog: Catalog) -> None:
-    full = fp_of(host(vms=[vm(memory_mib=8192)]), catalog)
+def test_resident_is_what_the_guest_touched_not_its_configured_ram(catalog: Catalog) -> None:
+    small = fp_of(host(vms=[vm(memory_mib=2048)]), catalog)
+    big = fp_of(host(vms=[vm(memory_mib=8192)]), catalog)
+    kernel = catalog.require(KernelProfile, "linux-5.15-generic-guest")
+    image = catalog.require(DiskImageProfile, "ubuntu-24.04-cloud")
+    boot_reads = sum(s.read_mib for s in (*kernel.boot, *image.boot))
+    touched = kernel.memory_mib + image.idle_memory_mib + boot_reads
+    for fp in (small, big):
+        assert fp.guests["h/v"]["resident_mib"] == pytest.approx(touched)
+        assert fp.guests["h/v"]["page_cache_mib"] == pytest.approx(boot_reads)
+    assert small.per_host["h"]["memory_mib"] == pytest.approx(big.per_host["h"]["memory_mib"])
+    assert big.guests["h/v"]["allocated_mib"] == 8192
+
+
+def test_balloon_gives_back_the_page_cache(catalog: Catalog) -> None:
     ballooned = fp_of(host(vms=[vm(memory_mib=8192, balloon=True)]), catalog)
-    fresh = fp_of(host(vms=[vm(memory_mib=8192)]), catalog, touched_fraction=0.0)
-    assert full.guests["h/v"]["resident_mib"] == 8192
-    vmm = next(r["memory_mib"] for r in full.records if r["item"] == "VMM overhead")
-    assert full.per_instance["h/v"]["memory_mib"] == pytest.approx(vmm + 8192)
-    assert ballooned.guests["h/v"]["resident_mib"] < 1024
-    assert fresh.per_host["h"]["memory_mib"] == pytest.approx(
-        ballooned.per_host["h"]["memory_mib"])
+    plain = fp_of(host(vms=[vm(memory_mib=8192)]), catalog)
+    cache = plain.guests["h/v"]["page_cache_mib"]
+    assert ballooned.guests["h/v"]["resident_mib"] == pytest.approx(
+        plain.guests["h/v"]["resident_mib"] - cache)
+    residency = catalog.require(ResidencyProfile, "linux")
+    young = fp_of(host(vms=[vm(memory_mib=8192, balloon=True)]), catalog, age_s=0.0,
+                  residency=residency)
+    assert young.guests["h/v"]["resident_mib"] == pytest.approx(
+        plain.guests["h/v"]["resident_mib"])
     with pytest.raises(ValueError):
-        fp_of(host(vms=[vm()]), catalog, touched_fraction=1.5)
+        fp_of(host(vms=[vm()]), catalog, age_s=-1.0)
+
+
+def test_windows_guest_touches_all_its_ram_until_pages_are_reported(catalog: Catalog) -> None:
+    win = {"disk_image": "windows-server-2022-core", "memory_mib": 4096}
+    zeroed = fp_of(host(vms=[vm(**win)]), catalog)
+    reported = fp_of(host(vms=[vm(**win, free_page_reporting=True)]), catalog)
+    assert zeroed.guests["h/v"]["resident_mib"] == 4096
+    assert reported.guests["h/v"]["resident_mib"] < 2048
+    assert any(r["item"] == "guest RAM zeroed at boot" for r in zeroed.records)
 
 
 def test_ksm_merges_guest_kernel_and_idle(catalog: Catalog) -> None:
     plain = fp_of(host(vms=[vm(4)]), catalog)
     ksm = fp_of(host(ksm=True, vms=[vm(4)]), catalog)
     check_invariants(ksm)
-    merged = [r for r in ksm.records if "KSM" in r["item"]]
+    merged = [r for r in ksm.records if "KSM-merged" in r["item"] and r["shared"]]
     assert len(merged) == 2
     saved = plain.per_host["h"]["memory_mib"] - ksm.per_host["h"]["memory_mib"]
     base = sum(r["memory_mib"] for r in merged)
     assert saved == pytest.approx(3 * base)
+
+
+def test_ksm_merges_over_time_at_its_scan_rate(catalog: Catalog) -> None:
+    residency = catalog.require(ResidencyProfile, "linux")
+    plain = fp_of(host(vms=[vm(20)]), catalog)
+    at = [fp_of(host(ksm=True, vms=[vm(20)]), catalog, age_s=t, residency=residency)
+          .per_host["h"]["memory_mib"] for t in (0.0, 600.0, 1200.0, 3600.0)]
+    assert at[0] == pytest.approx(plain.per_host["h"]["memory_mib"])  # first pass: nothing yet
+    assert at[0] >= at[1] >= at[2] >= at[3]
+    assert at[3] < at[0]
 
 
 def test_linked_clone_shares_backing_file(catalog: Catalog) -> None:
@@ -170,10 +212,13 @@ def build(p: dict[str, Any]) -> dict[str, Any]:
 
 
 @SETTINGS
-@given(p=scenario_parts, frac=st.floats(0, 1).map(lambda x: round(x, 6)))
+@given(p=scenario_parts, age=st.floats(0, 1e5).map(lambda x: round(x, 6)))
 def test_never_negative_and_host_equals_records(catalog: Catalog, p: dict[str, Any],
-                                                frac: float) -> None:
-    check_invariants(fp_of(build(p), catalog, touched_fraction=frac))
+                                                age: float) -> None:
+    fp = fp_of(build(p), catalog, age_s=age, residency=catalog.require(ResidencyProfile, "linux"))
+    check_invariants(fp)
+    for guest in fp.guests.values():  # resident never exceeds committed
+        assert guest["resident_mib"] <= guest["allocated_mib"] + 1e-6
 
 
 @SETTINGS
@@ -203,6 +248,28 @@ def test_density_names_binding_limit(catalog: Catalog) -> None:
     assert d.count == 0
     with pytest.raises(ValueError):
         density(h, 0, 0, 0)
+
+
+def test_density_counts_committed_and_resident_memory_apart(catalog: Catalog) -> None:
+    h = catalog.require(HostProfile, "m5d-metal")
+    memory = h.memory_gib * 1024
+    strict = density(h, 500, 0, 0, per_instance_committed_mib=2048)
+    assert strict.count == int(memory // 2048) and strict.binding == "memory"
+    loose = density(h, 500, 0, 0, per_instance_committed_mib=2048, memory_overcommit=100.0)
+    assert loose.count == int(memory // 500)
+    with pytest.raises(ValueError):
+        density(h, 1, 1, 1, memory_overcommit=0.5)
+
+
+def test_density_table_reports_both_counts(catalog: Catalog) -> None:
+    import virtsim
+    from virtsim.scenario import parse_scenario
+
+    spec = parse_scenario(host(vms=[vm(2, memory_mib=4096)]), catalog)
+    row = virtsim.run_scenario(spec, catalog).table("density")[0]
+    assert row["count_committed"] < row["count_resident"]
+    assert row["count"] == min(row["count_committed"], 48)  # 1 vCPU each on 48 cores
+    assert float(row["committed_mib"]) > float(row["memory_mib"])  # type: ignore[arg-type]
 
 
 def test_copied_machines_get_the_same_records_as_walked_ones(catalog: Catalog) -> None:

@@ -178,3 +178,15 @@ def test_a_bare_metal_hypervisors_management_os_is_the_host_kernel() -> None:
     graph = build_graph(parse_scenario(data, catalog), catalog)
     assert graph.attrs("h/kernel")["profile"].name == "linux-5.15"  # dom0, not the default
     assert layer_cost_names(graph, "h/v", catalog) == ["xen-pv", "native"]
+
+
+def test_esxi_hosts_run_on_their_vmkernel_not_a_linux_kernel() -> None:
+    from virtsim.catalog import load_catalog
+
+    catalog = load_catalog()
+    data = {"name": "esxi", "duration_s": 1, "seed": 1,
+            "hosts": [{"name": "h", "profile": "felter-server",
+                       "vms": [{"name": "v", "hypervisor": "esxi", "vmm": "esxi-vmx",
+                                "disk_image": "ubuntu-24.04-cloud"}]}]}
+    graph = build_graph(parse_scenario(data, catalog), catalog)
+    assert graph.attrs("h/kernel")["profile"].family == "vmkernel"

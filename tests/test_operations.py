@@ -65,14 +65,18 @@ def test_platforms_rank_by_interception_cost() -> None:
 def test_a_gofer_path_lookup_is_an_ipc_round_trip() -> None:
     ptrace = compose(CATALOG, ["runsc-ptrace", "native"])
     opens = request_cost(mix(file_opens=1), ptrace, HOST).cpu_s["syscalls"]
-    assert opens == pytest.approx((1.2 + 221) * 1e-6, rel=0.01)
+    assert opens == pytest.approx(221e-6, rel=0.01)  # the IPC round trip; no native share
 
 
-def test_kvm_random_writes_come_back_at_felters_write_ratio() -> None:
-    writes = mix(disk_write_ops=100_000)
-    ratio = (run_alone(writes, compose(CATALOG, ["native"]), HOST)
-             / run_alone(writes, compose(CATALOG, ["kvm-tuned", "native"]), HOST))
-    assert ratio == pytest.approx(59_321 / 112_034, rel=0.05)
+def test_writes_pay_the_hosts_write_figures_through_the_read_efficiency() -> None:
+    writes, reads = mix(disk_write_ops=100_000), mix(disk_read_ops=100_000)
+    native = compose(CATALOG, ["native"])
+    assert run_alone(writes, native, HOST) == pytest.approx(100_000 / HOST.disk_write_iops)
+    assert run_alone(reads, native, HOST) == pytest.approx(100_000 / HOST.disk_read_iops)
+    kvm = compose(CATALOG, ["kvm-tuned", "native"])
+    device = (request_cost(writes, native, HOST).device_s["io"]
+              / request_cost(writes, kvm, HOST).device_s["io"])
+    assert device == pytest.approx(59_321 / 112_034, rel=0.05)  # Felter's random writes
 
 
 def test_felters_round_trips_come_back_from_a_mix() -> None:
@@ -88,14 +92,14 @@ def test_firecrackers_device_thread_caps_iops_on_any_host() -> None:
     big = CATALOG.require(HostProfile, "m5d-metal")
     for host in (HOST, big):
         seconds = run_alone(fio, compose(CATALOG, ["firecracker", "native"]), host)
-        assert fio.disk_random_ops / seconds == pytest.approx(1e6 / 73.1, rel=0.01)
+        assert fio.disk_random_ops / seconds == pytest.approx(1e6 / 76.9, rel=0.01)
 
 
 def test_emulation_hits_floating_point_harder_and_re_translates_execs() -> None:
     tcg = compose(CATALOG, ["qemu-tcg", "native"])
     integer = request_cost(mix(cpu_us=1000), tcg, HOST).cpu_s["cpu"]
     floating = request_cost(mix(cpu_us=1000, fp_share=1.0), tcg, HOST).cpu_s["cpu"]
-    assert floating > integer * 2
+    assert floating > integer * 2  # softfloat helpers: Bellard's 10x against 4x
     execs = request_cost(mix(execs=1), tcg, HOST).cpu_s["cpu"]
     assert execs > 10 * request_cost(mix(execs=1), compose(CATALOG, ["native"]), HOST).cpu_s["cpu"]
 
@@ -118,12 +122,18 @@ def _speed(workload: WorkloadProfile, costs: LayerCost) -> tuple[float, float]:
     return level.throughput_per_s, level.mean_latency_s
 
 
-@settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(MIXES), layer=st.sampled_from(LAYERS))
-def test_adding_a_layer_never_speeds_a_workload_up(name: str, layer: str) -> None:
+BASES = [[], ["kvm-tuned"], ["firecracker"], ["runsc-systrap"], ["xen-pv"], ["virtualbox"]]
+"""Stacks a layer is added on top of (a container in a VM, an emulator in a sandbox...)."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(MIXES), layer=st.sampled_from(LAYERS),
+       base=st.sampled_from(BASES))
+def test_adding_a_layer_never_speeds_a_workload_up(name: str, layer: str,
+                                                   base: list[str]) -> None:
     work = CATALOG.require(WorkloadProfile, name)
-    fast_x, fast_t = _speed(work, compose(CATALOG, ["native"]))
-    slow_x, slow_t = _speed(work, compose(CATALOG, [layer, "native"]))
+    fast_x, fast_t = _speed(work, compose(CATALOG, [*base, "native"]))
+    slow_x, slow_t = _speed(work, compose(CATALOG, [layer, *base, "native"]))
     assert slow_x <= fast_x * (1 + 1e-9)
     assert slow_t >= fast_t * (1 - 1e-9)
 
@@ -180,3 +190,30 @@ def test_a_mix_runs_in_a_scenario_and_a_syscall_only_workload_is_not_dropped() -
     calls = rows["server/calls/only-syscalls"]
     alone_s = 1_000_000 * (1939 + 36280) * 1e-9  # host CPU: the native path and ptrace's
     assert calls["completion_s"] == pytest.approx(alone_s * (1 + 0.0332), rel=0.01)  # + a neighbour
+
+
+def test_an_open_loop_beside_greedy_closed_loops_gets_its_fair_share_not_saturation() -> None:
+    rows = run_host([("web", "web-static", "runc"), ("cache", "kv-cache", "runc"),
+                     ("stream", "stream-job", "runc")])
+    stream = rows["server/stream/stream-job"]
+    assert stream["throughput_per_s"] == pytest.approx(200.0)
+    assert stream["p99_latency_ms"] is not None and "saturated" not in str(stream["note"])
+    web = rows["server/web/web-static"]
+    alone = serve_alone(CATALOG.require(WorkloadProfile, "web-static"),
+                        compose(CATALOG, ["docker-nat", "runc", "native"]), HOST)
+    assert float(str(web["throughput_per_s"])) <= alone.throughput_per_s * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("platform", ["ptrace", "systrap", "kvm"])
+def test_a_gvisor_container_pays_its_platforms_trap(platform: str) -> None:
+    from virtsim.graph import build_graph
+    from virtsim.layer_costs import layer_cost_names
+    from virtsim.scenario import parse_scenario
+
+    data = {"name": "g", "duration_s": 1, "seed": 1,
+            "hosts": [{"name": "h", "profile": "felter-server", "containers": [
+                {"name": "c", "image": "alpine", "runtime": "runsc",
+                 "gvisor_platform": platform}]}]}
+    graph = build_graph(parse_scenario(data, CATALOG), CATALOG)
+    assert layer_cost_names(graph, "h/c", CATALOG) == ["docker-nat", f"runsc-{platform}",
+                                                       "native"]

@@ -51,7 +51,8 @@ def test_probes_read_the_models(catalog: Catalog) -> None:
     assert container.reach == {"host": 1.0, "kernel": 1.0, "hypervisor": None}
     assert web.start.engine is not None and web.start.layers
     vm = probe(spec, "vm", "m5d-metal", own)
-    assert vm.members[0].resident_mib > 2048 and vm.members[0].vcpus == 2
+    assert vm.members[0].memory_mib > 2048 and vm.members[0].vcpus == 2  # commits its RAM
+    assert vm.members[0].resident_mib < vm.members[0].memory_mib  # holds what it touched
     assert vm.reach["hypervisor"] == 1.0 and vm.members[0].start.engine is None
     nested = probe(spec, "container-in-vm", "m5d-metal", own)
     assert nested.node is not None and nested.node_base_mib > 100  # guest kernel and engine

@@ -63,7 +63,8 @@ def test_the_answer_comes_from_the_models(catalog: Catalog) -> None:
     result = plan(a_plan(50), catalog)
     by = {o.technology: o for o in result.options}
     assert by["vm"].groups[0].member.vcpus == 2  # the VM reserves its vCPUs
-    assert by["vm"].groups[0].member.resident_mib > 4096  # its RAM plus the VMM's overhead
+    assert by["vm"].groups[0].member.memory_mib > 4096  # commits its RAM plus the VMM's
+    assert by["vm"].groups[0].member.resident_mib < 4096  # holds what its guest touched
     assert by["container"].groups[0].member.resident_mib < 100
     assert by["container"].groups[0].alone[0] > 10 * by["vm"].groups[0].alone[0]
     assert by["vm"].cold.estimate_s > 2 * by["container"].cold.estimate_s  # a guest boots
@@ -169,6 +170,7 @@ def test_cli_plan_no_option_meets_exits_0_with_reasons(tmp_path: Path) -> None:
 def test_memory_overcommitted_beyond_the_host_is_noted(catalog: Catalog) -> None:
     spec = {"name": "t", "hosts": ["m5d-metal"], "technologies": ["vm"],
             "workloads": [{"name": "w", "workload": "idle", "count": 200,
+                           "disk_image": "windows-server-2022-core",  # touches all its RAM
                            "vm": {"vcpus": 1, "memory_mib": 4096}}],
             "constraints": {"memory_overcommit": 2.0, "cpu_overcommit": 8.0}}
     result = plan(spec, catalog)

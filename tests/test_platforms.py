@@ -92,7 +92,8 @@ def test_hyperv_isolation_pays_a_vm_and_contains_an_escape(catalog: Catalog) -> 
     memory: dict[str, float] = {}
     for row in result.table("instance_footprint"):
         memory[str(row["instance"])] = float(row["memory_mib"])  # type: ignore[arg-type]
-    assert memory["winsrv/hyperv-0"] > 10 * memory["winsrv/process-0"]
+    # the utility VM holds what its kernel and boot touched, still several times a process
+    assert memory["winsrv/hyperv-0"] > 5 * memory["winsrv/process-0"]
     faults = {str(r["target"]): int(r["instances"]) for r in result.table("faults")}
     assert faults == {"winsrv/hyperv-0": 1, "winsrv/process-0": 8}
     outcomes = {str(r["instance"]): r["outcome"] for r in result.table("compatibility")}

@@ -8,6 +8,8 @@ The public Python API::
     graph = virtsim.build_graph(scenario, catalog)
     result = virtsim.run_scenario(scenario, catalog, seed=1)
     result.table("nodes")
+    sweep = virtsim.sweep("experiments/sweeps/density.toml", workers=2)
+    sweep.table                      # per point and measure: mean, ci_low, ci_high
     answer = virtsim.plan("experiments/plans/nginx-vs-vms.toml", catalog)
     answer.chosen, answer.tables()["options"]
 """
@@ -19,6 +21,7 @@ from virtsim.planning import PlanResult, plan
 from virtsim.result import Result
 from virtsim.run import run_scenario
 from virtsim.scenario import Scenario, load_scenario, parse_scenario
+from virtsim.sweep_runner import ScenarioJob, SweepResult, run_keyed, run_scenarios, sweep
 
 __all__ = [
     "Catalog",
@@ -27,12 +30,17 @@ __all__ = [
     "ResourceGraph",
     "Result",
     "Scenario",
+    "ScenarioJob",
+    "SweepResult",
     "build_graph",
     "load_catalog",
     "load_scenario",
     "parse_scenario",
     "plan",
+    "run_keyed",
     "run_scenario",
+    "run_scenarios",
+    "sweep",
 ]
 
 __version__ = "0.1.0"

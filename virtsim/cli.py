@@ -74,9 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="write result tables (CSV), the effective scenario and a manifest "
                           "here (the folder is replaced whole, at once)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assign",
+                     help="change one scenario value for this run (repeatable), e.g. "
+                          "hosts.node.containers.web.count=10 (a key path, as in sweep files)")
     run.add_argument("--force", action="store_true",
                      help="run even if the estimated memory or time is beyond this machine")
     run.set_defaults(handler=_cmd_run)
+
+    sweep = sub.add_parser(
+        "sweep", help="run a sweep: a scenario crossed with factors, replicated",
+        description="Run every point and replication of a sweep file on local worker "
+                    "processes (or a Dask cluster), keep each finished run under --out, and "
+                    "write summary.csv (mean and confidence interval per point and measure), "
+                    "runs.csv, groups.csv, failures.csv and figure.png/.svg. Exit 1 if some "
+                    "runs failed (the others still run), 130 if interrupted (continue with "
+                    "--resume).")
+    sweep.add_argument("sweep", type=Path, help="sweep TOML file")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, default=None, metavar="N",
+                       help="local worker processes (default: one per CPU; 1: no subprocess)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run on this Dask distributed scheduler (tcp://host:8786) "
+                            "instead; needs pip install 'virtsim[dask]'")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the sweep already in --out: run only what is not done")
+    sweep.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="output folder (default: <sweep file name>-out)")
+    sweep.add_argument("--json", action="store_true",
+                       help="print the summary table as JSON records")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--no-figure", action="store_true", help="do not draw figure.png/.svg")
+    sweep.set_defaults(handler=_cmd_sweep)
 
     graph = sub.add_parser("graph", help="draw a scenario's stack as a layered diagram")
     graph.add_argument("scenario", type=Path, help="scenario TOML file")
@@ -122,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help=argparse.SUPPRESS)
     reproduce.add_argument("--seed", type=_seed, default=None, metavar="N",
                            help="base seed (default: a fixed seed, so runs repeat exactly)")
+    reproduce.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                           help="run the experiments' scenarios on this Dask distributed "
+                                "scheduler (tcp://host:8786); needs pip install "
+                                "'virtsim[dask]'")
     reproduce.add_argument("--workers", type=_workers, default=None, metavar="N",
                            help="local worker processes (default: min(2, CPUs))")
     reproduce.add_argument("--only", type=_claim_list, default=(), metavar="C2,C5",
@@ -221,7 +253,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_folder(args.out, "--out")
     catalog = _catalog(args)
-    scenario = load_scenario(args.scenario, catalog)
+    scenario = _scenario_with_settings(args.scenario, args.assign, catalog)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     budget = estimate(scenario, catalog)
@@ -250,6 +282,50 @@ def warn_overload(result: Result) -> None:
 def _warnings(result: Result) -> list[str]:
     lines = result.metrics.get("warnings", [])
     return [str(line) for line in lines] if isinstance(lines, list) else []
+
+
+def _scenario_with_settings(path: Path, assignments: Sequence[str],
+                            catalog: Catalog) -> Scenario:
+    """The scenario file, with each ``--set KEY=VALUE`` applied before it is validated."""
+    if not assignments:
+        return load_scenario(path, catalog)
+    from virtsim.datafile import read_toml
+    from virtsim.keypath import apply_assignments, parse_assignment
+    from virtsim.scenario import parse_scenario
+
+    data, _text = read_toml(path)
+    data = apply_assignments(data, [parse_assignment(a) for a in assignments])
+    return parse_scenario(data, catalog, f"{display_path(path)} with --set")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from virtsim.sweep_executor import WorkerLost
+    from virtsim.sweep_runner import describe, sweep
+
+    out = args.out or Path(f"{args.sweep.stem}-out")
+    resume = (f"virtsim sweep {display_path(args.sweep)} --out {display_path(out)} --resume")
+    try:
+        result = sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, out=out,
+                       resume=args.resume, progress=not args.no_progress,
+                       figure=not args.no_figure, models=args.models)
+    except KeyboardInterrupt:
+        print(f"virtsim: interrupted: finished runs are kept in {display_path(out)}; "
+              f"continue with: {resume}", file=sys.stderr)
+        return 130
+    except WorkerLost as exc:
+        print(f"virtsim: {exc}; finished runs are kept in {display_path(out)}; continue with: "
+              f"{resume}", file=sys.stderr)
+        return EXIT_INTERNAL
+    for warning in result.warnings:
+        print(f"virtsim: warning: {printable(str(warning), TEXT_CHARS)}", file=sys.stderr)
+    for failure in result.failed:
+        print(f"virtsim: run {printable(str(failure.key))} failed: "
+              f"{printable(str(failure.error), TEXT_CHARS)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(finite(result.table), sort_keys=True, allow_nan=False))
+    else:
+        print(describe(result))
+    return EXIT_INTERNAL if result.failed else EXIT_OK
 
 
 def _check_out_dir(path: Path, flag: str) -> None:
@@ -397,7 +473,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = reproduce(args.out, size=size, seed=seed, workers=args.workers, only=args.only,
-                       progress=not args.no_progress, validation=not args.no_validation)
+                       progress=not args.no_progress, validation=not args.no_validation,
+                       scheduler=args.scheduler)
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:

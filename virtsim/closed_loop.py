@@ -26,8 +26,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Station:
@@ -76,9 +74,10 @@ class LoopLevel:
         return self.clients / self.mean_latency_s if self.mean_latency_s > 0 else math.inf
 
 
-def _split(stations: Sequence[Station]) -> tuple[list[tuple[str, float]], float]:
-    """Queues (name, demand) after Seidmann's split, and the total pure delay."""
-    queues: list[tuple[str, float]] = []
+def _split(stations: Sequence[Station]) -> tuple[list[tuple[str, float, float, int]], float]:
+    """Queues (name, queue demand, service demand, servers) after Seidmann's split, and
+    the total delay: pure delays plus each multi-server station's ``D (c - 1) / c``."""
+    queues: list[tuple[str, float, float, int]] = []
     delay = 0.0
     for station in stations:
         if station.demand_s <= 0:
@@ -87,7 +86,7 @@ def _split(stations: Sequence[Station]) -> tuple[list[tuple[str, float]], float]
             delay += station.demand_s
             continue
         c = station.servers
-        queues.append((station.name, station.demand_s / c))
+        queues.append((station.name, station.demand_s / c, station.demand_s, c))
         delay += station.demand_s * (c - 1) / c
     return queues, delay
 
@@ -105,48 +104,52 @@ def solve(stations: Sequence[Station], clients: int, think_s: float = 0.0) -> Lo
     queues, delay = _split(stations)
     if not queues and delay <= 0:
         raise ValueError("a closed loop needs a station with demand")
-    demands = np.array([d for _, d in queues])
-    length = np.zeros(len(queues))
-    residence = demands.copy()
+    demands = [d for _, d, _, _ in queues]
+    length = [0.0] * len(queues)
+    residence = list(demands)
     throughput = 0.0
-    for n in range(1, clients + 1):  # exact MVA recursion
-        residence = demands * (1.0 + length)
-        response = float(residence.sum()) + delay
-        throughput = n / (response + think_s)
-        length = throughput * residence
+    for n in range(1, clients + 1):  # exact MVA recursion (a handful of stations: plain floats)
+        residence = [d * (1.0 + q) for d, q in zip(demands, length, strict=True)]
+        throughput = n / (math.fsum(residence) + delay + think_s)
+        length = [throughput * r for r in residence]
     by_name: dict[str, float] = {}
-    for (name, _), r in zip(queues, residence, strict=True):
-        by_name[name] = by_name.get(name, 0.0) + float(r)
+    means: list[float] = []
+    variances: list[float] = []
+    for (name, queue_demand, service, servers), r in zip(queues, residence, strict=True):
+        mean = r + service * (servers - 1) / servers
+        by_name[name] = by_name.get(name, 0.0) + mean
+        means.append(mean)
+        # its own service (exponential) plus the services it waits for (a gamma)
+        variances.append(service * service + max(r - queue_demand, 0.0) * queue_demand)
+    pure = 0.0
     for station in stations:
         if station.servers == 0 and station.demand_s > 0:
             by_name[station.name] = by_name.get(station.name, 0.0) + station.demand_s
-        elif station.servers > 1 and station.demand_s > 0:
-            by_name[station.name] = (by_name.get(station.name, 0.0)
-                                     + station.demand_s * (station.servers - 1) / station.servers)
-    mean = float(residence.sum()) + delay
-    bottleneck = queues[int(np.argmax(demands))][0] if queues else ""
-    p99 = response_quantile(residence.tolist(), demands.tolist(), delay, 0.99)
-    return LoopLevel(clients, throughput, mean, p99, by_name, bottleneck)
+            pure += station.demand_s
+    mean_response = math.fsum(residence) + delay
+    bottleneck = max(queues, key=lambda q: q[1])[0] if queues else ""
+    p99 = response_quantile(means, variances, pure, 0.99)
+    return LoopLevel(clients, throughput, mean_response, p99, by_name, bottleneck)
 
 
-def response_quantile(residence_s: Sequence[float], service_s: Sequence[float],
+def response_quantile(means_s: Sequence[float], variances_s2: Sequence[float],
                       delay_s: float, q: float) -> float:
-    """The ``q`` quantile of response time: queue residences plus a fixed delay.
+    """The ``q`` quantile of response time: residences at queues plus a fixed delay.
 
-    A request's residence at a queue is its own service plus the services of
-    those ahead of it: about ``R / D`` service times of mean ``D``, a gamma
-    distribution of shape ``R / D`` (exponential when nobody waits, nearly
-    constant when a saturated queue always holds many). The sum over queues is
+    A request's residence at a queue is its own service (exponential) plus
+    the services of those ahead of it (a gamma of as many service times), so
+    its distribution runs from exponential when nobody waits to nearly
+    constant when a saturated queue always holds many. The sum over queues is
     matched by one gamma on its mean and variance, whose quantile comes from
     the Wilson-Hilferty approximation (within about 1% at the tail for shapes
     of 1 and more).
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f'"q" must be in (0, 1), got {q}')
-    mean = sum(r for r, d in zip(residence_s, service_s, strict=True) if r > 0 and d > 0)
-    var = sum(r * d for r, d in zip(residence_s, service_s, strict=True) if r > 0 and d > 0)
+    mean = float(sum(m for m in means_s if m > 0))
+    var = float(sum(v for m, v in zip(means_s, variances_s2, strict=True) if m > 0))
     if mean <= 0 or var <= 0:
-        return delay_s
+        return delay_s + mean
     shape = mean * mean / var
     z = _normal_quantile(q)
     h = 1.0 / (9.0 * shape)

@@ -15,24 +15,26 @@ Rules (assumptions are marked as such):
   engine daemon (once per kernel and engine) and each container image layer
   (once per digest per store) are counted once however many instances use
   them.
-* **Guest RAM.** Everything inside a VM (guest kernel, the disk image's idle
-  user space, engines, containers, processes) lives in the VM's guest RAM.
-  ``touched`` is the sum of those; ``allocated`` is the VM's ``memory_mib``.
-  Resident guest RAM is ``min(allocated, touched)`` for a ballooned VM and
-  ``min(allocated, touched + touched_fraction * (allocated - touched))``
-  otherwise. Assumption: a guest touches its memory lazily (page cache,
-  allocator churn) and, without a balloon, the host never gets freed pages
-  back; ``touched_fraction=1.0`` (the default) models a long-running guest
-  that has touched all of it, ``0.0`` a guest just booted. The difference
-  between resident guest RAM and the records inside the guest is one
-  balancing record per VM ("guest RAM untouched", or a negative "guest RAM
-  clamp" when what runs inside exceeds the allocation and the guest would
-  swap or OOM). Kata sandbox VMs (no spec) follow the same rule, unballooned.
-* **KSM.** On a host with ``ksm = true``, identical guest pages are merged:
-  the guest kernel and disk-image idle memory of top-level VMs that share a
-  (kernel, disk image) pair are counted once as a shared record; each VM's
-  resident guest RAM is reduced by that merged amount. Assumption: only
-  those pages are identical across guests (application data is not).
+* **Guest RAM.** A VM's ``memory_mib`` is *committed*, not resident: guest
+  RAM is demand-zero memory and costs the host only the pages the guest has
+  touched (:mod:`virtsim.residency`). Those are its working set (guest
+  kernel, the disk image's idle user space, engines, containers, processes
+  inside: the records inside the guest), its page cache (the files its boot
+  stages read; reclaimable) and, for a guest that zeroes its free memory at
+  boot (Windows), all the rest. Free page reporting and a balloon give
+  memory back over the guest's age (``age_s``). Each VM gets records for its
+  page cache ("guest page cache (reclaimable)") and for touched free pages
+  ("guest RAM zeroed at boot"), or a negative "guest RAM clamp" when what
+  runs inside exceeds the allocation and the guest would swap or OOM. Kata
+  sandbox VMs (no spec) follow the same rule, without balloon or reporting.
+* **KSM.** On a host with ``ksm = true``, identical guest pages are merged
+  over time: the guest kernel and disk-image idle memory of top-level VMs
+  that share a (kernel, disk image) pair, and zeroed pages. KSM scans at its
+  profile's rate and merges a page on its second pass, so after ``age_s`` a
+  fraction ``f`` is merged (:func:`~virtsim.residency.ksm_merged_fraction`
+  over all the host's guest memory): one shared record holds ``f`` of the
+  base once, each VM keeps ``1 - f`` of it. Assumption: only those pages are
+  identical across guests (application data is not).
 * **Disk.** Image layers are stored unpacked (``size_mib``) once per digest
   per store, where the store is the host, or the VM whose guest disk holds
   them (assumption: writes inside a guest grow its disk file one for one).
@@ -63,6 +65,7 @@ from virtsim.demand import (
     native_cost,
 )
 from virtsim.graph import ResourceGraph
+from virtsim.host_mechanisms import committed_mib
 from virtsim.profiles import (
     DiskImageProfile,
     EngineProfile,
@@ -70,10 +73,12 @@ from virtsim.profiles import (
     HypervisorProfile,
     ImageProfile,
     KernelProfile,
+    ResidencyProfile,
     RuntimeProfile,
     VmmProfile,
     WorkloadProfile,
 )
+from virtsim.residency import guest_memory, ksm_merged_fraction
 from virtsim.simulation import Simulation
 
 Record = dict[str, Any]
@@ -97,7 +102,9 @@ class Footprint:
         per_host: Machine id -> ``{"memory_mib", "disk_mib"}``, the sum of its records.
         per_instance: Instance node -> ``{"memory_mib", "disk_mib"}``, its own bytes
             and those of instances inside it, shared bytes excluded.
-        guests: VM node -> ``{"allocated_mib", "touched_mib", "resident_mib"}``.
+        guests: VM node -> ``{"allocated_mib", "touched_mib", "resident_mib",
+            "page_cache_mib", "reclaimable_mib"}`` (allocated is committed; resident is
+            what the host holds for the guest's RAM, shared KSM copies included).
     """
 
     records: list[Record] = field(default_factory=list)
@@ -122,9 +129,12 @@ class Density:
 class _Walker:
     """Builds the attribution records of one graph."""
 
-    def __init__(self, graph: ResourceGraph, touched_fraction: float) -> None:
+    def __init__(self, graph: ResourceGraph, age_s: float,
+                 residency: ResidencyProfile | None) -> None:
         self.g = graph
-        self.touched_fraction = touched_fraction
+        self.age_s = age_s
+        self.residency = residency
+        self._ksm: dict[str, float] = {}
         self.instances = dict.fromkeys(graph.instances())
         """The graph's instances, in graph order."""
         self.records: list[Record] = []
@@ -218,6 +228,41 @@ class _Walker:
         """Whether the VM's guest base is KSM-merged (top-level VM on a KSM host)."""
         return self.ksm(self.g.machine(vm)) and self.enclosing_vm(vm) == ""
 
+    def ksm_fraction(self, machine: str) -> float:
+        """Share of the mergeable pages KSM has merged on ``machine`` by ``age_s``.
+
+        KSM scans the guest RAM the host's top-level guests have touched: their
+        kernel, user space and page cache, or all of it for a guest that zeroes
+        its memory at boot.
+        """
+        fraction = self._ksm.get(machine)
+        if fraction is None:
+            scanned = sum(self.touched_at_boot(vm) for vm in self.g.nodes("vm")
+                          if self.g.machine(vm) == machine and self.merged(vm))
+            fraction = self._ksm[machine] = ksm_merged_fraction(scanned, self.age_s,
+                                                                self.residency)
+        return fraction
+
+    def touched_at_boot(self, vm: str) -> float:
+        """MiB of guest RAM a VM has touched once booted (what KSM scans)."""
+        allocated = float(self.g.data[vm].get("memory_mib", 0.0))
+        image = self.g.data[vm].get("profile")
+        if isinstance(image, DiskImageProfile) and image.zeroes_free_memory:
+            return allocated
+        return min(allocated, self.guest_base(vm)[0] + self.page_cache(vm))
+
+    def page_cache(self, vm: str) -> float:
+        """MiB of files a VM's boot read into its page cache (its kernel's and image's)."""
+        reads = 0.0
+        for above in self.g.graph.successors(vm):
+            profile = self.g.data[above].get("profile")
+            if isinstance(profile, KernelProfile):
+                reads += sum(s.read_mib for s in profile.boot)
+        image = self.g.data[vm].get("profile")
+        if isinstance(image, DiskImageProfile):
+            reads += sum(s.read_mib for s in image.boot)
+        return reads
+
     # -- per-node records --------------------------------------------------
     def walk(self) -> None:
         """Records of every node in graph order, then each VM's balancing record.
@@ -299,8 +344,11 @@ class _Walker:
         item = "guest kernel" if role == "guest" else "sandbox kernel"
         if in_vm and below is not None and self.merged(below):
             _, key = self.guest_base(below)
-            self.add(node, f"{item} (KSM-merged)", memory_mib=profile.memory_mib, shared=True,
-                     instance="", guest="", once=("ksm-kernel", self.g.machine(node), key))
+            f = self.ksm_fraction(self.g.machine(node))
+            self.add(node, f"{item} (KSM-merged)", memory_mib=profile.memory_mib * f,
+                     shared=True, instance="", guest="",
+                     once=("ksm-kernel", self.g.machine(node), key))
+            self.add(node, f"{item} (not yet KSM-merged)", memory_mib=profile.memory_mib * (1 - f))
         else:
             self.add(node, item, memory_mib=profile.memory_mib)
 
@@ -318,9 +366,12 @@ class _Walker:
             return
         if self.merged(node):
             _, key = self.guest_base(node)
-            self.add(node, "guest user space (KSM-merged)", memory_mib=image.idle_memory_mib,
+            f = self.ksm_fraction(self.g.machine(node))
+            self.add(node, "guest user space (KSM-merged)", memory_mib=image.idle_memory_mib * f,
                      shared=True, instance="", guest="",
                      once=("ksm-idle", self.g.machine(node), key))
+            self.add(node, "guest user space (not yet KSM-merged)",
+                     memory_mib=image.idle_memory_mib * (1 - f), guest=node)
         else:
             self.add(node, "guest user space", memory_mib=image.idle_memory_mib, guest=node)
         store = self.store(node)
@@ -352,6 +403,8 @@ class _Walker:
         outside = self.enclosing_vm(runtime_node)
         self.add(node, "runtime per container", memory_mib=runtime.memory_mib, guest=outside)
         self.add(node, "engine shim", memory_mib=engine.shim_memory_mib, guest=outside)
+        self.add(node, "engine state per container",
+                 memory_mib=engine.state_memory_per_container_mib, guest=outside)
         if not getattr(spec, "workload", None):
             self.add(node, "container process", memory_mib=image.process_memory_mib)
         store = self.store(node)
@@ -366,42 +419,57 @@ class _Walker:
         self.add(node, "process", memory_mib=profile.memory_mib)
 
     def _balance(self, vm: str) -> None:
-        """Add the VM's balancing record so its records sum to its resident guest RAM."""
+        """Add the VM's page cache, zeroed-page and clamp records (see the module docstring).
+
+        The records inside the guest are its working set, less the KSM-merged
+        share of its base, which the host holds once in a shared record.
+        """
         allocated = float(self.g.data[vm].get("memory_mib", 0.0))
         inner = self.inside[vm]
         base, _ = self.guest_base(vm)
-        merged = self.merged(vm)
-        touched = inner + (base if merged else 0.0)
+        f = self.ksm_fraction(self.g.machine(vm)) if self.merged(vm) else 0.0
+        working = inner + base * f  # the guest's view: the shared copy is its memory too
         spec = self.g.data[vm].get("spec")
-        untouched = max(0.0, allocated - touched)
-        extra = 0.0 if getattr(spec, "balloon", False) else self.touched_fraction * untouched
-        resident = min(allocated, touched + extra)
-        host_part = resident - (min(base, resident) if merged else 0.0)
-        balance = host_part - inner
-        item = "guest RAM untouched" if balance >= 0 else "guest RAM clamp (exceeds allocation)"
-        self.add(vm, item, memory_mib=balance, instance=self.owner(vm))
-        self.guests[vm] = {"allocated_mib": allocated, "touched_mib": min(touched, allocated),
-                           "resident_mib": resident}
+        image = self.g.data[vm].get("profile")
+        memory = guest_memory(
+            allocated, working, self.page_cache(vm),
+            zeroes_free_memory=isinstance(image, DiskImageProfile) and image.zeroes_free_memory,
+            free_page_reporting=bool(getattr(spec, "free_page_reporting", False)),
+            balloon=bool(getattr(spec, "balloon", False)), age_s=self.age_s,
+            residency=self.residency)
+        cache = min(memory.page_cache_mib, memory.resident_mib - memory.working_set_mib)
+        zeroed = memory.resident_mib - memory.working_set_mib - cache
+        owner = self.owner(vm)
+        self.add(vm, "guest page cache (reclaimable)", memory_mib=cache, instance=owner)
+        self.add(vm, "guest RAM zeroed at boot", memory_mib=zeroed * (1 - f), instance=owner)
+        if working > allocated:
+            self.add(vm, "guest RAM clamp (exceeds allocation)", memory_mib=allocated - working,
+                     instance=owner)
+        self.guests[vm] = {"allocated_mib": allocated, "touched_mib": memory.touched_mib,
+                           "resident_mib": memory.resident_mib - zeroed * f,
+                           "page_cache_mib": cache, "reclaimable_mib": memory.reclaimable_mib}
 
 
-def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
+def footprint(graph: ResourceGraph, age_s: float = math.inf,
+              residency: ResidencyProfile | None = None) -> Footprint:
     """Resident memory and disk of a scenario's stack, attributed node by node.
 
     Args:
         graph: The scenario's resource graph.
-        touched_fraction: Share (0 to 1) of a non-ballooned guest's untouched RAM
-            that is resident on the host: 1.0 for a long-running guest, 0.0 for
-            one just booted. Ballooned guests hold only what they touch.
+        age_s: How long the guests have run (KSM, free page reporting and the
+            balloon act over time); ``inf``: steady state.
+        residency: The host's residency mechanisms (KSM scan rate, reporting
+            delay, balloon rate); None: they have all completed.
 
     Returns:
         The attribution records with per-host, per-instance and per-guest totals.
 
     Raises:
-        ValueError: ``touched_fraction`` is outside [0, 1].
+        ValueError: A negative ``age_s``.
     """
-    if not 0.0 <= touched_fraction <= 1.0:
-        raise ValueError(f"touched_fraction must be within [0, 1], got {touched_fraction}")
-    walker = _Walker(graph, touched_fraction)
+    if not age_s >= 0:
+        raise ValueError(f"age_s must be >= 0, got {age_s}")
+    walker = _Walker(graph, age_s, residency)
     walker.walk()
     per_host: dict[str, dict[str, float]] = {
         m: {"memory_mib": 0.0, "disk_mib": 0.0} for m in graph.machines()
@@ -437,13 +505,17 @@ def footprint(graph: ResourceGraph, touched_fraction: float = 1.0) -> Footprint:
 def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpus: float,
             per_instance_disk_mib: float, shared_memory_mib: float = 0.0,
             shared_disk_mib: float = 0.0, cpu_overcommit: float = 1.0,
+            per_instance_committed_mib: float = 0.0, memory_overcommit: float = 1.0,
             demand: Sequence[float] = (), capacity: MachineCapacity | None = None) -> Density:
     """The largest number of identical instances that fits one host.
 
     Memory and disk capacity is the host's less what is shared (host kernel,
     daemons, layers); CPU capacity is its hardware threads
-    (``cores * threads_per_core``) times ``cpu_overcommit``. A resource an
-    instance does not use (zero per instance) does not limit the count.
+    (``cores * threads_per_core``) times ``cpu_overcommit``. Memory limits
+    twice when a committed size is given: what the instances hold (resident)
+    must fit the memory, and what they commit (a VM's configured RAM) must fit
+    it times ``memory_overcommit``. A resource an instance does not use (zero
+    per instance) does not limit the count.
     ``demand`` is each instance's steady demand per second
     (:func:`virtsim.demand.instance_demand`), checked against ``capacity``
     (the machine as the performance model shares it, cache interference of
@@ -458,6 +530,8 @@ def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpu
         shared_memory_mib: Memory paid once per host.
         shared_disk_mib: Disk paid once per host.
         cpu_overcommit: vCPUs allowed per hardware thread.
+        per_instance_committed_mib: Memory each instance commits (0: its resident).
+        memory_overcommit: Committed memory allowed per MiB of host memory.
         demand: Steady demand per instance, in :data:`virtsim.layer_costs.DEMANDS`
             order (empty: none counted).
         capacity: The machine's steady-load capacity; needed when ``demand`` is given.
@@ -471,14 +545,17 @@ def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpu
             would be unbounded).
     """
     values = (per_instance_memory_mib, per_instance_vcpus, per_instance_disk_mib,
-              shared_memory_mib, shared_disk_mib, *demand)
-    if any(v < 0 for v in values) or cpu_overcommit <= 0:
-        raise ValueError("density inputs must be non-negative and cpu_overcommit positive")
+              shared_memory_mib, shared_disk_mib, per_instance_committed_mib, *demand)
+    if any(v < 0 for v in values) or cpu_overcommit <= 0 or memory_overcommit < 1:
+        raise ValueError("density inputs must be non-negative, cpu_overcommit positive and "
+                         "memory_overcommit at least 1")
     if any(demand) and capacity is None:
         raise ValueError("density with a steady demand needs the machine's capacity")
     limits: list[tuple[float, Binding]] = []
+    memory = host.memory_gib * 1024.0 - shared_memory_mib
     checks: tuple[tuple[float, float, Binding], ...] = (
-        (host.memory_gib * 1024.0 - shared_memory_mib, per_instance_memory_mib, "memory"),
+        (memory, per_instance_memory_mib, "memory"),
+        (memory * memory_overcommit, per_instance_committed_mib, "memory"),
         (host.cores * host.threads_per_core * cpu_overcommit, per_instance_vcpus, "cpu"),
         (host.disk_gib * 1024.0 - shared_disk_mib, per_instance_disk_mib, "disk"),
     )
@@ -531,7 +608,9 @@ class FootprintModel:
     def report(self, sim: Simulation) -> None:
         """Attribution, per-instance and per-host tables; density of each group."""
         graph = sim.graph
-        result = footprint(graph)
+        residency = sim.catalog.get("residency", "linux")
+        result = footprint(graph, age_s=sim.now,
+                           residency=residency if isinstance(residency, ResidencyProfile) else None)
         records = result.records
         released: Record = {}
         for i, record in enumerate(records):  # as compact rows, each dict let go as it goes
@@ -612,11 +691,22 @@ def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: st
         demand = instance_demand(graph, catalog, members[0]).tolist()
         if memory <= 0 and vcpus <= 0 and disk <= 0 and not any(demand):
             continue
-        fit = density(host, memory, vcpus, disk, shared_memory_mib=max(shared_memory, 0.0),
+        committed = committed_mib(graph, members[0])
+        if graph.data[members[0]]["kind"] != "vm" and committed < memory:
+            committed = memory  # without a limit, a container commits what it holds
+        overcommit = float(graph.data[machine]["spec"].memory_overcommit)
+        shared = max(shared_memory, 0.0)
+        fit = density(host, memory, vcpus, disk, shared_memory_mib=shared,
+                      per_instance_committed_mib=committed, memory_overcommit=overcommit,
                       demand=demand, capacity=capacity)
+        # memory (and disk) alone: what fits by commitments, and by what is really held
+        by_committed = density(host, committed or memory, 0.0, disk, shared_memory_mib=shared)
+        by_resident = density(host, memory, 0.0, disk, shared_memory_mib=shared)
         fits.append({"machine": machine, "group": name, "count": fit.count,
                      "binding": fit.binding, "placed": len(members), "memory_mib": memory,
-                     "vcpus": vcpus, "cpu_demand": demand[0], "disk_mib": disk})
+                     "committed_mib": committed, "vcpus": vcpus, "cpu_demand": demand[0],
+                     "disk_mib": disk, "count_committed": by_committed.count,
+                     "count_resident": by_resident.count, "memory_overcommit": overcommit})
     return fits
 
 

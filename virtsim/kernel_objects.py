@@ -24,7 +24,7 @@ concurrent starts queue on the locks and share the CPU.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from virtsim.compat import version_tuple
@@ -178,6 +178,13 @@ def object_steps(runtime: RuntimeProfile, engine: EngineProfile,
 
 Recorder = Callable[[str, float, float, float, float], None]
 """Called per object made: (object, asked_s, began_s, end_s, uncontended_s)."""
+Row = Callable[[float, float, float], Sequence[float]]
+"""A pool's work vector from CPU-seconds, MiB read and MiB fetched."""
+
+
+def three_resources(cpu_s: float, read_mib: float, fetch_mib: float) -> list[float]:
+    """The work vector of a (cpu, disk, net) pool."""
+    return [cpu_s, read_mib, fetch_mib]
 
 
 class ObjectCreation:
@@ -191,14 +198,15 @@ class ObjectCreation:
         holder: Who makes them (an instance id), for lock logs.
         done: Called when the last object is made.
         record: Called for each object made (see :data:`Recorder`).
+        row: The pool's work vector (see :data:`Row`).
     """
 
     __slots__ = ("asked", "began", "cost", "done", "holder", "index", "locks", "objects", "pool",
-                 "record", "request", "steps")
+                 "record", "request", "row", "steps")
 
     def __init__(self, objects: KernelObjects, locks: LockTable, pool: FluidPool,
                  steps: tuple[ObjectStep, ...], holder: str, done: Callable[[], object],
-                 record: Recorder | None = None) -> None:
+                 record: Recorder | None = None, row: Row = three_resources) -> None:
         self.objects = objects
         self.locks = locks
         self.pool = pool
@@ -206,6 +214,7 @@ class ObjectCreation:
         self.holder = holder
         self.done = done
         self.record = record
+        self.row = row
         self.index = 0
         self.asked = self.began = self.cost = 0.0
         self.request: object = None
@@ -229,8 +238,7 @@ class ObjectCreation:
         if cost <= 0:
             self._made()
             return
-        self.pool.start((cost,) + (0.0,) * (len(self.pool.capacity) - 1), cap=1.0 / cost,
-                        on_done=self._made)
+        self.pool.start(self.row(cost, 0.0, 0.0), cap=1.0 / cost, on_done=self._made)
 
     def _made(self) -> None:
         step = self.steps[self.index]

@@ -122,7 +122,8 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
     A VM costs its VMM's profile if there is one (``firecracker``), else its
     hypervisor's (``kvm-tuned`` when pinned, ``kvm-untuned`` otherwise); a
     container costs its network (``docker-nat``, ``docker-host-net``); a runtime
-    its own profile if any, ``runsc-ptrace`` for gVisor's runsc, ``runc`` for any
+    its own profile if any, ``runsc-<platform>`` for gVisor's runsc (the container's
+    ``gvisor_platform``: ptrace, systrap or KVM), ``runc`` for any
     other namespace runtime; the machine costs ``native``. Kernels, hypervisor and
     VMM nodes and processes cost nothing of their own.
 
@@ -131,11 +132,13 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
     """
     known = set(catalog.names(LayerCostProfile.kind))
     names: list[str] = []
+    platform = "ptrace"
     for layer in graph.path_to_machine(node):
         kind, attrs = graph.kind(layer), graph.attrs(layer)
         if kind == "machine":
             names.append(NATIVE)
         elif kind == "container":
+            platform = getattr(attrs.get("spec"), "gvisor_platform", platform)
             network = getattr(attrs.get("spec"), "network", "nat")
             names.extend({"nat": ["docker-nat"], "host": ["docker-host-net"]}.get(network, []))
             if getattr(attrs.get("spec"), "bind_mount", False):
@@ -146,8 +149,8 @@ def layer_cost_names(graph: ResourceGraph, node: str, catalog: Catalog) -> list[
             runtime: RuntimeProfile = attrs["profile"]
             if runtime.name in known:
                 names.append(runtime.name)
-            elif runtime.isolation == "user-kernel":
-                names.append("runsc-ptrace")
+            elif runtime.isolation == "user-kernel":  # gVisor: its platform's trap
+                names.append(f"runsc-{platform}")
             elif runtime.isolation == "namespaces":
                 names.append("runc")
         elif kind == "vm":

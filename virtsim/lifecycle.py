@@ -44,9 +44,22 @@ from typing import Any
 import numpy as np
 import simpy
 
+from virtsim.catalog import Catalog
 from virtsim.compat import Compatibility, resolve
 from virtsim.graph import ResourceGraph
+from virtsim.host_mechanisms import (
+    HostMechanisms,
+    admission_for,
+    committed_mib,
+    emulated,
+    for_network,
+    shape_vm_stages,
+    user_emulator,
+)
+from virtsim.kernel_objects import ObjectCreation, object_steps
+from virtsim.locks import Hold
 from virtsim.profiles import (
+    CodecProfile,
     DiskImageProfile,
     EngineProfile,
     HostProfile,
@@ -58,6 +71,8 @@ from virtsim.profiles import (
     VmmProfile,
     WorkloadProfile,
 )
+from virtsim.pull_pipeline import HostIo, LayerStore
+from virtsim.pull_pipeline import pull as pull_layers
 from virtsim.sharing import FluidPool
 from virtsim.simulation import Simulation
 
@@ -106,14 +121,21 @@ class Lifecycle:
         self.on_ready: list[Callable[[Simulation, str], None]] = []
         """Called with each instance the moment it (re)starts and is ready."""
         self._fits: dict[tuple[int, int, str], Compatibility] = {}
-        self._api_calls: dict[int, list[tuple[str, Stage]]] = {}
+        self._api_calls: dict[tuple[int, str], list[tuple[str, Stage]]] = {}
         self._stages: dict[tuple[object, ...], StagePlan] = {}
+        self.hosts: dict[str, HostMechanisms] = {}
+        """Per machine: kernel objects and locks, memory admission, layer stores."""
+        self.holds: list[Hold] | None = None
+        """Set to a list to log every kernel-lock hold (tests of serialisation)."""
+        self.catalog = Catalog({})
+        self.codecs: dict[str, CodecProfile] = {}
 
-    def api_calls(self, engine: EngineProfile) -> list[tuple[str, Stage]]:
-        """The engine's API stages of a start, in order."""
-        key = id(engine)  # profiles live in the catalogue for the whole run
+    def api_calls(self, engine: EngineProfile, network: str = "nat") -> list[tuple[str, Stage]]:
+        """The engine's API stages of a start on ``network``, in order."""
+        key = (id(engine), network)  # profiles live in the catalogue for the whole run
         if key not in self._api_calls:
-            self._api_calls[key] = [("engine", s) for s in engine.api if s.phase == "start"]
+            self._api_calls[key] = for_network(
+                [("engine", s) for s in engine.api if s.phase == "start"], network)
         return self._api_calls[key]
 
     def stages_of(self, graph: ResourceGraph, node: str, path: list[str]) -> StagePlan:
@@ -125,14 +147,26 @@ class Lifecycle:
         if plan is None:
             kind = nodes[node]["kind"]
             if kind == "vm":
-                stages = self.vm_stages(graph, node)
+                stages = shape_vm_stages(self.vm_stages(graph, node), graph, node, self.catalog)
             elif kind == "container":
                 stages = self.container_stages(graph, node)
+                spec = nodes[node]["spec"]
+                stages = for_network(stages, spec.network)
+                if self._runs_emulated(graph, node, path):
+                    stages = emulated(stages, user_emulator(self.catalog), frozenset({"app"}))
             else:
                 stages = [("app", s) for s in nodes[node]["profile"].start]
             plan = self._stages[key] = StagePlan([x for x in stages if x[1].phase == "start"],
                                                  [x for x in stages if x[1].phase == "stop"])
         return plan
+
+    def _runs_emulated(self, graph: ResourceGraph, node: str, path: list[str]) -> bool:
+        """Whether a container's image runs through user-mode emulation on its kernel."""
+        nodes = graph.data
+        kernel = next(n for n in path if nodes[n]["kind"] == "kernel")
+        fit = self.fit(nodes[node]["profile"], nodes[kernel]["profile"],
+                       nodes[nodes[node]["machine"]]["profile"].arch)
+        return fit.outcome == "emulated"
 
     def fit(self, image: ImageProfile, kernel: KernelProfile, arch: str) -> Compatibility:
         """:func:`~virtsim.compat.resolve`, once per image, kernel and architecture."""
@@ -151,12 +185,17 @@ class Lifecycle:
         self._fits.clear()  # keyed by identity: valid for one run's catalogue and graph
         self._api_calls.clear()
         self._stages.clear()
+        self.hosts.clear()
+        self.catalog = sim.catalog
+        self.codecs = {name: sim.catalog.require(CodecProfile, name)
+                       for name in sim.catalog.names("codecs")}
         self.rng = sim.rng("lifecycle")
         graph = sim.graph
         for machine in graph.machines():
             host: HostProfile = graph.graph.nodes[machine]["profile"]
             capacity = host_capacity(host)
             state = MachineState(FluidPool(sim.env, RESOURCES, capacity), tuple(capacity))
+            self.hosts[machine] = HostMechanisms(admission_for(sim.env, graph, machine, host))
             spec = graph.graph.nodes[machine]["spec"]
             state.layers[f"{machine}/kernel"] = {
                 layer.digest for name in spec.cached_images
@@ -230,6 +269,19 @@ class Lifecycle:
         event = self.ready.get(node)
         if event is None or event.triggered:
             self.ready[node] = sim.env.event()
+        self.release(sim, node)
+
+    def release(self, sim: Simulation, node: str) -> None:
+        """``node`` stopped: its memory commitment and kernel objects go back to its host."""
+        host = self.hosts.get(sim.graph.data[node]["machine"]) if node in sim.graph.data else None
+        if host is None:
+            return
+        host.admission.release(node)
+        made = host.made.pop(node, None)
+        if made is not None:
+            kernel, steps = made
+            for step in steps:
+                host.objects[kernel].remove(step)
 
     def is_up(self, node: str) -> bool:
         """Whether ``node`` (a machine or an instance) is running now."""
@@ -295,7 +347,13 @@ class Lifecycle:
         return stages + [("engine", s) for s in engine.api if s.phase == "stop"]
 
     def missing_layers(self, sim: Simulation, node: str) -> list[Layer]:
-        """The layers of a container's image not yet on its engine's kernel."""
+        """The layers of a container's image not yet on its engine's kernel.
+
+        An engine that does not pull (a bare runtime) runs a bundle already on disk.
+        """
+        runtime_node = _runtime_of(sim.graph, node)
+        if not sim.graph.data[runtime_node]["engine"].pulls:
+            return []
         store = _layer_store(sim.graph, node)
         present = self.machines[sim.graph.machine(node)].layers.setdefault(store, set())
         image: ImageProfile = sim.graph.data[node]["profile"]
@@ -306,39 +364,27 @@ class Lifecycle:
 
         Returns the event of the pull in flight, or ``None`` when every layer is present.
         """
-        missing = self.missing_layers(sim, node)
-        if not missing:
+        if not self.missing_layers(sim, node):
             return None
-        state = self.machines[sim.graph.machine(node)]
-        return sim.env.process(self._pull(sim, node, state, _layer_store(sim.graph, node),
-                                          missing, engine))
-
-    def _pull(self, sim: Simulation, node: str, state: MachineState, store: str,
-              missing: list[Layer], engine: EngineProfile) -> Generator[simpy.Event, Any, None]:
+        machine = sim.graph.machine(node)
+        state, host = self.machines[machine], self.hosts[machine]
+        store_node = _layer_store(sim.graph, node)
+        store = host.stores.get(store_node)
+        if store is None:
+            store = host.stores[store_node] = LayerStore(present=state.layers[store_node])
+        profile: HostProfile = sim.graph.data[machine]["profile"]
+        objects = host.kernel(sim.env, sim.graph, sim.catalog, f"{machine}/kernel", self.holds)
+        io = HostIo(write_cost=profile.disk_read_mbs / profile.disk_write_mbs,
+                    extra_cpu_s=objects.reclaim_cpu_s if objects is not None else None)
+        image: ImageProfile = sim.graph.data[node]["profile"]
+        done = pull_layers(sim.env, state.pool, store, image.layers, engine, self.codecs, io)
+        if done is None:
+            return None
         began = sim.now
-        slots = simpy.Resource(sim.env, capacity=engine.max_concurrent_downloads)
-        waits = [self._layer(sim, state, store, layer, engine, slots) for layer in missing]
-        yield sim.env.all_of(waits)
-        sim.result.add("stages", instance=node, owner="engine", stage="image-pull",
-                       start_s=began, end_s=sim.now)
-
-    def _layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
-               engine: EngineProfile, slots: simpy.Resource) -> simpy.Event:
-        key = (store, layer.digest)
-        if key not in state.pulls:  # a layer another start is already pulling is shared
-            state.pulls[key] = sim.env.process(
-                self._fetch_layer(sim, state, store, layer, engine, slots))
-        return state.pulls[key]
-
-    def _fetch_layer(self, sim: Simulation, state: MachineState, store: str, layer: Layer,
-                     engine: EngineProfile,
-                     slots: simpy.Resource) -> Generator[simpy.Event, Any, None]:
-        with slots.request() as slot:
-            yield slot
-            yield state.pool.start([0.0, 0.0, layer.compressed_mib]).done
-        cpu = layer.compressed_mib / engine.decompress_mibs_per_core
-        yield state.pool.start([cpu, 0.0, 0.0], cap=1.0 / cpu if cpu > 0 else np.inf).done
-        state.layers[store].add(layer.digest)
+        done.callbacks.append(lambda _e: sim.result.add(
+            "stages", instance=node, owner="engine", stage="image-pull", start_s=began,
+            end_s=sim.now))
+        return done
 
     def run_stages(self, sim: Simulation, node: str,
                    stages: list[tuple[str, Stage]]) -> simpy.Event:
@@ -374,8 +420,8 @@ class Start:
     resuming at every step.
     """
 
-    __slots__ = ("attempt", "data", "engine", "index", "lifecycle", "node", "outcome", "over",
-                 "path", "requested", "restart", "sim", "stages", "steps")
+    __slots__ = ("attempt", "data", "engine", "index", "lifecycle", "network", "node", "outcome",
+                 "over", "path", "requested", "restart", "sim", "stages", "steps")
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
                  over: Callable[[], object] | None = None) -> None:
@@ -390,6 +436,7 @@ class Start:
         spec = self.data.get("spec")
         self.requested = sim.now if restart else float(getattr(spec, "start_at_s", 0.0))
         self.steps = _INSTANCE_STEPS
+        self.network = str(getattr(spec, "network", "nat"))
         if self.data["kind"] == "container":
             self.engine: EngineProfile = sim.graph.data[self._below("runtime")]["engine"]
             self.steps = _CONTAINER_STEPS
@@ -438,13 +485,47 @@ class Start:
                 return self.lifecycle.ready[below]
         return None
 
+    def _admitted(self) -> object:
+        """The host admits the memory this instance commits, or it waits or fails."""
+        mib = committed_mib(self.sim.graph, self.node)
+        if mib <= 0:
+            return None
+        host = self.lifecycle.hosts[self.data["machine"]]
+        answer = host.admission.request(self.node, mib)
+        if isinstance(answer, str):
+            self.outcome = "refused"
+            self._record(None, answer)
+            return _OVER
+        return answer
+
     def _api_path_at_once(self) -> object:
         """With nothing to pull and a kernel that fits, the API path runs straight into
-        the start stages (the usual case); otherwise the steps below run one by one."""
+        the kernel objects and the start stages (the usual case); otherwise the steps
+        below run one by one."""
         if self.lifecycle.missing_layers(self.sim, self.node) or self._refusal() is not None:
             return None
-        self.index = self.steps.index(Start._up)
-        return self._run([*self.lifecycle.api_calls(self.engine), *self.stages.start])
+        self.index = self.steps.index(Start._kernel_objects)
+        return self._run(self.lifecycle.api_calls(self.engine, self.network))
+
+    def _kernel_objects(self) -> object:
+        """The runtime's and engine's kernel objects, each under its kernel lock."""
+        graph, lifecycle = self.sim.graph, self.lifecycle
+        runtime_node = self._below("runtime")
+        kernel = graph.kernel_of(runtime_node)
+        host = lifecycle.hosts[self.data["machine"]]
+        objects = host.kernel(self.sim.env, graph, self.sim.catalog, kernel, lifecycle.holds)
+        steps = object_steps(graph.data[runtime_node]["profile"], self.engine, self.network)
+        if objects is None or not steps:
+            return None
+        host.made[self.node] = (kernel, steps)
+        ObjectCreation(objects, host.locks[kernel], lifecycle.machines[self.data["machine"]].pool,
+                       steps, self.node, self.resume, self._record_object).next()
+        return _PENDING
+
+    def _record_object(self, obj: str, asked: float, began: float, end: float,
+                       cost: float) -> None:
+        self.sim.result.append("stages", STAGE_FIELDS, (
+            self.node, "kernel-objects", obj, began, end, began - asked, cost))
 
     def _refusal(self) -> str | None:
         """Why the runtime refuses this container's image on its kernel (None: it runs)."""
@@ -457,13 +538,13 @@ class Start:
 
     def _first_api_call(self) -> object:
         """The first API call reaches the daemon, which then pulls."""
-        return self._run(self.lifecycle.api_calls(self.engine)[:1])
+        return self._run(self.lifecycle.api_calls(self.engine, self.network)[:1])
 
     def _pull(self) -> object:
         return self.lifecycle.pull(self.sim, self.node, self.engine)
 
     def _other_api_calls(self) -> object:
-        return self._run(self.lifecycle.api_calls(self.engine)[1:])
+        return self._run(self.lifecycle.api_calls(self.engine, self.network)[1:])
 
     def _kernel_fits(self) -> object:
         reason = self._refusal()
@@ -494,12 +575,13 @@ class Start:
 
 
 _INSTANCE_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._machine_up, Start._vm_up, Start._start_stages, Start._up)
+    Start._requested_time, Start._machine_up, Start._vm_up, Start._admitted, Start._start_stages,
+    Start._up)
 """A VM's or a process's start (unbound, so a start holds no cycle back to itself)."""
 _CONTAINER_STEPS: tuple[Callable[[Start], object], ...] = (
-    Start._requested_time, Start._machine_up, Start._vm_up, Start._api_path_at_once,
-    Start._first_api_call, Start._pull, Start._other_api_calls, Start._kernel_fits,
-    Start._start_stages, Start._up)
+    Start._requested_time, Start._machine_up, Start._vm_up, Start._admitted,
+    Start._api_path_at_once, Start._first_api_call, Start._pull, Start._other_api_calls,
+    Start._kernel_fits, Start._kernel_objects, Start._start_stages, Start._up)
 """A container's start: the API path, pull and compatibility check before its stages."""
 
 
@@ -555,36 +637,53 @@ class StageRun:
         stage = self.stage
         self.began = float(self.sim.env.now)
         wall = stage.wall_s.sample(self.lifecycle.rng)
+        _, disk, net = self.state.capacity
+        self.uncontended = max(wall, stage.cpu_s, stage.read_mib / disk, stage.fetch_mib / net)
         read = stage.read_mib
         if read > 0:
             key = self.read_key = _file_key(self.sim.graph, self.node, self.owner, stage)
             cache = self.state.page_cache
             if key not in cache:
                 self.first_read = cache[key] = []
-            else:  # another start read these files: wait for its read, then hit the cache
-                read = 0.0
-                waiting = cache[key]
-                if waiting is not None:
-                    waiting.append(lambda: self._work(wall, 0.0))
-                    return
-        self._work(wall, read)
+                self._read(wall, read)
+                return
+            waiting = cache[key]  # another start read these files: wait for its read only
+            if waiting is not None:
+                waiting.append(lambda: self._work(wall))
+                return
+        self._work(wall)
 
-    def _work(self, wall: float, read: float) -> None:
+    def _read(self, wall: float, read: float) -> None:
+        """Read the stage's files from disk (the first start to need them), then tell
+        whoever waits for them, then do the rest of the stage."""
+        began = float(self.sim.env.now)
+        host = self.lifecycle.hosts.get(self.sim.graph.machine(self.node))
+        objects = host.objects.get(f"{self.sim.graph.machine(self.node)}/kernel") \
+            if host is not None else None
+        reclaim = objects.reclaim_cpu_s(read) if objects is not None else 0.0
+
+        def read_done() -> None:
+            waiters = self.first_read
+            if waiters is not None:
+                if self.state.page_cache.get(self.read_key) is waiters:  # not cleared by a reboot
+                    self.state.page_cache[self.read_key] = None
+                for waiter in waiters:
+                    waiter()
+            self._work(max(0.0, wall - (float(self.sim.env.now) - began)))
+
+        self.state.pool.start((reclaim, read, 0.0), cap=1.0 / reclaim if reclaim > 0 else np.inf,
+                              on_done=read_done)
+
+    def _work(self, wall: float) -> None:
+        """The stage's CPU and network work, after its latency (files already read)."""
         stage = self.stage
-        _, disk, net = self.state.capacity
-        alone = max(stage.cpu_s, stage.read_mib / disk, stage.fetch_mib / net)
-        self.uncontended = max(wall, alone)
+        _, _, net = self.state.capacity
+        alone = max(stage.cpu_s, stage.fetch_mib / net)
         cap = 1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf  # one thread per stage
-        self.state.pool.start((stage.cpu_s, read, stage.fetch_mib), cap=cap,
+        self.state.pool.start((stage.cpu_s, 0.0, stage.fetch_mib), cap=cap,
                               delay=max(0.0, wall - alone), on_done=self._finished)
 
     def _finished(self) -> None:
-        if self.first_read is not None:
-            key = self.read_key
-            if self.state.page_cache.get(key) is self.first_read:  # not cleared by a reboot
-                self.state.page_cache[key] = None
-            for waiter in self.first_read:
-                waiter()
         if self.request is not None:
             self.request.resource.release(self.request)
         self.sim.result.append("stages", STAGE_FIELDS, (

@@ -7,18 +7,21 @@ formula, this module runs the same service request by request: Poisson
 arrivals, ``c`` worker threads as a :class:`simpy.Resource`, exponential
 service times at the per-thread rate its share allows, plus the layers'
 serial latency (round trips, system calls) on every request.
+:func:`simulate_closed_loop` does the same for a closed loop: N clients,
+each sending its next request when the last one returns.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
+from virtsim.closed_loop import Station
 from virtsim.layer_costs import LayerCost
 from virtsim.performance import latency_s, servers, service_capacity
 from virtsim.profiles import HostProfile, WorkloadProfile
@@ -77,3 +80,46 @@ def simulate_requests(workload: WorkloadProfile, costs: LayerCost, host: HostPro
     env.process(arrivals())
     env.run()
     return RequestLog(latencies)
+
+
+def simulate_closed_loop(stations: Sequence[Station], clients: int, think_s: float,
+                         requests: int, rng: np.random.Generator) -> tuple[float, RequestLog]:
+    """``clients`` clients cycling through ``stations`` request by request (SimPy).
+
+    The reference for :func:`virtsim.closed_loop.solve`: each queue station is a
+    :class:`simpy.Resource` with its servers and exponential service times of
+    its demand; a delay station (0 servers) and the think time are fixed
+    waits. Returns the throughput over the completed requests and their
+    response times (think time excluded).
+
+    Raises:
+        ValueError: ``clients`` or ``requests`` below 1.
+    """
+    if clients < 1 or requests < 1:
+        raise ValueError(f'"clients" and "requests" must be >= 1, got {clients}, {requests}')
+    env = simpy.Environment()
+    queues = [(simpy.Resource(env, capacity=s.servers), s.demand_s) for s in stations
+              if s.servers > 0 and s.demand_s > 0]
+    delay = sum(s.demand_s for s in stations if s.servers == 0)
+    latencies: list[float] = []
+    done = env.event()
+
+    def client() -> Generator[simpy.Event, Any, None]:
+        while len(latencies) < requests:
+            start = env.now
+            for resource, demand in queues:
+                with resource.request() as slot:
+                    yield slot
+                    yield env.timeout(rng.exponential(demand))
+            if delay > 0:
+                yield env.timeout(delay)
+            latencies.append(env.now - start)
+            if len(latencies) == requests and not done.triggered:
+                done.succeed()
+            if think_s > 0:
+                yield env.timeout(think_s)
+
+    for _ in range(clients):
+        env.process(client())
+    env.run(until=done)
+    return requests / float(env.now), RequestLog(np.array(latencies))

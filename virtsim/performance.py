@@ -121,6 +121,9 @@ def effective_work(workload: WorkloadProfile, costs: LayerCost,
         return request_cost(workload, costs, host).work
     eff = np.array([costs.efficiency[d] for d in DEMANDS])
     work = np.asarray(demand(workload) / eff)
+    if workload.fp_share > 0:  # an emulator translates floating point worse than integers
+        fp = workload.fp_share * workload.cpu_core_s
+        work[CPU] += fp / costs.efficiency.get("cpu_fp", eff[CPU]) - fp / eff[CPU]
     work[CPU] += workload.syscalls * costs.syscall_ns * 1e-9
     return work
 
@@ -294,12 +297,12 @@ def closed_level(workload: WorkloadProfile, costs: LayerCost, host: HostProfile,
     Throughput follows latency (:func:`virtsim.closed_loop.solve`); the
     capacity reported is what many more clients would reach (the bottleneck's).
     """
-    found = stations(workload, costs, host, cpu_limit, stretch)
+    found = stations(workload, costs, host, cpu_limit, float(stretch))
     loop = solve(found, max(1, workload.clients), workload.think_time_s)
     ceiling = min((st.servers / st.demand_s for st in found
                    if st.servers > 0 and st.demand_s > 0), default=math.inf)
-    return ServiceLevel(loop.throughput_per_s, loop.throughput_per_s, ceiling,
-                        loop.mean_latency_s, loop.p99_latency_s)
+    return ServiceLevel(float(loop.throughput_per_s), float(loop.throughput_per_s),
+                        float(ceiling), float(loop.mean_latency_s), float(loop.p99_latency_s))
 
 
 def servers(workload: WorkloadProfile, cpu_limit: float = math.inf) -> int:
@@ -543,7 +546,8 @@ def batch_job(env: simpy.Environment, load: MachineLoad,
     yield over
 
 
-def start_service(load: MachineLoad, placement: Placement, life_s: float) -> ServiceTrack | None:
+def start_service(load: MachineLoad, placement: Placement, life_s: float,
+                  offered: float | None = None) -> ServiceTrack | None:
     """Start serving for ``life_s`` seconds: all its offered requests as one activity.
 
     The activity's work is every request it is offered over its life, and its
@@ -551,7 +555,8 @@ def start_service(load: MachineLoad, placement: Placement, life_s: float) -> Ser
     and its threads; a share below that serves fewer (the rest queue and drop).
     """
     per_request = effective_work(placement.workload, placement.costs, load.host)
-    offered = offered_per_s(placement, load.host)
+    if offered is None:
+        offered = offered_per_s(placement, load.host)
     if life_s <= 0 or offered <= 0 or not per_request.any():
         return None
     _check_random_access(per_request, load.pool.capacity)
@@ -661,6 +666,8 @@ class PerformanceModel:
         self.services: dict[str, ServiceTrack] = {}
         """Running services by process node."""
         self._by_activity: dict[int, ServiceTrack] = {}
+        self._loops: dict[tuple[int, int, int, float, float], ServiceLevel] = {}
+        """Closed-loop levels per distinct setting and stretch (replicas share them)."""
         self.skipped: list[tuple[str, str, str]] = []
         self.jobs: list[Placement] = []
 
@@ -720,10 +727,20 @@ class PerformanceModel:
         if placement.owner in self.ready:
             yield self.ready[placement.owner]
         self.began[placement.node] = sim.now
-        track = start_service(self.loads[placement.machine], placement,
-                              sim.scenario.duration_s - sim.now)
+        load = self.loads[placement.machine]
+        offered = (self._closed(placement, load.host, 1.0).throughput_per_s
+                   if placement.workload.clients > 0 else None)
+        track = start_service(load, placement, sim.scenario.duration_s - sim.now, offered)
         if track is not None:
             self.services[placement.node] = self._by_activity[id(track.activity)] = track
+
+    def _closed(self, placement: Placement, host: HostProfile, stretch: float) -> ServiceLevel:
+        """A closed loop's level (:func:`closed_level`), worked out once per setting."""
+        key = (*_setting(placement, host), stretch)
+        if (level := self._loops.get(key)) is None:
+            level = self._loops[key] = closed_level(placement.workload, placement.costs, host,
+                                                    placement.cpu_limit, stretch)
+        return level
 
     def _record_rates(self, pool: FluidPool) -> None:
         """After each recomputation: each service's served rate and what it could serve."""
@@ -732,16 +749,22 @@ class PerformanceModel:
             return
         spare = np.maximum(pool.effective_capacity - pool.usage(), 0.0)
         factor = pool.effective_capacity / pool.capacity
+        sharing = np.maximum((np.array([a.work for a in pool.activities]) > 0).sum(axis=0), 1)
         for track in tracks:
             if track is None:
                 continue
             work = track.activity.work
             used = work > 0
             headroom = float((spare[used] / work[used]).min()) if used.any() else math.inf
+            # Greedy neighbours (closed loops) leave no spare, yet would yield it an equal
+            # share of each resource it uses: max-min fairness gives it at least that.
+            equal = (float((pool.effective_capacity[used] / sharing[used] / work[used]).min())
+                     if used.any() else math.inf)
             ceiling = track.thread_cap * float(factor[used].min()) if used.any() else math.inf
-            most = min(track.activity.rate + headroom, ceiling)
-            track.intervals.append((float(pool.env.now), track.activity.rate * track.requests,
-                                    most * track.requests))
+            most = min(max(track.activity.rate + headroom, equal), ceiling)
+            track.intervals.append((float(pool.env.now),
+                                    float(track.activity.rate * track.requests),
+                                    float(most * track.requests)))
 
     def report(self, sim: Simulation) -> None:
         """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
@@ -801,7 +824,7 @@ class PerformanceModel:
                          for k, (t, x, mu) in enumerate(marks[:-1])]
         host = self.loads[placement.machine].host
         if placement.workload.clients > 0:
-            level = _closed_in_run(placement, host, intervals)
+            level = self._closed(placement, host, _stretch(placement, host, intervals))
         else:
             level = _level(placement.workload, placement.costs, intervals,
                            servers(placement.workload, placement.cpu_limit), host)
@@ -836,20 +859,20 @@ class PerformanceModel:
             sim.result.extend("load_utilisation", records)
 
 
-def _closed_in_run(placement: Placement, host: HostProfile,
-                   intervals: list[tuple[float, float, float]]) -> ServiceLevel:
-    """A closed loop's level in a run: its stations stretched by the share it had.
+def _stretch(placement: Placement, host: HostProfile,
+             intervals: list[tuple[float, float, float]]) -> float:
+    """How much slower a closed loop's shared stations ran in a run (>= 1).
 
     Each interval's capacity (what its share let it serve) against its
-    capacity alone gives how much slower every shared station ran; the loop is
-    solved at the time-weighted stretch.
+    capacity alone, time-weighted: the loop is then solved with every shared
+    station that much slower (:func:`closed_level`).
     """
-    workload, costs = placement.workload, placement.costs
-    alone = service_capacity(workload, costs, host, placement.cpu_limit)
+    alone = service_capacity(placement.workload, placement.costs, host, placement.cpu_limit)
     total = sum(d for _, _, d in intervals)
     had = sum(mu * d for _, mu, d in intervals) / total if total > 0 else 0.0
-    stretch = alone / had if had > 0 and math.isfinite(alone) else 1.0
-    return closed_level(workload, costs, host, placement.cpu_limit, max(1.0, stretch))
+    if had <= 0 or not math.isfinite(alone):
+        return 1.0
+    return max(1.0, round(alone / had, 3))  # to 0.1%: replicas with equal shares share a solve
 
 
 def _ms(seconds: float) -> float | None:

@@ -28,6 +28,7 @@ from virtsim.demand import instance_demand
 from virtsim.faults import blast_radius
 from virtsim.footprint import Footprint, footprint
 from virtsim.graph import ResourceGraph, build_graph
+from virtsim.host_mechanisms import committed_mib
 from virtsim.lifecycle import Lifecycle
 from virtsim.performance import Placement, place
 from virtsim.plan_file import PlanFile, Technology, WorkloadMix
@@ -285,12 +286,13 @@ def _member(graph: ResourceGraph, catalog: Catalog, fp: Footprint, lifecycle: Li
     resident = sizes["memory_mib"]
     if is_vm(technology):
         vcpus = float(graph.data[node]["vcpus"])
-        reserved = resident
+        reserved = committed_mib(graph, node)  # its configured RAM and VMM: what admission asks
     else:
         # a container reserves its requests, or its limits where it requests nothing (as
         # Kubernetes defaults them, and as the run's density table counts a cgroup's cpus)
         vcpus = group.requests.cpus or group.limits.cpus or 0.0
         reserved = group.requests.memory_mib or group.limits.memory_mib or 0.0
+        reserved = max(reserved, committed_mib(graph, node))  # a sandbox VM commits its RAM
     process = next((n for n in sorted(graph.descendants(node)) if graph.kind(n) == "process"),
                    None)
     placed = place(graph, catalog, instances, process) if process is not None else None

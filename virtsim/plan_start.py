@@ -153,9 +153,9 @@ def _longest_path(shape: StartShape, count: int, capacity: list[float],
     :data:`REPLICATIONS` sets of draws.
 
     A stage that reads a file others read too (``shared``: read once per machine) is
-    read by the first to get there; the lifecycle has the others wait for that read,
-    then run their own stage from the page cache: their stage takes the first one's
-    time and then their own.
+    read by the first to get there; the lifecycle has the others wait for that read
+    only (not the first one's whole stage), then run their own stage from the page
+    cache: the read's time and then their own.
     """
     if count <= 0:
         return np.zeros(3)
@@ -165,9 +165,10 @@ def _longest_path(shape: StartShape, count: int, capacity: list[float],
         alone = _alone(stage.cpu_s, stage.read_mib, stage.fetch_mib, capacity)
         draws = stage.wall_s.sample_many(rng, sets * hosts * count).reshape(sets, hosts, count)
         if (owner, id(stage)) in shared:  # one first reader per machine
-            first = np.maximum(draws[:, :, :1], alone)
-            total += first + np.maximum(draws, stage.cpu_s)
-            total[:, :, 0] -= np.maximum(draws[:, :, 0], stage.cpu_s)  # it reads only once
+            read = stage.read_mib / capacity[1]
+            step = read + np.maximum(draws, stage.cpu_s)  # wait for the read, then its own
+            step[:, :, 0] = np.maximum(draws[:, :, 0], read + stage.cpu_s)  # the first reads
+            total += step
         else:
             total += np.maximum(draws, alone)
     longest = total.max(axis=(1, 2))

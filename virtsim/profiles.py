@@ -22,7 +22,7 @@ from virtsim.distributions import Distribution, check_magnitude
 
 Arch = Literal["amd64", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 OsFamily = Literal["linux", "windows", "darwin"]
-KernelFamily = Literal["linux", "windows", "darwin", "gvisor"]
+KernelFamily = Literal["linux", "windows", "darwin", "gvisor", "vmkernel"]
 
 
 class Model(BaseModel):
@@ -355,6 +355,8 @@ class WorkloadProfile(Profile):
     threads: int = Field(default=1, ge=1, le=65_536)
     memory_mib: float = Field(default=16.0, ge=0)
     cpu_core_s: float = Field(default=0.0, ge=0)
+    fp_share: float = Field(default=0.0, ge=0, le=1,
+                            description="share of cpu_core_s that is floating-point code")
     memory_gb: float = Field(default=0.0, ge=0, description="streamed memory traffic")
     random_access_mupdates: float = Field(default=0.0, ge=0)
     disk_seq_mib: float = Field(default=0.0, ge=0)

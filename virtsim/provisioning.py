@@ -27,7 +27,7 @@ from virtsim.profiles import CloudProfile, DiskImageProfile, Stage
 
 OwnedStage = tuple[str, Stage]
 """A stage and the part of the stack that owns it (``vmm``, ``kernel``...)."""
-GUEST_DISK_OWNERS = frozenset({"kernel", "disk-image"})
+GUEST_DISK_OWNERS = frozenset({"kernel", "disk-image", "first-boot"})
 """Owners whose reads come from the VM's own disk (the VMM's binary is the host's)."""
 
 
@@ -65,14 +65,21 @@ def provisioned_stages(stages: list[OwnedStage], image: DiskImageProfile, *,
         out += [("cloud", s) for s in (*cloud.placement, *cloud.network_attach)]
     elif not cached:
         out.append(("provisioning", image_transfer(image)))
+    last = _last_image_stage(stages)
     for owner, stage in stages:
-        if cloud is not None and not cached and owner in GUEST_DISK_OWNERS \
-                and stage.read_mib > 0:
-            out.append(("cloud", hydration(stage, cloud)))
-        out.append((owner, stage))
-        if not cached and owner == "disk-image" and stage is _last_image_stage(stages):
-            out += [("first-boot", s) for s in image.first_boot]
+        out += _hydrated(owner, stage, cached, cloud)
+        if not cached and owner == "disk-image" and stage is last:
+            for first in image.first_boot:
+                out += _hydrated("first-boot", first, cached, cloud)
     return out
+
+
+def _hydrated(owner: str, stage: Stage, cached: bool,
+              cloud: CloudProfile | None) -> list[OwnedStage]:
+    """The stage, after the hydration of what it reads from a cold cloud volume."""
+    if cloud is not None and not cached and owner in GUEST_DISK_OWNERS and stage.read_mib > 0:
+        return [("cloud", hydration(stage, cloud)), (owner, stage)]
+    return [(owner, stage)]
 
 
 def _last_image_stage(stages: list[OwnedStage]) -> Stage | None:

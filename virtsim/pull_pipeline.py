@@ -18,12 +18,13 @@ pull is already fetching is waited for, not fetched twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 
+from virtsim.kernel_objects import three_resources
 from virtsim.profiles import CodecProfile, EngineProfile, Layer
 from virtsim.sharing import FluidPool
 
@@ -45,12 +46,14 @@ class HostIo:
 
     Attributes:
         write_cost: Disk-pool units per MiB written (read rate / write rate).
+        row: The pool's work vector from CPU-seconds, disk MiB and network MiB.
         extra_cpu_s: Extra CPU-seconds a MiB written through the page cache costs
             (memory-cgroup reclaim; 0 when nothing grows).
     """
 
     write_cost: float = 1.0
     extra_cpu_s: Callable[[float], float] | None = None
+    row: Callable[[float, float, float], Sequence[float]] = three_resources
 
 
 def layer_work(layer: Layer, engine: EngineProfile, codec: CodecProfile,
@@ -80,7 +83,7 @@ def pull(env: simpy.Environment, pool: FluidPool, store: LayerStore, layers: tup
             continue
         event = store.unpacked.get(layer.digest)
         if event is None:
-            fetched = env.process(_download(env, pool, store.downloads, layer))
+            fetched = env.process(_download(env, pool, store.downloads, layer, io))
             event = store.unpacked[layer.digest] = env.process(
                 _unpack(env, pool, store, layer, fetched, parent, engine,
                         codecs[layer.codec], io))
@@ -89,11 +92,11 @@ def pull(env: simpy.Environment, pool: FluidPool, store: LayerStore, layers: tup
 
 
 def _download(env: simpy.Environment, pool: FluidPool, slots: simpy.Resource,
-              layer: Layer) -> Generator[simpy.Event, Any, None]:
+              layer: Layer, io: HostIo) -> Generator[simpy.Event, Any, None]:
     with slots.request() as slot:
         yield slot
         if layer.compressed_mib > 0:
-            yield pool.start([0.0, 0.0, layer.compressed_mib]).done
+            yield pool.start(io.row(0.0, 0.0, layer.compressed_mib)).done
 
 
 def _unpack(env: simpy.Environment, pool: FluidPool, store: LayerStore, layer: Layer,
@@ -104,5 +107,5 @@ def _unpack(env: simpy.Environment, pool: FluidPool, store: LayerStore, layer: L
         yield parent  # layers apply on top of their parent, one at a time
     cpu, disk = layer_work(layer, engine, codec, io)
     if cpu > 0 or disk > 0:
-        yield pool.start([cpu, disk, 0.0], cap=1.0 / cpu if cpu > 0 else float("inf")).done
+        yield pool.start(io.row(cpu, disk, 0.0), cap=1.0 / cpu if cpu > 0 else float("inf")).done
     store.present.add(layer.digest)

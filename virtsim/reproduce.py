@@ -305,7 +305,7 @@ def default_workers() -> int:
 def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_SEED,
               workers: int | None = None, only: Sequence[str] = (),
               progress: bool = True, stacks: bool = True, log: bool = True,
-              validation: bool = True) -> Reproduction:
+              validation: bool = True, scheduler: str | None = None) -> Reproduction:
     """Run the claim experiments and write tables, figures and the report to ``out``.
 
     Args:
@@ -320,6 +320,9 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
         log: Print one line per finished experiment (claim, verdict, time) on stderr.
         validation: Also run the held-out validation cases and the calibration round
             trip, for the report's Validation and Calibration sections.
+        scheduler: Address of a Dask distributed scheduler: the experiments run one
+            after another here, and the scenarios of each run on that cluster
+            (through :func:`virtsim.sweep_runner.run_scenarios`); ``workers`` is ignored.
     """
     from virtsim.report import write_report
 
@@ -331,8 +334,12 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
     try:
         reproduction = Reproduction(out=staging.path, size=size, seed=seed)
         jobs = [(p, experiment_seed(seed, p.stem)) for p in paths]
-        outcomes, diagrams = _run_all(jobs, size, staging.path, workers or default_workers(),
-                                      progress, stacks, log)
+        if scheduler:
+            outcomes, diagrams = _run_on_cluster(scheduler, jobs, size, staging.path, progress,
+                                                 stacks, log)
+        else:
+            outcomes, diagrams = _run_all(jobs, size, staging.path,
+                                          workers or default_workers(), progress, stacks, log)
         reproduction.outcomes = sorted(outcomes, key=_outcome_order)
         reproduction.stacks = diagrams
         if validation:
@@ -416,6 +423,20 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
             bar.update(1)
     bar.close()
     return outcomes, stacks
+
+
+def _run_on_cluster(scheduler: str, jobs: list[tuple[Path, int]], size: Size, out: Path,
+                    progress: bool, with_stacks: bool, log: bool
+                    ) -> tuple[list[ExperimentOutcome], list[FigureFile]]:
+    """Experiments in this process, their scenario batches on a Dask cluster."""
+    from virtsim.sweep_executor import DaskCluster, using_executor
+
+    cluster = DaskCluster(scheduler)
+    try:
+        with using_executor(cluster):
+            return _run_all(jobs, size, out, 1, progress, with_stacks, log)
+    finally:
+        cluster.close()
 
 
 def _no_stacks(out: Path) -> list[FigureFile]:

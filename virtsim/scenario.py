@@ -88,6 +88,9 @@ class ContainerSpec(Model):
     count: int = Field(default=1, ge=1, le=1_000_000)
     engine: str = "docker"
     runtime: str = "runc"
+    gvisor_platform: Literal["ptrace", "systrap", "kvm"] = Field(
+        default="ptrace", description="how gVisor's runsc traps system calls (runsc --platform); "
+        "ptrace by default, as the gVisor figures the catalogue was first calibrated on")
     image: str
     cpus: float | None = Field(default=None, ge=0.01, le=4096,
                                description="cgroup CPU limit (Docker's least: 0.01)")
@@ -549,8 +552,10 @@ def _management_kernel(host: HostSpec, catalog: Catalog) -> str:
     Xen's dom0 and Hyper-V's parent partition run the hypervisor profile's
     ``management_kernel``, not the machine's default OS.
     """
-    for vm in host.vms:
-        hyper = catalog.get("hypervisors", vm.hypervisor)
-        if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
-            return hyper.management_kernel
+    names = {vm.hypervisor for vm in host.vms}
+    if len(names) != 1:  # several hypervisors: validation says what is wrong with them
+        return ""
+    hyper = catalog.get("hypervisors", names.pop())
+    if isinstance(hyper, HypervisorProfile) and hyper.placement == "bare-metal":
+        return hyper.management_kernel
     return ""

@@ -658,5 +658,8 @@ def validation_figure(validation: Validation) -> Any:
     ax.set_ylim(low, high)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="upper left", ncol=2)
-    ax.set_title(f"Held-out validation: {summary_line(validation)}", fontsize=9)
+    s = validation.summary()
+    ax.set_title(f"Held-out validation: {s['within']} of {s['cases']} cases within tolerance, "
+                 f"median |log10 ratio| {s['median_abs_log10_ratio']} (o within, x miss)",
+                 fontsize=12)
     return fig
