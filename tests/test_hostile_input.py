@@ -187,8 +187,13 @@ def test_file_name_with_newline_and_escape(tmp_path: Path,
 
 @pytest.mark.parametrize("args", [["run", "--seed", "abc", "x.toml"], ["run"],
                                   ["reproduce", "--only", "C99"], ["frobnicate"],
-                                  ["run", "x.toml", "--seed", "-1\n\x1b[2J"]],
-                         ids=["seed", "missing", "only", "command", "escape"])
+                                  ["run", "x.toml", "--seed", "-1\n\x1b[2J"],
+                                  ["run", str(ROOT / "experiments" / "scenarios" /
+                                              "alpine-warm.toml"), "--set", "name=a\nb\x1b"],
+                                  ["run", str(ROOT / "experiments" / "scenarios" /
+                                              "alpine-warm.toml"), "--set", "duration_s=inf"]],
+                         ids=["seed", "missing", "only", "command", "escape", "set-name",
+                              "set-inf"])
 def test_flag_errors_are_one_line(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     status, err = run_cli(args, capsys)
     line = assert_one_clean_line(err)

@@ -205,11 +205,24 @@ def _expected_found(error: Any, loc: list[str | int], data: Any) -> tuple[str, s
             ["one of ", ""]), found
     if kind == "union_tag_not_found":
         return "an inline table with a 'dist' key", found
+    if kind == "string_pattern_mismatch":
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        return PATTERN_WORDS.get(pattern, f"a string matching {pattern}"), found
     if kind.startswith("literal_error"):
         return msg.removeprefix("Input should be "), found
     if kind in {"value_error", "assertion_error"}:
         return msg.removeprefix("Value error, "), found
     return msg.removeprefix("Input should be ").removeprefix("input should be "), found
+
+
+PATTERN_WORDS: dict[str, str] = {
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$": "a name of letters, digits, '.', '_' and '-' (at "
+                                          "most 63, starting with a letter or digit)",
+    r"^[^\x00-\x1f\x7f]*$": "one line of text without control characters",
+    r"^\d+(\.\d+){0,2}$": "a version such as 6.8 or 5.15.0",
+    r"^(\d+(\.\d+){0,2})?$": "a version such as 6.8 or 5.15.0, or nothing",
+}
+"""The patterns of typed models in words, for messages."""
 
 
 def _describe(value: Any) -> str:

@@ -209,7 +209,8 @@ class RandomFaultsSpec(Model):
 class Scenario(Model):
     """A whole scenario: hosts, faults, simulated duration and seed."""
 
-    name: str = "scenario"
+    name: str = Field(default="scenario", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                      description="free text on one line (no control characters)")
     description: str = ""
     duration_s: float = Field(default=60.0, ge=MIN_DURATION_S, le=10 * 365 * 86400)
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
