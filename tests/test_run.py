@@ -25,7 +25,7 @@ def test_progress_slices_change_nothing(catalog: Catalog) -> None:
     seen: list[float] = []
     sliced = virtsim.run_scenario(scenario, catalog, progress=seen.append)
     whole = virtsim.run_scenario(scenario, catalog)
-    assert seen[-1] == scenario.duration_s and seen == sorted(seen) and len(seen) == 100
+    assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(scenario.duration_s)
     assert sliced.to_json() == whole.to_json()
     assert {k: list(v) for k, v in sliced.tables.items()} == {
         k: list(v) for k, v in whole.tables.items()}

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from virtsim.calibration import CALIBRATION_INPUT, role
 from virtsim.claims import Claim, claim
 from virtsim.experiment import Comparison, Statement, overall
-from virtsim.plotting import TECHNOLOGY_COLOURS, label
+from virtsim.palette import TECHNOLOGY_COLOURS, label
 from virtsim.result import Record, write_outputs
 
 if TYPE_CHECKING:
