@@ -122,17 +122,19 @@ def test_nothing_recovers_before_it_fails_and_recovery_takes_start_time(catalog:
     assert down["vms/web-0"] == 0.0
 
 
-def test_unknown_target_is_an_input_error(catalog: Catalog) -> None:
-    scenario = virtsim.parse_scenario({"hosts": [{"name": "h", "profile": "laptop"}],
-                                       "faults": [{"kind": "vmm-crash", "target": "h",
-                                                   "at_s": 1}]}, catalog)
-    with pytest.raises(InputError, match=r"faults\[0\].target"):
-        virtsim.run_scenario(scenario, catalog)
-    scenario = virtsim.parse_scenario({"hosts": [{"name": "h", "profile": "laptop"}],
-                                       "faults": [{"kind": "meteor", "target": "h",
-                                                   "at_s": 1}]}, catalog)
-    with pytest.raises(InputError, match="meteor"):
-        virtsim.run_scenario(scenario, catalog)
+def test_unknown_target_is_an_input_error_at_load(catalog: Catalog) -> None:
+    with pytest.raises(InputError, match=r"faults\[0\].target.*vmm"):
+        virtsim.parse_scenario({"hosts": [{"name": "h", "profile": "laptop"}],
+                                "faults": [{"kind": "vmm-crash", "target": "h", "at_s": 1}]},
+                               catalog)
+    with pytest.raises(InputError, match=r"faults\[0\].target.*'h-9'"):
+        virtsim.parse_scenario({"hosts": [{"name": "h", "profile": "laptop", "count": 2}],
+                                "faults": [{"kind": "machine-failure", "target": "h-9",
+                                            "at_s": 1}]}, catalog)
+    with pytest.raises(InputError, match=r"faults\[0\].kind.*meteor"):
+        virtsim.parse_scenario({"hosts": [{"name": "h", "profile": "laptop"}],
+                                "faults": [{"kind": "meteor", "target": "h", "at_s": 1}]},
+                               catalog)
 
 
 def exploit_run(catalog: Catalog, runtime: str, exploit: str, kernel: str = "linux-5.15",

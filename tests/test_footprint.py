@@ -181,7 +181,7 @@ def test_guest_clamp_when_inside_exceeds_allocation(catalog: Catalog) -> None:
 
 
 @SETTINGS
-@given(n=st.integers(1, 12), writable=st.floats(0, 100))
+@given(n=st.integers(1, 12), writable=st.floats(0, 100).map(lambda x: round(x, 6)))
 def test_layer_stored_once_per_host(catalog: Catalog, n: int, writable: float) -> None:
     fp = fp_of(host(containers=[containers(n, writable=writable)]), catalog)
     layer = catalog.require(ImageProfile, "alpine").size_mib
@@ -198,7 +198,7 @@ scenario_parts = st.fixed_dictionaries({
     "ksm": st.booleans(),
     "balloon": st.booleans(),
     "clone": st.sampled_from(["full", "linked"]),
-    "writable": st.floats(0, 50),
+    "writable": st.floats(0, 50).map(lambda x: round(x, 6)),
 })
 
 
@@ -213,7 +213,7 @@ def build(p: dict[str, Any]) -> dict[str, Any]:
 
 
 @SETTINGS
-@given(p=scenario_parts, age=st.floats(0, 1e5))
+@given(p=scenario_parts, age=st.floats(0, 1e5).map(lambda x: round(x, 6)))
 def test_never_negative_and_host_equals_records(catalog: Catalog, p: dict[str, Any],
                                                 age: float) -> None:
     fp = fp_of(build(p), catalog, age_s=age, residency=catalog.require(ResidencyProfile, "linux"))

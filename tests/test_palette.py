@@ -11,7 +11,7 @@ from tests.figure_colours import colours_used, is_neutral, off_palette
 from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
 from virtsim.drawing import draw_stack
-from virtsim.graph import build_graph
+from virtsim.stack import build_graph
 from virtsim.layer_palette import LAYER_COLOURS, MECHANISM_STYLES, OUTCOME_STYLES, STAGE_STYLES
 from virtsim.palette import (
     DEUTERANOPIA,

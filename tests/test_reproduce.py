@@ -127,6 +127,35 @@ def test_a_failing_experiment_is_reported_and_the_others_complete(
     assert "RuntimeError: boom" in (out / "report.html").read_text()
 
 
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_every_byte_is_the_same_whatever_the_hash_seed_and_worker_count(
+        tmp_path: Path) -> None:
+    # C11 picks the kernel most images run on, where ties are possible; C13 draws figures
+    # (SVG ids, metadata). Two processes at once: hash seeds 1 and 2, one and two workers.
+    import os
+
+    runs = []
+    for hash_seed, workers in (("1", "1"), ("2", "2")):
+        out = tmp_path / f"hash-{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        runs.append((out, subprocess.Popen(
+            [sys.executable, "-m", "virtsim.cli", "reproduce", "--size", "tiny", "--only",
+             "C11,C13", "--workers", workers, "--out", str(out), "--no-progress",
+             "--no-validation"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)))
+    for _, proc in runs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+    one, two = (all_files(out) for out, _ in runs)
+    assert "manifest.json" in one and any(name.endswith(".svg") for name in one)
+    assert one.keys() == two.keys()
+    assert [name for name in one if one[name] != two[name]] == []
+
+
 def test_same_seed_gives_identical_csvs_whatever_the_worker_count(
         subset_run: reproduce.Reproduction, tmp_path: Path) -> None:
     proc = virtsim("reproduce", "--size", "tiny", "--only", ",".join(SUBSET), "--seed",

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from virtsim.datafile import read_toml, validate
+from virtsim.datafile import find_line, read_toml, validate
 from virtsim.errors import InputError, display_path
 from virtsim.profiles import PROFILE_KINDS, Profile
 
@@ -137,16 +137,27 @@ def load_profile(kind: str, path: Path) -> Profile:
         raise InputError(display_path(path), "name", f"'{path.stem}' (the file name)",
                          f"'{data['name']}'")
     data = {**data, "name": path.stem}
-    return validate(PROFILE_KINDS[kind], data, display_path(path), text)
+    profile = validate(PROFILE_KINDS[kind], data, display_path(path), text)
+    missing = unsourced_keys(data)
+    if missing:
+        key = missing[0]
+        raise InputError(display_path(path), key, "a source for this number in the profile's "
+                         "[sources] table (the publication and its table or figure, or "
+                         "'assumption: ...' and what it rests on)", "none",
+                         find_line(text, key.split(".")))
+    return profile
 
 
 def unsourced_keys(data: Mapping[str, Any]) -> list[str]:
     """Numeric keys of a raw profile table that have no entry in its ``sources``.
 
     Stage tables and list items carry their own ``source``; nested tables are
-    checked key by key with a dotted name (``sandbox.memory_mib``).
+    checked key by key with a dotted name (``sandbox.memory_mib``). A source
+    must say something: an empty or blank entry counts as none.
     """
-    sources = data.get("sources", {})
+    raw = data.get("sources", {})
+    sources = ({k for k, v in raw.items() if isinstance(v, str) and v.strip()}
+               if isinstance(raw, Mapping) else set())
     missing: list[str] = []
 
     def walk(table: Mapping[str, Any], prefix: str) -> None:
@@ -164,10 +175,14 @@ def unsourced_keys(data: Mapping[str, Any]) -> list[str]:
                         missing.append(dotted)
                 else:
                     walk(value, f"{dotted}.")
-            elif isinstance(value, list) and dotted not in sources and key not in sources:
+            elif isinstance(value, list | tuple) and dotted not in sources and key not in sources:
                 for item in value:
-                    if isinstance(item, Mapping) and "source" not in item:
+                    if isinstance(item, Mapping) and not _says(item.get("source")):
                         walk(item, f"{dotted}.")
 
     walk(data, "")
     return missing
+
+
+def _says(source: Any) -> bool:
+    return isinstance(source, str) and bool(source.strip())

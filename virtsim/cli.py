@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -21,22 +22,26 @@ from typing import Any
 import tomli_w
 
 from virtsim import __version__
+from virtsim.budget import check_budget, estimate
 from virtsim.catalog import USER_MODELS_ENV, Catalog, load_catalog
-from virtsim.errors import InputError, display_path
-from virtsim.result import Result, write_outputs
+from virtsim.errors import MESSAGE_CHARS, InputError, display_path, printable
+from virtsim.publish import check_output_folder, stage
+from virtsim.result import Result, finite, write_outputs, write_table
 from virtsim.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
+TEXT_CHARS = 2000
+"""Longest description or source printed from a (possibly user's) profile."""
+
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        self.print_usage(sys.stderr)
-        raise SystemExit(_fail(f"{self.prog}: {message}"))
+    def error(self, message: str) -> Any:  # one line, like every input error
+        raise SystemExit(_fail(f"{self.prog}: {message} (see '{self.prog} --help')"))
 
 
 def _fail(message: str) -> int:
-    print(f"virtsim: error: {message}", file=sys.stderr)
+    print(f"virtsim: error: {printable(message, MESSAGE_CHARS)}", file=sys.stderr)
     return EXIT_INPUT
 
 
@@ -74,12 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     run.add_argument("--out", type=Path, metavar="DIR",
-                     help="write result tables (CSV) and the effective scenario here")
+                     help="write result tables (CSV), the effective scenario and a manifest "
+                          "here (the folder is replaced whole, at once)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar (it shows only on a terminal, after a second)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assign",
                      help="change one scenario value for this run (repeatable), e.g. "
                           "hosts.node.containers.web.count=10 (a key path, as in sweep files)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the estimated memory or time is beyond this machine")
     run.set_defaults(handler=_cmd_run)
 
     sweep = sub.add_parser(
@@ -116,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("scenario", type=Path, help="scenario TOML file")
     graph.add_argument("--out", type=Path, default=Path("stack.png"), metavar="FILE",
                        help="output image, .png or .svg (default: stack.png)")
+    graph.add_argument("--force", action="store_true",
+                       help="draw even if the stack's estimated memory is beyond this machine")
     graph.set_defaults(handler=_cmd_graph)
 
     plan = sub.add_parser(
@@ -255,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal error: say so, without a traceback
         if os.environ.get("VIRTSIM_DEBUG"):
             raise
-        print(f"virtsim: internal error: {type(exc).__name__}: {exc} "
+        print(f"virtsim: internal error: {type(exc).__name__}: {printable(str(exc))} "
               "(set VIRTSIM_DEBUG=1 for a traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -267,17 +277,18 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 def _cmd_run(args: argparse.Namespace) -> int:
     from virtsim.run import run_scenario
 
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
     catalog = _catalog(args)
     scenario = _scenario_with_settings(args.scenario, args.assign, catalog)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    if not args.force:
+        check_budget(estimate(scenario, catalog), display_path(args.scenario))
     with _clock_bar(scenario.duration_s, args.no_progress) as advance:
         result = run_scenario(scenario, catalog, progress=advance)
     if args.out is not None:
-        _check_out_dir(args.out, "--out")
-        write_outputs(args.out, result.tables,
-                      {"scenario.toml": effective_scenario(scenario),
-                       "metrics.json": result.to_json() + "\n"})
+        publish_run(args.out, scenario, result)
     if args.json:
         print(result.to_json())
     else:
@@ -313,7 +324,7 @@ def _clock_bar(duration_s: float, off: bool) -> Iterator[Callable[[float], None]
 def warn_overload(result: Result) -> None:
     """Print the run's overload findings (:mod:`virtsim.overload`) on stderr."""
     for line in _warnings(result):
-        print(f"virtsim: warning: {line}", file=sys.stderr)
+        print(f"virtsim: warning: {printable(line, TEXT_CHARS)}", file=sys.stderr)
 
 
 def _warnings(result: Result) -> list[str]:
@@ -354,11 +365,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"{resume}", file=sys.stderr)
         return EXIT_INTERNAL
     for warning in result.warnings:
-        print(f"virtsim: warning: {warning}", file=sys.stderr)
+        print(f"virtsim: warning: {printable(str(warning), TEXT_CHARS)}", file=sys.stderr)
     for failure in result.failed:
-        print(f"virtsim: run {failure.key} failed: {failure.error}", file=sys.stderr)
+        print(f"virtsim: run {printable(str(failure.key))} failed: "
+              f"{printable(str(failure.error), TEXT_CHARS)}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.table, sort_keys=True))
+        print(json.dumps(finite(result.table), sort_keys=True, allow_nan=False))
     else:
         print(describe(result))
     return EXIT_INTERNAL if result.failed else EXIT_OK
@@ -367,6 +379,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _check_out_dir(path: Path, flag: str) -> None:
     if path.exists() and not path.is_dir():
         raise InputError(flag, "", "a folder (existing or new)", f"the file {display_path(path)}")
+
+
+def publish_run(out: Path, scenario: Scenario, result: Result) -> None:
+    """Write a run's tables, effective scenario and metrics into ``out``, whole, at once."""
+    staging = stage(out, "--out")
+    try:
+        for name, records in result.tables.items():
+            write_table(staging.path / f"{name}.csv", records)
+        (staging.path / "scenario.toml").write_text(effective_scenario(scenario),
+                                                    encoding="utf-8")
+        (staging.path / "metrics.json").write_text(result.to_json() + "\n", encoding="utf-8")
+        staging.publish(command="run", scenario=scenario.name, seed=scenario.seed)
+    finally:
+        staging.discard()
 
 
 def effective_scenario(scenario: Scenario) -> str:
@@ -437,6 +463,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
                          f"'{args.out}' (no folder {display_path(args.out.parent)})")
     catalog = _catalog(args)
     scenario = load_scenario(args.scenario, catalog)
+    if not args.force:
+        check_budget(estimate(scenario, catalog), display_path(args.scenario),
+                     time_limit_s=math.inf)
     graph = build_graph(scenario, catalog)
     draw_stack(graph, args.out, title=f"{scenario.name}: the stack")
     print(f"stack of {len(graph)} nodes drawn to {display_path(args.out)}")
@@ -456,7 +485,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from virtsim.experiment import Size
     from virtsim.reproduce import DEFAULT_SEED, reproduce
 
-    _check_out_dir(args.out, "--out")
+    check_output_folder(args.out, "--out")
     _share_models(args)
     size: Size = args.size or ("quick" if args.quick else "full")
     seed = DEFAULT_SEED if args.seed is None else args.seed
@@ -466,7 +495,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"report: {display_path(result.report_html)} (and report.md, figures/, one folder "
           f"of CSV per experiment) in {result.elapsed_s:.1f} s")
     for outcome in result.failed:
-        print(f"virtsim: {outcome.experiment} failed: {outcome.error}", file=sys.stderr)
+        print(f"virtsim: {outcome.experiment} failed: {printable(outcome.error, TEXT_CHARS)}",
+              file=sys.stderr)
     return EXIT_INTERNAL if result.failed else EXIT_OK
 
 
@@ -490,8 +520,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     result = validate(only=args.only, seed=seed, workers=args.workers)
     written = write_validation(result, args.out) if args.out is not None else []
     if args.json:
-        print(json.dumps({"summary": result.summary(),
-                          "cases": [r.record() for r in result.results]}, sort_keys=True))
+        print(json.dumps(finite({"summary": result.summary(),
+                                 "cases": [r.record() for r in result.results]}),
+                         sort_keys=True, allow_nan=False))
     else:
         print(table_text(result))
         if written:
@@ -522,9 +553,9 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         print("\nsources:")
         for name in catalog.names(args.kind):
             profile = catalog.profiles[args.kind][name]
-            print(f"  {name}:")
+            print(f"  {printable(name)}:")
             for key, source in sorted(profile.sources.items()):
-                print(f"      {key}: {source}")
+                print(f"      {printable(key)}: {printable(source, TEXT_CHARS)}")
     return EXIT_OK
 
 

@@ -15,14 +15,36 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SMALLEST = 1e-9
+"""Smallest magnitude of a non-zero decimal input: below it, dividing by it overflows."""
+
+LARGEST = 1e12
+"""Largest magnitude of a decimal input: products of a few stay finite and fit an int64."""
+
+
+def check_magnitude(value: Any) -> Any:
+    """``value`` if it is not a float, 0, or of a magnitude in [SMALLEST, LARGEST].
+
+    Raises:
+        ValueError: A float of another magnitude (``5e-324``, ``1e308``).
+    """
+    if isinstance(value, float) and value != 0 and not SMALLEST <= abs(value) <= LARGEST:
+        raise ValueError(f"0 or a number of magnitude from {SMALLEST:g} to {LARGEST:g}")
+    return value
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_magnitude(cls, value: Any) -> Any:
+        return check_magnitude(value)
 
     @property
     @abstractmethod
@@ -112,7 +134,8 @@ class LogNormal(_Dist):
     mean_value: float = Field(gt=0, alias="mean")
     cv: float = Field(ge=0, le=5)
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True,
+                              allow_inf_nan=False)
 
     @property
     def mean(self) -> float:
@@ -142,7 +165,8 @@ class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
     mean_value: float = Field(gt=0, alias="mean")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True,
+                              allow_inf_nan=False)
 
     @property
     def mean(self) -> float:
@@ -159,7 +183,8 @@ class Weibull(_Dist):
     """Weibull with a shape and a scale: times between failures with a changing hazard."""
 
     dist: Literal["weibull"] = "weibull"
-    shape: float = Field(gt=0)
+    shape: float = Field(ge=0.1, le=100, description="below 0.1 the mean and the draws "
+                         "overflow (published failure-time shapes lie within 0.5-5)")
     scale: float = Field(gt=0)
 
     @property

@@ -23,6 +23,7 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from virtsim.graph import ResourceGraph
 from virtsim.layer_palette import LAYER_COLOURS, text_colour
+from virtsim.plotting import save_figure
 
 KIND_COLOURS = LAYER_COLOURS
 """Node kind -> grey (kept under its old name for the diagrams that import it)."""
@@ -140,7 +141,7 @@ def draw_stack(graph: ResourceGraph, out: Path, title: str = "") -> None:
     ax.set_title(title or "Stack: each box runs on the box below it", fontsize=15)
     fig.tight_layout()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays editable text
-        fig.savefig(out, dpi=150, bbox_inches="tight", pad_inches=0.25)  # legend included
+        save_figure(fig, out, dpi=150, tight=True)  # legend included; atomic, no dates
 
 
 DECK_OFFSET = (0.06, 0.08)

@@ -10,8 +10,6 @@ as dashed lines. The chosen option is outlined.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,7 +18,7 @@ import numpy as np
 from matplotlib.patches import Patch
 
 from virtsim.planning import PlanResult
-from virtsim.plotting import SLIDE_STYLE, colour, label
+from virtsim.plotting import SLIDE_STYLE, colour, label, save_figure
 
 
 def draw_plan(result: PlanResult, path: Path) -> None:
@@ -85,16 +83,10 @@ def draw_plan(result: PlanResult, path: Path) -> None:
     for ax in (hosts, density, start):
         ax.grid(True, axis="x", alpha=0.3)
     hosts.invert_yaxis()
-    handle, staging = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(handle)
     try:
-        fig.savefig(staging, dpi=110)
-        os.chmod(staging, 0o644)  # mkstemp's file is private; a figure is for sharing
-        os.replace(staging, path)
+        save_figure(fig, path, dpi=110)  # atomic, no dates, fixed SVG ids
     finally:
         plt.close(fig)
-        if os.path.exists(staging):
-            os.unlink(staging)
 
 
 def _num(value: object) -> float:

@@ -47,7 +47,7 @@ from virtsim.plan_perf import GroupPerformance, group_performance
 from virtsim.plan_stack import Member, Probe, plan_catalog, probe
 from virtsim.plan_start import StartEstimate, host_start
 from virtsim.profiles import HostProfile
-from virtsim.result import Record
+from virtsim.result import Record, finite
 from virtsim.simulation import component_rng
 
 
@@ -222,11 +222,11 @@ class PlanResult:
 
     def to_json(self) -> str:
         """The whole answer as one JSON object."""
-        return json.dumps({
+        return json.dumps(finite({  # strict JSON: no Infinity or NaN
             "plan": self.plan.name, "instances": self.options[0].instances if self.options else 0,
             "chosen": self.chosen.name if self.chosen else None,
             "answer": self.answer(), "elapsed_s": round(self.elapsed_s, 4),
-            **self.tables()}, sort_keys=False, default=str)
+            **self.tables()}), sort_keys=False, allow_nan=False)
 
     def answer(self) -> str:
         """The choice in one sentence, or why there is none."""

@@ -10,7 +10,10 @@ labelled axes.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import matplotlib
@@ -24,6 +27,44 @@ from matplotlib.patches import Patch, Rectangle
 
 from virtsim.layer_palette import MECHANISM_STYLES, OUTCOME_STYLES, text_colour
 from virtsim.palette import TECHNOLOGY_COLOURS, TECHNOLOGY_LABELS, colour, label, marker
+
+SVG_HASH_SALT = "virtsim"
+"""Salt of the ids matplotlib gives SVG clip paths and glyphs: fixed, so a figure's SVG is the
+same bytes on every run (matplotlib otherwise salts them randomly)."""
+
+FIGURE_METADATA: dict[str, dict[str, Any]] = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
+"""Metadata dropped from saved figures: dates and tool versions would make the bytes vary."""
+
+
+def save_figure(figure: Figure, path: Path, dpi: float | None = None,
+                tight: bool = False) -> None:
+    """Write a figure to ``path`` atomically, the same bytes for the same figure.
+
+    The figure is saved to a temporary file beside ``path`` and renamed over
+    it, so a killed run never leaves a truncated image; ids are unsalted and
+    no date or version is embedded, so runs compare byte for byte. A
+    symlink at ``path`` is replaced, never written through. ``tight`` crops
+    to what is drawn (a legend outside the axes included), with a margin.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{suffix}",
+                                         dir=path.parent)
+    os.close(handle)
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            figure.savefig(temporary, format=suffix, dpi=dpi if dpi is not None else "figure",
+                           metadata=FIGURE_METADATA.get(suffix),
+                           bbox_inches="tight" if tight else None,
+                           pad_inches=0.25 if tight else None)
+        os.chmod(temporary, 0o644)  # mkstemp's file is private; a figure is for sharing
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 __all__ = ["TECHNOLOGY_COLOURS", "TECHNOLOGY_LABELS", "colour", "image_family_label",
            "image_size_bars", "label", "marker", "outcome_cell", "outcome_patch",

@@ -13,11 +13,12 @@ network) and optionally the name of a lock it holds.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from types import UnionType
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from virtsim.distributions import Distribution
+from virtsim.distributions import Distribution, check_magnitude
 
 Arch = Literal["amd64", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 OsFamily = Literal["linux", "windows", "darwin"]
@@ -25,9 +26,51 @@ KernelFamily = Literal["linux", "windows", "darwin", "gvisor", "vmkernel"]
 
 
 class Model(BaseModel):
-    """Base for every typed piece of input: frozen, unknown keys rejected."""
+    """Base for every typed piece of input: frozen, unknown keys rejected, strict.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    Strict: a string is not a number (``count = "3"``), a boolean is not a
+    number (``seed = true``) and a fraction is not a whole number. Every
+    number is finite, and every decimal one is 0 or of a magnitude a
+    simulation can divide by and multiply without overflow (see
+    :func:`~virtsim.distributions.check_magnitude`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True,
+                              allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, data: Any) -> Any:
+        # Strict models take a tuple where they hold one; TOML arrays parse as lists.
+        if not isinstance(data, dict):
+            return data
+        names = _tuple_keys(cls)
+        if not any(isinstance(data.get(key), list) for key in names):
+            return data
+        return {k: tuple(v) if k in names and isinstance(v, list) else v for k, v in data.items()}
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_magnitude(cls, value: Any) -> Any:
+        return check_magnitude(value)
+
+
+_TUPLE_KEYS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _tuple_keys(cls: type[BaseModel]) -> frozenset[str]:
+    """Names and aliases of the fields of ``cls`` that hold a tuple."""
+    keys = _TUPLE_KEYS.get(cls)
+    if keys is None:
+        found = set()
+        for name, info in cls.model_fields.items():
+            annotation = info.annotation
+            options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (
+                annotation,)
+            if any(get_origin(option) is tuple for option in options):
+                found |= {name, info.alias or name}
+        keys = _TUPLE_KEYS[cls] = frozenset(found)
+    return keys
 
 
 class Stage(Model):
@@ -75,7 +118,7 @@ class HostProfile(Profile):
     sockets: int = Field(default=1, ge=1, le=16)
     cores: int = Field(ge=1, le=4096, description="physical cores in all sockets")
     threads_per_core: int = Field(default=1, ge=1, le=8)
-    memory_gib: float = Field(gt=0, le=65536)
+    memory_gib: float = Field(ge=0.0625, le=65536)
     memory_bandwidth_gbs: float = Field(gt=0)
     l3_mib_per_socket: float = Field(default=0.0, ge=0)
     disk_gib: float = Field(gt=0)
@@ -146,7 +189,7 @@ class VmmProfile(Profile):
     devices: Literal["virtio", "emulated", "paravirtual"] = "virtio"
     memory_mib: float = Field(ge=0, description="fixed VMM overhead per VM")
     memory_per_vcpu_mib: float = Field(default=0.0, ge=0)
-    max_vcpus: int = Field(default=512, ge=1)
+    max_vcpus: int = Field(default=512, ge=1, le=4096)
     start: tuple[Stage, ...] = Field(default=(), description="process start and guest firmware")
 
 
@@ -158,7 +201,7 @@ class EngineProfile(Profile):
     daemon: bool = True
     memory_mib: float = Field(ge=0, description="resident daemon memory")
     shim_memory_mib: float = Field(default=0.0, ge=0, description="per running container")
-    max_concurrent_downloads: int = Field(default=3, ge=1)
+    max_concurrent_downloads: int = Field(default=3, ge=1, le=1024)
     restart_delay_s: float = Field(default=0.0, ge=0, description="first restart back-off")
     decompress_mibs_per_core: float = Field(gt=0)
     pulls: bool = Field(default=True, description="false: runs a bundle already on disk")
@@ -180,7 +223,7 @@ class RuntimeProfile(Profile):
     sandbox_kernel: str = Field(default="", description="gVisor sentry or Kata guest kernel")
     sandbox_vmm: str = Field(default="", description="VMM of a microVM sandbox")
     sandbox_hypervisor: str = ""
-    sandbox_vcpus: int = Field(default=1, ge=1)
+    sandbox_vcpus: int = Field(default=1, ge=1, le=1024)
     sandbox_memory_mib: float = Field(default=0.0, ge=0)
     memory_mib: float = Field(ge=0, description="per container, empty process")
     kernel_objects: tuple[Literal["cgroup", "mount-namespace", "network-namespace", "veth",
@@ -212,7 +255,7 @@ class ImageProfile(Profile):
     uses_vsyscall: bool = False
     layers: tuple[Layer, ...] = Field(min_length=1)
     executables: tuple[str, ...] = ()
-    packages: int = Field(default=0, ge=0)
+    packages: int = Field(default=0, ge=0, le=1_000_000)
     entrypoint: str = ""
     process_memory_mib: float = Field(default=1.0, ge=0)
 
@@ -309,7 +352,7 @@ class WorkloadProfile(Profile):
 
     kind: ClassVar[str] = "workloads"
     mode: Literal["batch", "service"] = "batch"
-    threads: int = Field(default=1, ge=1)
+    threads: int = Field(default=1, ge=1, le=65_536)
     memory_mib: float = Field(default=16.0, ge=0)
     cpu_core_s: float = Field(default=0.0, ge=0)
     fp_share: float = Field(default=0.0, ge=0, le=1,
@@ -379,7 +422,8 @@ class LayerCostProfile(Profile):
         default=0.0, ge=0, le=1,
         description="native only: CPU and memory capacity lost per co-running workload")
     cache_interference_max_neighbours: int = Field(
-        default=0, ge=0, description="native only: neighbours beyond this add no more loss")
+        default=0, ge=0, le=1_000_000,
+        description="native only: neighbours beyond this add no more loss")
     cpu_fp: float | None = Field(
         default=None, gt=0, le=1, description="floating-point work's efficiency (default: cpu)")
     disk_seq_write: float | None = Field(
@@ -408,6 +452,20 @@ class LayerCostProfile(Profile):
         default=0.0, ge=0, description="time per KiB on one serial disk thread per instance")
     net_thread_ns_per_kib: float = Field(
         default=0.0, ge=0, description="time per KiB on one serial network thread per instance")
+
+    @model_validator(mode="after")
+    def _native_base_latencies(self) -> LayerCostProfile:
+        # The native profile holds the base of every ratio the performance model takes.
+        if self.name == NATIVE_LAYER:
+            for key in ("round_trip_us", "random_access_mups"):
+                if getattr(self, key) <= 0:
+                    raise ValueError(f"the '{NATIVE_LAYER}' profile's {key} above 0 (the base "
+                                     "other stacks are compared with)")
+        return self
+
+
+NATIVE_LAYER = "native"
+"""The layer_costs profile of bare metal: base latencies and rates."""
 
 
 PROFILE_KINDS["layer_costs"] = LayerCostProfile
@@ -451,8 +509,8 @@ class PlatformProfile(Profile):
     kernel: str = ""
     engine: str = "docker"
     runtime: str = "runc"
-    cpu_fraction: float = Field(default=1.0, gt=0, le=1)
-    memory_fraction: float = Field(default=0.5, gt=0, le=1)
+    cpu_fraction: float = Field(default=1.0, ge=0.01, le=1)
+    memory_fraction: float = Field(default=0.5, ge=0.01, le=1)
     memory_cap_mib: float = Field(default=0.0, ge=0, description="0: no cap")
     file_sharing: str = Field(
         default="", description="layer_costs profile of host bind mounts into the VM (virtiofs)")

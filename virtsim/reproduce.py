@@ -27,10 +27,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -45,12 +45,11 @@ from virtsim.experiment import (
     experiment_paths,
     load_experiment,
 )
+from virtsim.publish import stage
 from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, Scalar, write_outputs
 from virtsim.simulation import component_key
-
-if TYPE_CHECKING:
-    pass
+from virtsim.workers import worker_pool
 
 DEFAULT_SEED = 2024
 """The base seed of ``virtsim reproduce`` when none is given."""
@@ -156,11 +155,13 @@ def save_figure(name: str, caption: str, draw: Callable[[Tables], Any], tables: 
     """Draw one figure from tables and save it as PNG and SVG (no dates: reproducible)."""
     import matplotlib.pyplot as plt
 
+    from virtsim.plotting import save_figure as save
+
     folder.mkdir(parents=True, exist_ok=True)
     figure = draw(tables)
     try:
-        figure.savefig(folder / f"{name}.png", dpi=FIGURE_DPI, metadata={"Software": None})
-        figure.savefig(folder / f"{name}.svg", metadata={"Date": None})
+        save(figure, folder / f"{name}.png", dpi=FIGURE_DPI)
+        save(figure, folder / f"{name}.svg")
     finally:
         plt.close(figure)
     return FigureFile(name, caption, f"figures/{name}.png", f"figures/{name}.svg")
@@ -264,20 +265,33 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
         raise InputError("--size", "", f"one of {', '.join(SIZES)}", f"'{size}'")
     started = time.perf_counter()
     paths = select_experiments(only)
-    reproduction = Reproduction(out=out, size=size, seed=seed)
-    jobs = [(p, experiment_seed(seed, p.stem)) for p in paths]
-    if scheduler:
-        outcomes, diagrams = _run_on_cluster(scheduler, jobs, size, out, progress, stacks, log)
-    else:
-        outcomes, diagrams = _run_all(jobs, size, out, workers or default_workers(), progress,
-                                      stacks, log)
-    reproduction.outcomes = sorted(outcomes, key=_outcome_order)
-    reproduction.stacks = diagrams
-    if validation:
-        validate_into(reproduction, workers)
+    staging = stage(out)
+    try:
+        reproduction = Reproduction(out=staging.path, size=size, seed=seed)
+        jobs = [(p, experiment_seed(seed, p.stem)) for p in paths]
+        if scheduler:
+            outcomes, diagrams = _run_on_cluster(scheduler, jobs, size, staging.path, progress,
+                                                 stacks, log)
+        else:
+            outcomes, diagrams = _run_all(jobs, size, staging.path,
+                                          workers or default_workers(), progress, stacks, log)
+        reproduction.outcomes = sorted(outcomes, key=_outcome_order)
+        reproduction.stacks = diagrams
+        if validation:
+            validate_into(reproduction, workers)
+        write_report(reproduction)
+        staging.publish(command="reproduce", seed=seed, size=size,
+                        claims=sorted({o.claim for o in reproduction.outcomes},
+                                      key=_claim_order))
+    finally:
+        staging.discard()  # nothing left once published; the partial result otherwise
+    reproduction.out = out
     reproduction.elapsed_s = time.perf_counter() - started
-    write_report(reproduction)
     return reproduction
+
+
+def _claim_order(claim_id: str) -> tuple[int, str]:
+    return (claim_number(claim_id) if claim_id in CLAIM_IDS else len(CLAIM_IDS) + 1, claim_id)
 
 
 def validate_into(reproduction: Reproduction, workers: int | None = None) -> None:
@@ -332,7 +346,7 @@ def _run_all(jobs: list[tuple[Path, int]], size: Size, out: Path, workers: int,
         stacks = _stacks_or_none(lambda: draw(out))
         bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             futures: dict[Future[ExperimentOutcome], tuple[Path, int]] = {
                 pool.submit(run_experiment, path, size, seed, out): (path, seed)
                 for path, seed in jobs}
@@ -416,17 +430,24 @@ def run_single(module: ModuleType, argv: Sequence[str]) -> int:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
-    if args.out.exists() and not args.out.is_dir():
-        print(f"{parser.prog}: error: --out: expected a folder, found the file "
-              f"{display_path(args.out)}", file=sys.stderr)
+    try:
+        staging = stage(args.out)
+    except InputError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     seed = experiment_seed(args.seed, path.stem)
-    outcome = run_module(module, path.stem, args.size, seed, args.out)
-    print(_progress_line(outcome), file=sys.stderr)
-    reproduction = Reproduction(out=args.out, size=args.size, seed=args.seed,
-                                outcomes=[outcome], claim_ids=(outcome.claim,),
-                                elapsed_s=time.perf_counter() - started)
-    write_report(reproduction)
+    try:
+        outcome = run_module(module, path.stem, args.size, seed, staging.path)
+        print(_progress_line(outcome), file=sys.stderr)
+        reproduction = Reproduction(out=staging.path, size=args.size, seed=args.seed,
+                                    outcomes=[outcome], claim_ids=(outcome.claim,),
+                                    elapsed_s=time.perf_counter() - started)
+        write_report(reproduction)
+        staging.publish(command=f"experiments/{path.name}", seed=args.seed, size=args.size,
+                        claims=[outcome.claim])
+    finally:
+        staging.discard()
+    reproduction.out = args.out
     print(f"report: {display_path(reproduction.report_html)}")
     return 1 if outcome.failed else 0

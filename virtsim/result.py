@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -132,8 +133,12 @@ class Result:
         return [row.get(name) for row in self.rows(table)]
 
     def to_json(self) -> str:
-        """The metrics as one JSON object (stable key order, plain numbers)."""
-        return json.dumps(plain(self.metrics), sort_keys=True, default=str)
+        """The metrics as one JSON object (stable key order, plain numbers).
+
+        JSON has no infinity and no NaN: a metric that is one (a rate over an
+        empty window, a ratio to nothing) is written as ``null``.
+        """
+        return json.dumps(finite(plain(self.metrics)), sort_keys=True, allow_nan=False)
 
 
 SIGNIFICANT_DIGITS = 12
@@ -163,6 +168,21 @@ def plain(value: Any) -> Any:
     return plain_number(value)
 
 
+def finite(value: Any) -> Any:
+    """``value`` with numpy scalars made Python ones and inf/NaN made None, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
 def write_table(path: Path, records: Iterable[Record]) -> None:
     """Write records as CSV with the union of their keys as the header (first-seen order)."""
     header: dict[str, None] = {}
@@ -189,18 +209,38 @@ def write_outputs(out_dir: Path, tables: Mapping[str, Iterable[Record]],
                   extra_files: Mapping[str, str] = {}) -> None:
     """Write every table as ``<name>.csv`` plus extra text files, atomically.
 
-    Everything is first written to a temporary folder beside ``out_dir``;
-    each file then replaces its target with one rename, so a reader never
-    sees a half-written result.
+    Everything is first written to a temporary folder in ``out_dir``
+    (``.virtsim-PID-...``); each file then replaces its target with one
+    rename, so a reader never sees a half-written file. Temporary folders
+    that killed processes left behind are removed first. (A whole result
+    folder is published at once by :mod:`virtsim.publish`.)
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".virtsim-", dir=out_dir))
+    remove_stale_temporaries(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".virtsim-{os.getpid()}-", dir=out_dir))
     try:
         for name, records in tables.items():
             write_table(staging / f"{name}.csv", records)
         for name, text in extra_files.items():
             (staging / name).write_text(text, encoding="utf-8")
-        for item in staging.iterdir():
-            os.replace(item, out_dir / item.name)
+        for item in sorted(staging.iterdir()):
+            target = out_dir / item.name
+            if target.is_symlink():  # replace the link itself, never write through it
+                target.unlink()
+            os.replace(item, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+_TEMPORARY = re.compile(r"^\.virtsim-(\d+)-")
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove ``.virtsim-PID-*`` folders in ``folder`` whose process is gone."""
+    from virtsim.publish import owner_alive
+
+    for entry in folder.iterdir():
+        match = _TEMPORARY.match(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and not owner_alive(
+                int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)

@@ -46,10 +46,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from virtsim.catalog import Catalog
-from virtsim.datafile import find_line, read_toml, validate
+from virtsim.datafile import find_line, input_error, read_toml, validate
 from virtsim.errors import InputError, display_path
 from virtsim.profiles import (
     DiskImageProfile,
@@ -65,6 +65,12 @@ from virtsim.profiles import (
 )
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+MAX_MEMORY_MIB = 64 * 2**20
+"""64 TiB: the most memory any instance is given (the host profile's own ceiling)."""
+
+MIN_DURATION_S = 0.001
+"""Shortest simulated run: rates and utilisations divide by the duration."""
 
 
 class ProcessSpec(Model):
@@ -86,9 +92,11 @@ class ContainerSpec(Model):
         default="ptrace", description="how gVisor's runsc traps system calls (runsc --platform); "
         "ptrace by default, as the gVisor figures the catalogue was first calibrated on")
     image: str
-    cpus: float | None = Field(default=None, gt=0, le=4096, description="cgroup CPU limit")
-    cpu_weight: float = Field(default=1.0, gt=0, le=10_000)
-    memory_mib: float | None = Field(default=None, gt=0, description="cgroup memory limit")
+    cpus: float | None = Field(default=None, ge=0.01, le=4096,
+                               description="cgroup CPU limit (Docker's least: 0.01)")
+    cpu_weight: float = Field(default=1.0, ge=0.001, le=10_000)
+    memory_mib: float | None = Field(default=None, gt=0, le=MAX_MEMORY_MIB,
+                                     description="cgroup memory limit")
     writable_mib: float = Field(default=0.0, ge=0, description="data written to its layer")
     network: Literal["nat", "host", "none"] = "nat"
     workload: str | None = None
@@ -112,7 +120,8 @@ class VmSpec(Model):
     disk_image: str
     kernel: str | None = Field(default=None, description="default: the disk image's kernel")
     vcpus: int = Field(default=1, ge=1, le=1024)
-    memory_mib: float = Field(default=1024.0, ge=16)
+    memory_mib: float = Field(default=1024.0, ge=16, le=MAX_MEMORY_MIB,
+                              description="at most its host's memory")
     clone: Literal["full", "linked"] = "full"
     balloon: bool = False
     free_page_reporting: bool = Field(default=False, description="virtio-balloon free page "
@@ -200,9 +209,10 @@ class RandomFaultsSpec(Model):
 class Scenario(Model):
     """A whole scenario: hosts, faults, simulated duration and seed."""
 
-    name: str = "scenario"
+    name: str = Field(default="scenario", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                      description="free text on one line (no control characters)")
     description: str = ""
-    duration_s: float = Field(default=60.0, gt=0, le=10 * 365 * 86400)
+    duration_s: float = Field(default=60.0, ge=MIN_DURATION_S, le=10 * 365 * 86400)
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     hosts: tuple[HostSpec, ...] = Field(min_length=1)
     faults: tuple[FaultSpec, ...] = ()
@@ -262,6 +272,54 @@ def host_profile(spec: HostSpec, catalog: Catalog, file: str = "<scenario>") -> 
                          exc.found) from None
 
 
+FAULT_CHECK_NODES = 200_000
+"""Largest machine whose stack is built at load to check fault targets; a bigger one's
+targets are checked when the run starts."""
+
+
+def fault_target_problem(scenario: Scenario, catalog: Catalog, kind: str, target: str) -> str:
+    """What is wrong with a fault target ("" if nothing), from its machine's stack alone.
+
+    Only the machine the target names is built (a host group's machines are
+    alike), so a check costs one machine's stack, not the scenario's.
+    """
+    from virtsim.budget import machine_nodes
+    from virtsim.faults import blast_radius
+    from virtsim.stack import build_graph
+
+    expected = ("a node id: a machine ('node' or 'node-0' in a group of several), or a "
+                "path under one ('node-0/web-1', 'node-0/kernel')")
+    machine = target.split("/", 1)[0]
+    host = _host_group(scenario, machine)
+    if host is None:
+        return expected
+    if machine_nodes(host, catalog) > FAULT_CHECK_NODES:
+        return ""
+    alone = host.model_copy(update={"name": machine, "count": 1})  # same ids as in the run
+    graph = build_graph(scenario.model_copy(update={"hosts": (alone,)}), catalog)
+    if target not in graph.graph:
+        return expected
+    try:
+        blast_radius(graph, kind, target)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _host_group(scenario: Scenario, machine: str) -> HostSpec | None:
+    """The host group whose machines include one named ``machine`` (``node`` or ``node-3``)."""
+    for host in scenario.hosts:
+        if host.count == 1:
+            if machine == host.name:
+                return host
+            continue
+        index = machine.removeprefix(f"{host.name}-")
+        if index != machine and index.isdigit() and str(int(index)) == index and int(
+                index) < host.count:
+            return host
+    return None
+
+
 class _Checker:
     """Cross-checks a shape-valid scenario against the catalogue."""
 
@@ -291,7 +349,7 @@ class _Checker:
             loc: list[str | int] = ["hosts", h, "platform"]
             platform: PlatformProfile = self.profile("platforms", host.platform, loc)
             self.profile("hosts", host.profile, ["hosts", h, "profile"])
-            profile = host_profile(host, self.catalog, self.file)
+            profile = self.host_profile(host, ["hosts", h])
             kernel = self.catalog.get("kernels", host.kernel or profile.kernel)
             family = getattr(kernel, "family", "")
             if family not in platform.host_families:
@@ -308,24 +366,59 @@ class _Checker:
             memory = profile.memory_gib * 1024 * platform.memory_fraction
             if platform.memory_cap_mib:
                 memory = min(memory, platform.memory_cap_mib)
-            vm = VmSpec(name=DESKTOP_VM, hypervisor=platform.hypervisor, vmm=platform.vmm,
-                        disk_image=platform.disk_image, kernel=platform.kernel,
-                        vcpus=max(1, int(profile.cores * profile.threads_per_core
-                                         * platform.cpu_fraction)),
-                        memory_mib=memory, containers=containers)
+            vm = self.platform_vm(platform, profile, memory, containers, loc)
             hosts.append(host.model_copy(update={"containers": (), "vms": (*host.vms, vm)}))
         return scenario.model_copy(update={"hosts": tuple(hosts)})
+
+    def platform_vm(self, platform: PlatformProfile, host: HostProfile, memory_mib: float,
+                    containers: tuple[ContainerSpec, ...], loc: list[str | int]) -> VmSpec:
+        """The Linux VM a desktop platform runs its containers in, sized from the host."""
+        least = VmSpec.model_fields["memory_mib"].metadata[0].ge
+        if memory_mib < least:
+            raise self.fail(loc, f"a host with memory for {platform.name}'s VM (at least "
+                            f"{least} MiB; it takes {platform.memory_fraction:g} of the host's)",
+                            f"{memory_mib:.4g} MiB on a host of {host.memory_gib:g} GiB")
+        vcpus = max(1, int(host.cores * host.threads_per_core * platform.cpu_fraction))
+        try:
+            return VmSpec(name=DESKTOP_VM, hypervisor=platform.hypervisor, vmm=platform.vmm,
+                          disk_image=platform.disk_image, kernel=platform.kernel,
+                          vcpus=min(vcpus, 1024), memory_mib=memory_mib, containers=containers)
+        except ValidationError as exc:
+            problem = input_error(exc, platform.name, {})
+            raise self.fail(loc, f"a platform whose VM can be built ({problem.key}: "
+                            f"{problem.expected})", f"'{platform.name}'") from None
 
     def check(self, scenario: Scenario) -> None:
         for h, host in enumerate(scenario.hosts):
             self.check_host(host, ["hosts", h])
-        for f, fault in enumerate(scenario.faults):
-            if fault.exploit is not None:
-                self.profile("exploits", fault.exploit, ["faults", f, "exploit"])
+        self.check_faults(scenario)
         self.check_orchestrators(scenario)
         if scenario.random_faults is not None:
+            from virtsim.faults import FAULT_KINDS
+
             for k, kind in enumerate(scenario.random_faults.kinds):
                 self.profile("failure_rates", kind, ["random_faults", "kinds", k])
+                if kind not in FAULT_KINDS:
+                    raise self.fail(["random_faults", "kinds", k],
+                                    f"a fault kind ({', '.join(FAULT_KINDS)})", f"'{kind}'")
+
+    def check_faults(self, scenario: Scenario) -> None:
+        """Each fault's kind is known, its target exists and has the layer the kind needs."""
+        from virtsim.faults import FAULT_KINDS
+
+        for f, fault in enumerate(scenario.faults):
+            loc: list[str | int] = ["faults", f]
+            if fault.kind not in FAULT_KINDS:
+                raise self.fail([*loc, "kind"], f"a fault kind ({', '.join(FAULT_KINDS)})",
+                                f"'{fault.kind}'")
+            if fault.exploit is not None:
+                if not fault.kind.endswith("escape"):
+                    raise self.fail([*loc, "exploit"], "an exploit only on container-escape or "
+                                    "vm-escape", f"'{fault.exploit}' on {fault.kind}")
+                self.profile("exploits", fault.exploit, [*loc, "exploit"])
+            problem = fault_target_problem(scenario, self.catalog, fault.kind, fault.target)
+            if problem:
+                raise self.fail([*loc, "target"], problem, f"'{fault.target}'")
 
     def check_orchestrators(self, scenario: Scenario) -> None:
         """Profiles exist; each group is host-level, of a kind it manages, managed once."""
@@ -362,7 +455,7 @@ class _Checker:
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail([*loc, "overrides", key], "a host profile field", f"'{key}'")
-        profile = host_profile(host, self.catalog, self.file)
+        profile = self.host_profile(host, loc)
         kernel_name = host.kernel or _management_kernel(host, self.catalog) or profile.kernel
         kernel: KernelProfile = self.profile("kernels", kernel_name, [*loc, "kernel"])
         if kernel.family == "gvisor":
@@ -371,6 +464,10 @@ class _Checker:
             self.profile("images", name, [*loc, "cached_images"])
         bare_metal = set()
         for v, vm in enumerate(host.vms):
+            if vm.memory_mib > profile.memory_gib * 1024:
+                raise self.fail([*loc, "vms", v, "memory_mib"], "a VM that fits its host: at "
+                                f"most {profile.memory_gib * 1024:,.0f} MiB ({profile.name}'s "
+                                f"{profile.memory_gib:g} GiB)", f"{vm.memory_mib:,.0f} MiB")
             hyper = self.check_vm(vm, kernel, [*loc, "vms", v])
             if hyper.placement == "bare-metal":
                 bare_metal.add(hyper.name)
@@ -382,6 +479,14 @@ class _Checker:
         self.check_live_restore(host.containers, [*loc, "containers"])
         for p, process in enumerate(host.processes):
             self.profile("workloads", process.workload, [*loc, "processes", p, "workload"])
+
+    def host_profile(self, host: HostSpec, loc: list[str | int]) -> HostProfile:
+        """The host's profile with its overrides; a bad override names its line."""
+        try:
+            return host_profile(host, self.catalog, self.file)
+        except InputError as exc:
+            key = exc.key.removeprefix(f"hosts.{host.name}.overrides.")
+            raise self.fail([*loc, "overrides", key], exc.expected, exc.found) from None
 
     def check_live_restore(self, containers: tuple[ContainerSpec, ...],
                            loc: list[str | int]) -> None:

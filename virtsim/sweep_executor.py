@@ -22,11 +22,12 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from virtsim.errors import InputError
+from virtsim.workers import worker_pool
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -70,7 +71,7 @@ class LocalProcesses:
         """Keep at most twice as many jobs queued as workers, so an interrupt loses little."""
         if not jobs:
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)))
+        pool = worker_pool(min(self.workers, len(jobs)))  # workers that die with this process
         pending: dict[Future[R], int] = {}
         queue = iter(enumerate(jobs))
         try:

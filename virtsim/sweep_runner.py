@@ -239,13 +239,14 @@ def draw_default_figure(design: Sweep, summary: list[Record], out: Path) -> tupl
     """The sweep's default figure as ``figure.png`` and ``figure.svg`` in ``out``."""
     import matplotlib.pyplot as plt
 
+    from virtsim.plotting import save_figure
     from virtsim.sweep_figure import sweep_figure
 
     drawn = sweep_figure(design, summary)
     paths = (out / "figure.png", out / "figure.svg")
     try:
-        drawn.savefig(paths[0], dpi=110, metadata={"Software": None})
-        drawn.savefig(paths[1], metadata={"Date": None})
+        save_figure(drawn, paths[0], dpi=110)  # atomic, no dates, fixed SVG ids
+        save_figure(drawn, paths[1])
     finally:
         plt.close(drawn)
     return paths

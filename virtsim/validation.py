@@ -52,7 +52,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -66,8 +66,9 @@ from virtsim.datafile import read_toml
 from virtsim.datafile import validate as validate_data
 from virtsim.errors import InputError, display_path
 from virtsim.profiles import Model
-from virtsim.result import Record, Result, write_outputs
+from virtsim.result import Record, Result, finite, write_outputs
 from virtsim.simulation import component_key
+from virtsim.workers import worker_pool
 
 Area = Literal["start-single", "start-concurrent", "footprint", "performance-cpu",
                "performance-memory", "performance-io", "performance-network",
@@ -533,7 +534,7 @@ def validate(only: Iterable[str] = (), seed: int = DEFAULT_SEED, size: str = "fu
     if workers <= 1 or len(cases) <= 1:
         results = run_cases(cases, seed, size, folder)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:  # workers that die with this process
             futures = [pool.submit(_run_group, [c.id for c in group], seed, size, str(folder))
                        for group in groups_by_scenario(cases)]
             for future in as_completed(futures):
@@ -590,7 +591,8 @@ def write_validation(validation: Validation, out: Path) -> list[Path]:
     rows = [r.record() for r in validation.results]
     payload = {"summary": validation.summary(), "cases": rows}
     write_outputs(out, {"validation": rows},
-                  {"validation.json": json.dumps(payload, indent=1, sort_keys=True) + "\n"})
+                  {"validation.json": json.dumps(finite(payload), indent=1, sort_keys=True,
+                                                 allow_nan=False) + "\n"})
     return [*draw_validation(validation, out), out / "validation.csv", out / "validation.json"]
 
 
@@ -598,14 +600,15 @@ def draw_validation(validation: Validation, out: Path) -> list[Path]:
     """Simulated against published, log-log, one point per case with its tolerance band."""
     import matplotlib.pyplot as plt
 
+    from virtsim.plotting import save_figure
     from virtsim.reproduce import FIGURE_DPI
 
     out.mkdir(parents=True, exist_ok=True)
     figure = validation_figure(validation)
     paths = [out / "validation.png", out / "validation.svg"]
     try:
-        figure.savefig(paths[0], dpi=FIGURE_DPI, metadata={"Software": None})
-        figure.savefig(paths[1], metadata={"Date": None})
+        save_figure(figure, paths[0], dpi=FIGURE_DPI)  # atomic, same bytes every run
+        save_figure(figure, paths[1])
     finally:
         plt.close(figure)
     return paths
