@@ -11,7 +11,6 @@ from tests.figure_colours import colours_used, is_neutral, off_palette
 from tests.paths import SCENARIOS
 from virtsim.catalog import Catalog
 from virtsim.drawing import draw_stack
-from virtsim.stack import build_graph
 from virtsim.layer_palette import LAYER_COLOURS, MECHANISM_STYLES, OUTCOME_STYLES, STAGE_STYLES
 from virtsim.palette import (
     DEUTERANOPIA,
@@ -26,6 +25,7 @@ from virtsim.palette import (
     simulate,
 )
 from virtsim.scenario import load_scenario
+from virtsim.stack import build_graph
 
 
 def test_the_simulation_merges_red_and_green_as_deuteranopes_see_them() -> None:
