@@ -39,12 +39,14 @@ GAP_S = 2.0
 
 
 def scenario(engine: str, count: int, back_to_back: bool) -> dict[str, Any]:
-    """``count`` cached alpine containers on one m5d.metal host."""
+    """``count`` cached alpine containers on one m5d.metal host, each running until stopped
+    (``docker run -d``: an idle service), so each one's kernel objects stay."""
     if back_to_back:
-        groups = [{"name": f"c{i}", "image": "alpine", "engine": engine,
+        groups = [{"name": f"c{i}", "image": "alpine", "engine": engine, "workload": "idle",
                    "start_at_s": i * GAP_S} for i in range(count)]
     else:
-        groups = [{"name": "c", "count": count, "image": "alpine", "engine": engine}]
+        groups = [{"name": "c", "count": count, "image": "alpine", "engine": engine,
+                   "workload": "idle"}]
     return {"name": f"population-{engine}-{count}", "duration_s": count * GAP_S + 3600,
             "seed": 1, "hosts": [{"name": "h", "profile": "m5d-metal",
                                   "cached_images": ["alpine"], "containers": groups}]}

@@ -29,7 +29,6 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import FancyBboxPatch, Patch
 
 import virtsim
-from virtsim.drawing import KIND_COLOURS
 from virtsim.experiment import (
     Figure,
     Finding,
@@ -40,6 +39,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
+from virtsim.layer_palette import LAYER_COLOURS, layer_colour, text_colour
 from virtsim.plotting import colour, label, slide_figure
 from virtsim.result import Record
 
@@ -266,8 +266,9 @@ def draw_stacks(tables: Mapping[str, list[Record]]) -> MplFigure:
     ax.set_ylim(-0.6, depth + 0.8)
     ax.set_xticks([])
     ax.set_yticks([])
-    kinds = [k for k in KIND_COLOURS if any(r["kind"] == k for r in tables["layers"])]
-    ax.legend(handles=[Patch(facecolor=KIND_COLOURS[k], label=k) for k in kinds],
+    kinds = [k for k in LAYER_COLOURS if any(r["kind"] == k for r in tables["layers"])]
+    ax.legend(handles=[Patch(facecolor=LAYER_COLOURS[k], edgecolor="black", label=k)
+                       for k in kinds],
               loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=len(kinds), frameon=False)
     return fig
 
@@ -277,15 +278,15 @@ def _stack_box(ax: Any, x: float, row: Record) -> None:
     kind = str(row["kind"])
     ax.add_patch(FancyBboxPatch((x - 0.44, y - 0.38), 0.88, 0.76,
                                 boxstyle="round,pad=0.01,rounding_size=0.06",
-                                fc=KIND_COLOURS.get(kind, "#999999"), ec="black", lw=0.8))
+                                fc=layer_colour(kind), ec="black", lw=0.8))
     mem = float(row["memory_mib"])  # type: ignore[arg-type]
     notes = [str(row["role"])] if row["role"] else []
     notes += [f"{mem:,.0f} MiB"] if mem else []
     notes += ["shared"] if row["shared"] else []
     text = f"{row['name']}\n{', '.join(notes)}" if notes else str(row["name"])
     size = 9.0 if len(str(row["name"])) < 22 else 8.0
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, color="white",
-            fontweight="bold")
+    ax.text(x, y, text, ha="center", va="center", fontsize=size,
+            color=text_colour(layer_colour(kind)), fontweight="bold")
 
 
 def figures() -> list[Figure]:

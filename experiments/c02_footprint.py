@@ -39,6 +39,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import ScalarFormatter
 
 import virtsim
 from virtsim.experiment import (
@@ -421,50 +422,60 @@ def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
 
 # -- figures ---------------------------------------------------------------
 
-def _sweep_panel(ax: Axes, tables: Mapping[str, list[Record]], key: str, title: str,
-                 ylabel: str) -> None:
-    """One panel: the host's total against instance count, per variant, log-log."""
-    ax.set_title(title, fontsize=SLIDE_STYLE["axes.labelsize"])
-    ax.set_xlabel("instances on one host", fontsize=SLIDE_STYLE["axes.labelsize"])
-    ax.set_ylabel(ylabel, fontsize=SLIDE_STYLE["axes.labelsize"])
-    ax.grid(True, alpha=0.3)
-    by_variant: dict[str, list[Record]] = defaultdict(list)
-    for row in tables["sweep"]:
-        by_variant[str(row["variant"])].append(row)
-    for variant in VARIANTS:
-        rows = by_variant.get(variant.name, [])
-        if not rows:
-            continue
-        xs = [_num(r, "count") for r in rows]
+def _sweep_panel(ax: Axes, rows: list[Record], variant: Variant) -> None:
+    """One variant's panel: host memory and disk against instance count, log-log."""
+    colour_ = colour(variant.technology)
+    xs = [_num(r, "count") for r in rows]
+    for key, style, fill in (("memory_mib", "-", colour_), ("disk_mib", "--", "white")):
         shared = [_num(r, f"host_{key}") / GIB for r in rows]
         alone = [_num(r, f"unshared_{key}") / GIB for r in rows]
-        ax.plot(xs, shared, marker=variant.marker, color=colour(variant.technology), lw=2.2,
-                label=variant.label)
+        ax.plot(xs, shared, ls=style, marker=variant.marker, color=colour_, lw=2.2,
+                markerfacecolor=fill, markersize=7)
         if alone[-1] > shared[-1] * 1.05:
-            ax.plot(xs, alone, ls=":", color=colour(variant.technology), lw=1.4, alpha=0.8)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.axhline(1.0, color="black", lw=0.8, ls="--")
-    ax.text(1, 1.08, "1 GiB", fontsize=11)
-    if tables["sweep"]:
-        capacity = _num(tables["sweep"][0], f"host_capacity_{key}") / GIB
-        ax.axhline(capacity, color="#d62728", lw=1.2, ls="-.")
-        ax.text(1, capacity * 1.1, f"one host holds {capacity:,.0f} GiB", fontsize=11,
-                color="#d62728")
+            ax.plot(xs, alone, ls=":", color=colour_, lw=1.6)
+    ax.set_title(variant.label, fontsize=13, color="black")
+    ax.axhline(1.0, color="black", lw=0.8, ls=(0, (4, 4)))
+    if rows:
+        capacity = _num(rows[0], "host_capacity_memory_mib") / GIB
+        ax.axhline(capacity, color="black", lw=1.0, ls="-.")
+    ax.grid(True, alpha=0.3)
 
 
 def draw_footprint(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Host memory and disk against instance count, per variant, side by side."""
+    """Small multiples: one panel per variant, host memory and disk against count, one scale."""
+    by_variant: dict[str, list[Record]] = defaultdict(list)
+    for row in tables["sweep"]:
+        by_variant[str(row["variant"])].append(row)
+    shown = [v for v in VARIANTS if by_variant.get(v.name)]
+    columns = 3
+    rows_n = -(-len(shown) // columns)
     with plt.rc_context(cast(Any, SLIDE_STYLE)):
-        fig, (memory, disk) = plt.subplots(1, 2, figsize=(16.0, 8.0), layout="constrained")
-    fig.suptitle("Footprint of N identical instances on one host",
+        fig, axes = plt.subplots(rows_n, columns, figsize=(16.0, 4.0 * rows_n + 1.5),
+                                 sharex=True, sharey=True, layout="constrained", squeeze=False)
+    fig.suptitle("Footprint of N identical instances on one host (one scale for all panels)",
                  fontsize=SLIDE_STYLE["axes.titlesize"])
-    _sweep_panel(memory, tables, "memory_mib", "resident memory", "GiB (log scale)")
-    _sweep_panel(disk, tables, "disk_mib", "disk used", "GiB (log scale)")
-    handles, labels = memory.get_legend_handles_labels()
-    handles.append(Line2D([], [], ls=":", color="black"))
-    labels.append("dotted: without sharing (each alone on a host)")
-    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=11)
+    for ax, variant in zip(axes.flat, shown, strict=False):
+        _sweep_panel(ax, by_variant[variant.name], variant)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    first = axes.flat[0]
+    first.set_xscale("log", base=2)
+    first.xaxis.set_major_formatter(ScalarFormatter())
+    first.set_yscale("log")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("GiB (log scale)", fontsize=SLIDE_STYLE["axes.labelsize"])
+    for ax in axes[-1, :]:
+        ax.set_xlabel("instances on one host", fontsize=SLIDE_STYLE["axes.labelsize"])
+    capacity = max(_num(r, "host_capacity_memory_mib") for r in tables["sweep"]) / GIB
+    handles = [Line2D([], [], color="black", lw=2.2, marker="o", label="resident memory"),
+               Line2D([], [], color="black", lw=2.2, ls="--", marker="o",
+                      markerfacecolor="white", label="disk used"),
+               Line2D([], [], color="black", lw=1.6, ls=":",
+                      label="without sharing (each alone on a host)"),
+               Line2D([], [], color="black", lw=0.8, ls=(0, (4, 4)), label="1 GiB"),
+               Line2D([], [], color="black", lw=1.0, ls="-.",
+                      label=f"one host's memory ({capacity:,.0f} GiB)")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=12)
     return fig
 
 
@@ -482,14 +493,16 @@ def draw_per_instance(tables: Mapping[str, list[Record]]) -> MplFigure:
                hatch="//", alpha=0.6)
     ax.set_yscale("log")
     ax.axhline(GIB, color="black", ls="--", lw=1)
-    ax.text(len(names) - 0.5, GIB * 1.1, "1 GiB", ha="right", fontsize=12)
+    ax.text(-0.6, GIB * 1.12, "1 GiB", ha="left", fontsize=12)
+    ax.set_xlim(-0.7, len(names) - 0.3)
     ax.set_xticks(range(len(names)), [v.label.replace(", ", ",\n") for v in VARIANTS],
                   rotation=30, ha="right", fontsize=10)
     from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(facecolor="white", edgecolor="black", label="RAM per instance"),
                        Patch(facecolor="white", edgecolor="black", hatch="//",
-                             label="image on disk (unpacked / qcow2 file)")], loc="upper right")
+                             label="image on disk (unpacked / qcow2 file)")],
+              loc="upper left", bbox_to_anchor=(0.47, 0.99))
     return fig
 
 
@@ -511,7 +524,7 @@ def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
             ax.bar(i + offset, max(count, 0.8), width, color=colour(tech), edgecolor="black",
                    hatch=hatch, alpha=alpha)
             text = f"{int(count):,}" + (f"\n{row[binding]}" if binding else "")
-            ax.text(i + offset, max(count, 1) * 1.15, text, ha="center", fontsize=7.5)
+            ax.text(i + offset, max(count, 1) * 1.15, text, ha="center", fontsize=9)
     ax.set_yscale("log")
     ax.set_ylim(0.8, max([_num(r, "count_resident") for r in rows] + [10.0]) * 8)
     ax.set_xticks(range(len(rows)),

@@ -51,6 +51,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
+from virtsim.layer_palette import STAGE_STYLES, neutral_styles
 from virtsim.plotting import SLIDE_STYLE, colour, slide_figure
 from virtsim.result import Record
 from virtsim.start_breakdown import dominant, start_breakdown
@@ -70,9 +71,10 @@ STORM: dict[Size, tuple[int, ...]] = {
     "quick": (1, 10, 100),
     "full": (1, 10, 100, 300, 1000),
 }
-STORM_CAP: dict[str, int] = {"docker-warm": 1000, "containerd-warm": 1000, "microvm": 300,
+STORM_CAP: dict[str, int] = {"docker-warm": 1000, "containerd-warm": 300, "microvm": 300,
                              "vm-ubuntu": 300, "kata": 300}
-"""Largest storm simulated per variant (keeps the full run within its time budget)."""
+"""Largest storm simulated per variant (keeps the full run within its time budget;
+``benchmarks/container_population.py`` takes containers to 3,000)."""
 FIRECRACKER_BATCH = 50
 """MicroVMs launched at once in the Firecracker paper's 1,000-microVM test (Agache et al. 2020)."""
 
@@ -364,54 +366,48 @@ def _comparisons(tables: Mapping[str, list[Record]]) -> tuple[Comparison, ...]:
 
 # -- figures ---------------------------------------------------------------
 
-OWNER_COLOURS: dict[str, str] = {
-    "vmm": "#ff7f0e", "disk-image": "#9467bd", "kernel": "#1f77b4", "engine": "#7f7f7f",
-    "runtime": "#2ca02c", "sandbox-vmm": "#ffbb78", "sandbox-kernel": "#aec7e8", "app": "#bcbd22",
-    "kernel-objects": "#d62728",
-}
-"""Stage owner -> colour in the Gantt chart (what is doing the work)."""
-OWNER_LABELS: dict[str, str] = {
-    "vmm": "VMM + firmware", "disk-image": "bootloader, guest user space",
-    "kernel": "guest kernel", "engine": "engine (daemon, pull)", "runtime": "OCI runtime",
-    "sandbox-vmm": "sandbox VMM", "sandbox-kernel": "sandbox kernel", "app": "application",
-    "kernel-objects": "kernel objects (cgroup, namespaces, veth, NAT rules)",
-}
-
-
 def draw_gantt(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Stage timelines of one start per variant: VMs on the left, containers on the right."""
+    """Stage timelines of one start per variant: VMs above, containers below, one time scale.
+
+    The two panels share their x axis, so a container's start is drawn to
+    the same scale as a VM boot; the time to ready is written at each bar's
+    end so the short ones stay readable.
+    """
     by_variant = _group(tables["stages"], "variant")
-    panels = (("VMs (seconds)", [n for n in SINGLES if BY_NAME[n].section == "vms"
-                                 and n != "microvm"]),
-              ("microVM and containers (seconds)", [n for n in SINGLES
-                                                    if n == "microvm"
-                                                    or BY_NAME[n].section == "containers"]))
+    panels = (("VMs", [n for n in SINGLES if BY_NAME[n].section == "vms" and n != "microvm"]),
+              ("microVM and containers", [n for n in SINGLES if n == "microvm"
+                                          or BY_NAME[n].section == "containers"]))
     with plt.rc_context(cast(Any, SLIDE_STYLE)):
-        fig, axes = plt.subplots(1, 2, figsize=(15.0, 7.0), layout="constrained")
-    fig.suptitle("Where start time goes: one start of each, stage by stage",
+        fig, axes = plt.subplots(2, 1, figsize=(15.0, 9.5), layout="constrained", sharex=True,
+                                 height_ratios=[len(names) for _, names in panels])
+    fig.suptitle("Where start time goes: one start of each, stage by stage (one time scale)",
                  fontsize=SLIDE_STYLE["axes.titlesize"])
     owners: set[str] = set()
     for ax, (title, names) in zip(axes, panels, strict=True):
         for y, name in enumerate(names):
+            ready = last = 0.0
             for row in by_variant.get(name, []):
                 start, end = _num(row, "start_s"), _num(row, "end_s")
-                owner = str(row["owner"])
+                owner = "after-ready" if row["after_ready"] else str(row["owner"])
                 owners.add(owner)
-                after = bool(row["after_ready"])
-                ax.barh(y, max(end - start, 1e-4), left=start, height=0.6,
-                        color=OWNER_COLOURS.get(owner, "#cccccc"), edgecolor="black", lw=0.4,
-                        alpha=0.35 if after else 1.0, hatch=".." if after else "")
-        ax.set_yticks(range(len(names)), [BY_NAME[n].label for n in names], fontsize=11)
-        for tick, name in zip(ax.get_yticklabels(), names, strict=True):
-            tick.set_color(colour(BY_NAME[name].technology))
+                style = STAGE_STYLES.get(owner, STAGE_STYLES["app"])
+                ax.barh(y, max(end - start, 1e-4), left=start, height=0.6, color=style.face,
+                        edgecolor="black", lw=0.5, hatch=style.hatch)
+                last = max(last, end)
+                if not row["after_ready"]:
+                    ready = max(ready, end)
+            ax.text(last, y, f"  ready at {ready:.2f} s", fontsize=12, va="center")
+        ax.set_yticks(range(len(names)), [BY_NAME[n].label for n in names], fontsize=12)
         ax.invert_yaxis()
-        ax.set_xlabel(title, fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_title(title, fontsize=SLIDE_STYLE["axes.labelsize"], loc="left")
         ax.grid(True, axis="x", alpha=0.3)
-    handles = [Patch(facecolor=OWNER_COLOURS[o], edgecolor="black", label=OWNER_LABELS[o])
-               for o in OWNER_COLOURS if o in owners]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch="..",
-                         label="after ready (exit, cleanup)"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=11)
+    axes[-1].set_xlim(0, axes[-1].get_xlim()[1] * 1.15)  # room for the last label
+    axes[-1].set_xlabel("seconds since the start was requested",
+                        fontsize=SLIDE_STYLE["axes.labelsize"])
+    handles = [Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
+                     label=style.label)
+               for owner, style in STAGE_STYLES.items() if owner in owners]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=12)
     return fig
 
 
@@ -422,7 +418,8 @@ def draw_distribution(tables: Mapping[str, list[Record]]) -> MplFigure:
     groups = _group(tables["starts"], "variant")
     names = [n for n in SINGLES if n in groups]
     data = [[_num(r, "ready_s") for r in groups[n]] for n in names]
-    parts = ax.boxplot(data, patch_artist=True, widths=0.6)
+    parts = ax.boxplot(data, patch_artist=True, widths=0.6,
+                       medianprops={"color": "black", "linewidth": 2.0})
     for patch, name in zip(parts["boxes"], names, strict=True):
         patch.set_facecolor(colour(BY_NAME[name].technology))
         patch.set_alpha(0.8)
@@ -470,7 +467,7 @@ def draw_storm_mechanisms(tables: Mapping[str, list[Record]]) -> MplFigure:
     fig.suptitle("Which mechanism dominates a storm, by how many start at once",
                  fontsize=SLIDE_STYLE["axes.titlesize"])
     keys = sorted({str(r["mechanism"]) for r in tables.get("storm_mechanisms", [])})
-    palette = dict(zip(keys, plt.get_cmap("tab20").colors, strict=False))
+    styles = dict(zip(keys, neutral_styles(len(keys)), strict=True))
     tops = {(str(r["variant"]), _num(r, "concurrency")): str(r["dominant"])
             for r in tables["storm"]}
     for ax, name in zip(axes[0], names, strict=False):
@@ -482,8 +479,9 @@ def draw_storm_mechanisms(tables: Mapping[str, list[Record]]) -> MplFigure:
                                    if r["mechanism"] == key and _num(r, "concurrency") == c)
                                for c in counts])
             if values.any():
-                ax.bar(range(len(counts)), values, bottom=bottom, color=palette[key],
-                       edgecolor="black", lw=0.3, label=key)
+                face, hatch = styles[key]
+                ax.bar(range(len(counts)), values, bottom=bottom, color=face, hatch=hatch,
+                       edgecolor="black", lw=0.5, label=key)
                 bottom += values
         for i, c in enumerate(counts):
             ax.text(i, bottom[i] * 1.03, textwrap.fill(tops.get((name, c), ""), 14),
@@ -493,7 +491,8 @@ def draw_storm_mechanisms(tables: Mapping[str, list[Record]]) -> MplFigure:
         ax.set_xlabel("started at once", fontsize=11)
         ax.set_ylim(0, max(bottom.max() * 1.25, 1e-3))
     axes[0][0].set_ylabel("mean seconds per instance", fontsize=SLIDE_STYLE["axes.labelsize"])
-    handles = [Patch(facecolor=palette[k], edgecolor="black", label=k) for k in keys]
+    handles = [Patch(facecolor=styles[k][0], hatch=styles[k][1], edgecolor="black", label=k)
+               for k in keys]
     fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=10)
     return fig
 
@@ -502,7 +501,8 @@ def figures() -> list[Figure]:
     """Gantt of stages, distributions, storms and what dominates them."""
     return [
         Figure("c03-gantt",
-               "One start of each kind, stage by stage (note the different time axes). A VM "
+               "One start of each kind, stage by stage, VMs above and containers below on one "
+               "time axis, so the gap between them is drawn to scale. A VM "
                "walks firmware, bootloader, a whole guest kernel and its user space (systemd, "
                "cloud-init): seconds to tens of seconds. A microVM skips firmware and "
                "bootloader and boots a minimal kernel in about 0.1 s. A container makes no "

@@ -64,7 +64,7 @@ from virtsim.experiment import (
 )
 from virtsim.layer_costs import compose
 from virtsim.performance import serve_alone, service_capacity
-from virtsim.plotting import colour, label, mechanism_figure, slide_figure
+from virtsim.plotting import colour, label, marker, mechanism_figure, slide_figure
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
 from virtsim.result import Record
 
@@ -254,8 +254,9 @@ def source_rows(catalog: virtsim.Catalog) -> list[Record]:
     for name in HYPERVISOR_COSTS:
         profile = catalog.require(LayerCostProfile, name)
         for key, source in sorted(profile.sources.items()):
-            kind = ("borrowed" if source.startswith(("borrowed", "as ")) else
-                    "assumption" if source.startswith("assumption") else "own")
+            kind = ("assumption" if source.startswith("assumption") else
+                    "borrowed" if source.startswith(("borrowed", "as ")) or "borrowed from"
+                    in source else "own")
             rows.append({"layer_cost": name, "figure": key, "value": getattr(profile, key),
                          "kind": kind, "source": source})
     return rows
@@ -314,8 +315,8 @@ def draw_neighbours(tables: Mapping[str, list[Record]]) -> MplFigure:
                   if r["technology"] == technology and r["mean_slowdown"] is not None]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", linewidth=2.5, color=colour(technology),
-                    label=label(technology))
+            ax.plot(xs, ys, marker=marker(technology), markersize=9, linewidth=2.5,
+                    color=colour(technology), label=label(technology))
     ax.axvline(16, color="#999999", linestyle=":", linewidth=1.5)
     ax.annotate("cores full", (16, ax.get_ylim()[1]), xytext=(4, -18),
                 textcoords="offset points", color="#666666")
@@ -334,8 +335,12 @@ def draw_latency(tables: Mapping[str, list[Record]]) -> MplFigure:
                   if r["stack"] == stack and r["p99_latency_ms"] is not None]
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", linewidth=2.5, color=colour(technology), label=name,
-                    linestyle="--" if stack == "docker-host" else "-")
+            base = stack == "native"  # wide underneath: stacks that equal it stay visible on it
+            ax.plot(xs, ys, marker=marker(technology), markersize=14 if base else 9,
+                    linewidth=6.0 if base else 2.5, zorder=1 if base else 2,
+                    color=colour(technology), label=name,
+                    linestyle="--" if stack == "docker-host" else "-",
+                    markerfacecolor="white" if stack == "docker-host" else colour(technology))
     _plain_log_axis(ax)
     ax.legend()
     return fig
@@ -404,6 +409,7 @@ def findings(tables: Tables) -> Finding:
     numbers += [f"10 co-located {r['technology']}s: {float(r['mean_slowdown']):.2f}x "  # type: ignore[arg-type]
                 "alone" for r in at_ten]
     numbers += _mechanism_numbers(tables.get("mechanisms", []))
+    numbers += _source_numbers(tables.get("hypervisor_sources", []))
     comparisons = []
     for (stack, workload), (published, source, figure) in FELTER.items():
         simulated = (kvm if stack == "kvm-tuned" else nat).get(workload)
@@ -430,6 +436,18 @@ def container_faster_on_workloads(rows: list[Record]) -> Statement:
         "(Throughput relative to native, composed from each shape's operation mix; "
         "'more' means more than 5% more. Docker's NAT adds more per round trip than tuned "
         "KVM's virtio path, so round-trip-bound shapes favour the VM.)")
+
+
+def _source_numbers(rows: list[Record]) -> list[str]:
+    """Per hypervisor: how many of its figures are its own, borrowed or assumed, and which."""
+    numbers = []
+    for name in dict.fromkeys(str(r["layer_cost"]) for r in rows):
+        mine = [r for r in rows if r["layer_cost"] == name]
+        own = sorted(str(r["figure"]) for r in mine if r["kind"] == "own")
+        counts = {k: sum(1 for r in mine if r["kind"] == k) for k in ("borrowed", "assumption")}
+        numbers.append(f"sources of {name}: own {len(own)} ({', '.join(own) or 'none'}), "
+                       f"borrowed {counts['borrowed']}, assumed {counts['assumption']}")
+    return numbers
 
 
 KEY_STACKS = ("docker-nat", "gvisor-systrap", "kvm-tuned", "firecracker", "qemu-tcg")

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.comparison import equal_density, side_by_side
@@ -51,8 +53,9 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.plotting import SLIDE_STYLE, colour, label, slide_figure
 from virtsim.result import Record
+from virtsim.summary import seconds
 
 CLAIM = "C5"
 TITLE = "Blast radius: what one fault or compromise takes down, VMs against containers"
@@ -224,61 +227,96 @@ KIND_ORDER = ("container-crash", "oom-kill", "engine-crash", "container-escape",
               "host-kernel-panic", "machine-failure")
 
 
+def _labelled_bars(ax: Any, tech: str, offset: float,
+                   cells: Mapping[str, tuple[float | None, str]], floor: float) -> None:
+    """One bar per fault kind with its value written on it; a fault that does not apply
+    to the technology gets "n/a" and no bar (not a bar of zero)."""
+    for i, kind in enumerate(KIND_ORDER):
+        x = i + offset
+        if kind not in cells:
+            ax.text(x, floor, "n/a", ha="center", va="bottom", fontsize=10, color="#555555",
+                    rotation=90)
+            continue
+        value, text = cells[kind]
+        if value is not None:
+            ax.bar(x, value, width=0.4, color=colour(tech), edgecolor="black", lw=0.6)
+        ax.text(x, value if value is not None else floor, text, ha="center", va="bottom",
+                fontsize=10, rotation=90)
+
+
+def _legend(ax: Any) -> None:
+    ax.legend(handles=[Patch(facecolor=colour(t), edgecolor="black", label=label(t))
+                       for t in ("container", "vm")], loc="upper left")
+
+
 def draw_blast(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Share of each technology's instances one fault takes, per fault kind."""
+    """Share of each technology's instances one fault takes, per fault kind, with counts."""
     rows = _largest(tables)
     n = int(_num(rows[0], "density"))
     fig, ax = slide_figure(f"Blast radius of one fault, {n} instances per host",
                            "fault kind", "share of the host's instances lost or taken over (%)",
-                           size=(12.0, 6.5))
-    x = np.arange(len(KIND_ORDER))
+                           size=(13.0, 7.0))
     for offset, tech in ((-0.2, "container"), (0.2, "vm")):
-        share = {str(r["kind"]): 100 * _num(r, "share") for r in rows if r["technology"] == tech}
-        heights = [share.get(k, np.nan) for k in KIND_ORDER]
-        ax.bar(x + offset, heights, width=0.4, color=colour(tech), label=label(tech))
-    ax.set_xticks(x, [k.replace("-", "\n", 1) for k in KIND_ORDER], fontsize=10)
-    ax.set_ylim(0, 110)
-    ax.legend(loc="upper left")
+        cells = {str(r["kind"]): (100 * _num(r, "share"),
+                                  f" {int(_num(r, 'instances'))} of {int(_num(r, 'of'))}")
+                 for r in rows if r["technology"] == tech}
+        _labelled_bars(ax, tech, offset, cells, 1.0)
+    ax.set_xticks(range(len(KIND_ORDER)), [k.replace("-", "\n", 1) for k in KIND_ORDER],
+                  fontsize=10)
+    ax.set_ylim(0, 125)
+    _legend(ax)
     return fig
 
 
 def draw_recovery(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Time until every instance a fault took is ready again, per fault kind."""
+    """Time until every instance a fault took is ready again; "not back" when it never was."""
     rows = [r for r in _largest(tables) if r["effect"] == "crash"]
     fig, ax = slide_figure("Time to full recovery (restart policies, start procedures)",
                            "fault kind", "time to full recovery (s, log scale)",
-                           size=(12.0, 6.5))
-    x = np.arange(len(KIND_ORDER))
+                           size=(13.0, 7.0))
+    floor = 0.5
     for offset, tech in ((-0.2, "container"), (0.2, "vm")):
-        value = {str(r["kind"]): _num(r, "time_to_recover_s") for r in rows
-                 if r["technology"] == tech}
-        heights = [value.get(k, np.nan) for k in KIND_ORDER]
-        ax.bar(x + offset, heights, width=0.4, color=colour(tech), label=label(tech))
+        cells: dict[str, tuple[float | None, str]] = {}
+        for r in rows:
+            if r["technology"] != tech:
+                continue
+            value = r["time_to_recover_s"]
+            cells[str(r["kind"])] = ((_num(r, "time_to_recover_s"),
+                                      f" {seconds(_num(r, 'time_to_recover_s'))}")
+                                     if value is not None else (None, "not back"))
+        _labelled_bars(ax, tech, offset, cells, floor)
     ax.set_yscale("log")
-    ax.set_xticks(x, [k.replace("-", "\n", 1) for k in KIND_ORDER], fontsize=10)
-    ax.legend(loc="upper left")
+    ax.set_ylim(floor, ax.get_ylim()[1] * 8)
+    ax.set_xticks(range(len(KIND_ORDER)), [k.replace("-", "\n", 1) for k in KIND_ORDER],
+                  fontsize=10)
+    _legend(ax)
     return fig
 
 
 def draw_timeline(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Share of instances up over the side-by-side run, faults marked."""
-    fig, ax = slide_figure("Availability over time: one fault of each kind every 300 s",
-                           "simulated time (s)", "instances up (%)", size=(12.0, 6.0))
+    """Share of instances up over the side-by-side run, one panel per technology, faults marked."""
     rows = tables["timeline"]
-    for tech in ("container", "vm"):
-        points = [(r["t_s"], r["up_share"]) for r in rows
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, axes = plt.subplots(2, 1, figsize=(13.0, 8.0), sharex=True, sharey=True,
+                                 layout="constrained")
+    fig.suptitle("Availability over time: one fault of each kind every 300 s",
+                 fontsize=SLIDE_STYLE["axes.titlesize"])
+    for ax, tech in zip(axes, ("container", "vm"), strict=True):
+        points = [(_num(r, "t_s"), 100 * _num(r, "up_share")) for r in rows
                   if r["technology"] == tech and "up_share" in r]
         if points:
-            ax.step([_num({"v": p[0]}, "v") for p in points],
-                    [100 * _num({"v": p[1]}, "v") for p in points], where="post",
-                    color=colour(tech), label=label(tech), linewidth=2.5)
-    for row in rows:
-        if "fault" in row:
-            ax.annotate(str(row["fault"]), (_num(row, "t_s"), 2 if row["technology"] == "vm"
-                                            else 52), rotation=90, fontsize=9,
-                        color=colour(str(row["technology"])))
-    ax.set_ylim(0, 105)
-    ax.legend(loc="lower right")
+            ax.step([p[0] for p in points], [p[1] for p in points], where="post",
+                    color=colour(tech), linewidth=2.5)
+        for row in rows:
+            if "fault" in row and row["technology"] == tech:
+                ax.annotate(str(row["fault"]), (_num(row, "t_s"), 5), rotation=90, fontsize=10,
+                            xytext=(3, 0), textcoords="offset points")
+        ax.set_title(label(tech), loc="left", fontsize=SLIDE_STYLE["axes.labelsize"],
+                     color="black")
+        ax.set_ylabel("instances up (%)", fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_ylim(0, 105)
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel("simulated time (s)", fontsize=SLIDE_STYLE["axes.labelsize"])
     return fig
 
 

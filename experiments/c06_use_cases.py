@@ -52,6 +52,7 @@ from virtsim.experiment import (
     over_cases,
 )
 from virtsim.footprint import density
+from virtsim.layer_palette import text_colour
 from virtsim.plotting import colour, label, mechanism_figure, slide_figure
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.result import Record
@@ -364,7 +365,8 @@ def draw_os_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
             match = [r for r in rows if (r["host_os"], r["workload_os"], r["how"])
                      == (host_os, os, how)]
             if not match:
-                ax.text(x, y, "-", ha="center", va="center", fontsize=14, color="#999999")
+                ax.text(x, y, "not tried", ha="center", va="center", fontsize=10,
+                        color="#555555")
                 continue
             row = match[0]
             started = bool(row["started"])
@@ -373,7 +375,7 @@ def draw_os_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
                        edgecolors="black", linewidths=1.2)
             text = f"runs\n{_num(row, 'ready_s'):.1f} s" if started else "refused"
             ax.text(x, y, text, ha="center", va="center", fontsize=11,
-                    color="white" if started else "#d62728", fontweight="bold")
+                    color=text_colour(colour(tech)) if started else "black", fontweight="bold")
     ax.set_xticks(range(len(cols)), [f"{h} host\n{os} workload" for h, os in cols])
     ax.set_yticks(range(len(hows)), [h.replace(" on the", "\non the") for h in hows])
     ax.set_xlim(-0.6, len(cols) - 0.4)

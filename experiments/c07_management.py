@@ -245,9 +245,11 @@ def draw_machine(tables: Mapping[str, list[Record]]) -> MplFigure:
     y = np.arange(len(rows))
     for i, row in enumerate(rows):
         tech = str(row["technology"])
-        if row["time_to_recover_s"] is None:
-            ax.barh(i, horizon, color=colour(tech), alpha=0.25, hatch="//")
-            ax.text(horizon * 0.5, i, "waits for repair (not back in the run)",
+        if row["time_to_recover_s"] is None:  # did not finish: an open bar, no end drawn
+            ax.barh(i, horizon, fill=False, edgecolor=colour(tech), linestyle="--", lw=1.8)
+            ax.annotate("", (horizon * 1.06, i), (horizon * 0.97, i),
+                        arrowprops={"arrowstyle": "->", "color": colour(tech), "lw": 2})
+            ax.text(horizon * 0.5, i, "waits for repair: not back by the end of the run",
                     va="center", ha="center", fontsize=11)
             continue
         detect = _num(row, "detection_s")
@@ -259,7 +261,9 @@ def draw_machine(tables: Mapping[str, list[Record]]) -> MplFigure:
     ax.invert_yaxis()
     ax.set_xlim(0, horizon * 1.08)
     ax.legend(handles=[Patch(color="#999999", alpha=0.4, label="detection (+ eviction wait)"),
-                       Patch(color="#999999", label="restart: placement, pull or boot")],
+                       Patch(color="#999999", label="restart: placement, pull or boot"),
+                       Patch(fill=False, edgecolor="black", linestyle="--",
+                             label="not back by the end of the run")],
               loc="lower right")
     return fig
 
@@ -272,20 +276,27 @@ def draw_faults(tables: Mapping[str, list[Record]]) -> MplFigure:
                            "manager", "time to full recovery (s, log scale)", size=(12.0, 6.5))
     x = np.arange(len(managers))
     hatches = {"instance": "", "host software": "..", "machine": "xx"}
+    horizon = DURATION_S - FAULT_AT_S
     for j, fault in enumerate(FAULTS):
         for i, name in enumerate(managers):
             row = next(r for r in rows if r["manager"] == name and r["fault"] == fault)
-            value = (_num(row, "time_to_recover_s") if row["time_to_recover_s"] is not None
-                     else DURATION_S)
-            ax.bar(i + (j - 1) * 0.27, max(value, 0.1), width=0.27,
-                   color=colour(str(row["technology"])), hatch=hatches[fault],
-                   edgecolor="black", alpha=0.45 if row["time_to_recover_s"] is None else 1.0)
+            x_bar, tech = i + (j - 1) * 0.27, str(row["technology"])
+            if row["time_to_recover_s"] is None:  # did not finish: an open, dashed bar
+                ax.bar(x_bar, horizon, width=0.27, fill=False, edgecolor=colour(tech),
+                       linestyle="--", lw=1.5)
+                ax.text(x_bar, horizon * 1.15, "not\nback", ha="center", va="bottom",
+                        fontsize=9)
+                continue
+            ax.bar(x_bar, max(_num(row, "time_to_recover_s"), 0.1), width=0.27,
+                   color=colour(tech), hatch=hatches[fault], edgecolor="black")
     ax.set_yscale("log")
+    ax.set_ylim(top=horizon * 4)
     ax.set_xticks(x, managers, fontsize=11)
     handles = [Patch(facecolor="white", edgecolor="black", hatch=hatches[f], label=f"{f} fault")
                for f in FAULTS]
     handles += [Patch(color=colour(t), label=label(t)) for t in ("container", "vm")]
-    handles.append(Patch(color="#999999", alpha=0.45, label="not back within the run"))
+    handles.append(Patch(fill=False, edgecolor="black", linestyle="--",
+                         label=f"not back within the run ({horizon:,.0f} s)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10)
     return fig
 

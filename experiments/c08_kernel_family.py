@@ -33,7 +33,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.compat import Target, matrix, resolve
@@ -46,7 +45,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import slide_figure
+from virtsim.plotting import outcome_cell, outcome_patch, outcome_text_colour, slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
 from virtsim.result import Record
 
@@ -74,8 +73,6 @@ TARGETS: tuple[Target, ...] = (
 SIMULATED: dict[Size, int] = {"tiny": 3, "quick": len(TARGETS), "full": len(TARGETS)}
 """How many of the targets are also simulated."""
 
-OUTCOME_COLOURS: dict[str, str] = {"native": "#2e7d32", "vm": "#1f77b4", "emulated": "#8c564b",
-                                   "needs-vm": "#9e9e9e", "impossible": "#c62828"}
 OUTCOME_LABELS: dict[str, str] = {
     "native": "native: on the host kernel", "vm": "runs in a VM the platform adds",
     "emulated": "emulated", "needs-vm": "refused: needs a kernel of its OS",
@@ -140,29 +137,25 @@ def draw_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
     for row in rows:
         x, y = targets.index(str(row["target"])), images.index(str(row["image"]))
         outcome = str(row["outcome"])
-        ax.add_patch(_cell(x, y, OUTCOME_COLOURS[outcome]))
+        ax.add_patch(outcome_cell(x, y, outcome))
         text = short[outcome]
         if outcome == "vm":
             text = "in a\nLinux VM" if row["image_os"] == "linux" else "in a Hyper-V\nutility VM"
-        ax.text(x, y, text, ha="center", va="center", color="white", fontsize=11,
-                fontweight="bold")
+        ax.text(x, y, text, ha="center", va="center",
+                color="black" if outcome == "needs-vm" else outcome_text_colour(outcome),
+                fontsize=11, fontweight="bold",
+                bbox={"fc": "white", "ec": "none", "pad": 1} if outcome == "needs-vm" else None)
     oses = {str(r["image"]): str(r["image_os"]) for r in rows}
     ax.set_xticks(range(len(targets)), targets, fontsize=10)
     ax.set_yticks(range(len(images)), [f"{i}\n({oses[i]})" for i in images])
     ax.set_xlim(-0.5, len(targets) - 0.5)
     ax.set_ylim(len(images) - 0.5, -0.5)
     ax.grid(False)
-    present = [o for o in OUTCOME_COLOURS if any(r["outcome"] == o for r in rows)]
-    ax.legend(handles=[Patch(color=OUTCOME_COLOURS[o], label=OUTCOME_LABELS[o])
+    present = [o for o in OUTCOME_LABELS if any(r["outcome"] == o for r in rows)]
+    ax.legend(handles=[outcome_patch(o, OUTCOME_LABELS[o])
                        for o in present],
               loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     return fig
-
-
-def _cell(x: float, y: float, fill: str) -> Any:
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((x - 0.47, y - 0.45), 0.94, 0.9, color=fill, zorder=2)
 
 
 def figures() -> list[Figure]:

@@ -30,10 +30,12 @@ Run on its own: ``python experiments/c09_desktop.py [--size quick] [--seed 1]``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.experiment import (
@@ -46,7 +48,7 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.plotting import SLIDE_STYLE, colour, label, slide_figure
 from virtsim.profiles import LayerCostProfile, PlatformProfile
 from virtsim.result import Record
 
@@ -166,9 +168,7 @@ def run(size: Size, seed: int) -> Tables:
 
 def _style(platform: str) -> dict[str, Any]:
     tech = "container" if platform == NATIVE else "desktop"
-    hatch = {p: h for (_, _, p), h in zip(PLATFORMS, ["", "", "//", "\\\\", "xx", ".."],
-                                          strict=True)}
-    return {"color": colour(tech), "hatch": hatch.get(platform, ""), "edgecolor": "white"}
+    return {"color": colour(tech), "edgecolor": "black", "lw": 0.6}
 
 
 def draw_start(tables: Mapping[str, list[Record]]) -> MplFigure:
@@ -180,57 +180,81 @@ def draw_start(tables: Mapping[str, list[Record]]) -> MplFigure:
     for y, row in enumerate(rows):
         vm = float(row["vm_ready_s"] or 0)
         first = float(row["first_ready_s"] or 0)
-        ax.barh(y, vm, color=colour("vm"), height=0.6,
-                label="Desktop's Linux VM boots" if y == 1 else None)
-        ax.barh(y, first - vm, left=vm, height=0.6, label="container start" if y == 0 else None,
-                **_style(str(row["platform"])))
+        ax.barh(y, vm, color=colour("vm"), height=0.6, edgecolor="black", lw=0.6)
+        ax.barh(y, first - vm, left=vm, height=0.6, **_style(str(row["platform"])))
         ax.text(first + 0.1, y, f"{first:.1f} s", va="center", fontsize=12)
     ax.set_yticks(range(len(rows)), [str(r["label"]) for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, max(float(r["first_ready_s"] or 0) for r in rows) * 1.15)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
+    ax.legend(handles=[Patch(facecolor=colour("vm"), edgecolor="black",
+                             label="Desktop's Linux VM boots"),
+                       Patch(facecolor=colour("desktop"), edgecolor="black",
+                             label="container start in Desktop's VM"),
+                       Patch(facecolor=colour("container"), edgecolor="black",
+                             label="container start, native engine")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     return fig
 
 
+def _platform_bars(ax: Any, labels: list[str], platforms: list[str],
+                   values: list[float], unit: str, light: bool = False) -> None:
+    """One labelled horizontal bar per platform, its value written at its end."""
+    for y, (platform, value) in enumerate(zip(platforms, values, strict=True)):
+        tech = "container" if platform == NATIVE else "desktop"
+        ax.barh(y, value, color="white" if light else colour(tech), edgecolor=colour(tech),
+                hatch="//" if light else "", lw=1.5, height=0.7)
+        ax.text(value, y, f"  {value:,.3g} {unit}" if value < 100 else f"  {value:,.0f} {unit}",
+                va="center", fontsize=12)
+    ax.set_yticks(range(len(labels)), labels, fontsize=12)
+    ax.grid(True, axis="x", alpha=0.3)
+
+
 def draw_memory(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Memory above the host OS against containers: the VM is a fixed offset."""
-    fig, ax = slide_figure("Memory the containers cost the host (above its own OS)",
-                           "containers running", "MiB (log scale)", size=(13.0, 6.5))
-    for (_, _, platform), marker in zip(PLATFORMS, "osD^vP", strict=True):
-        rows = [r for r in tables["starts"] if r["platform"] == platform]
-        style = _style(platform)
-        xs = [int(r["containers"] or 0) for r in rows]
-        ax.plot(xs, [float(r["memory_reserved_mib"] or 0) for r in rows], marker=marker,
-                lw=2.5, markersize=10, color=style["color"], label=str(rows[0]["label"]))
-        ax.plot(xs, [float(r["memory_resident_mib"] or 0) for r in rows], marker=marker,
-                lw=1.5, markersize=8, color=style["color"], alpha=0.45, linestyle=":",
-                markerfacecolor="none")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=11,
-              title="solid: reserved; faded: resident")
+    """Memory above the host OS, reserved and resident, one bar per platform and kind."""
+    count = max(int(r["containers"] or 0) for r in tables["starts"])
+    rows = {str(r["platform"]): r for r in tables["starts"] if r["containers"] == count}
+    platforms = [p for _, _, p in PLATFORMS if p in rows]
+    labels = [str(rows[p]["label"]) for p in platforms]
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, axes = plt.subplots(1, 2, figsize=(15.0, 6.5), sharey=True, sharex=True,
+                                 layout="constrained")
+    fig.suptitle(f"Memory {count} containers cost the host (above its own OS)",
+                 fontsize=SLIDE_STYLE["axes.titlesize"])
+    for ax, key, title, light in ((axes[0], "memory_reserved_mib", "reserved (the VM's RAM)",
+                                   False),
+                                  (axes[1], "memory_resident_mib", "resident (actually used)",
+                                   True)):
+        _platform_bars(ax, labels, platforms, [float(rows[p][key] or 0) for p in platforms],
+                       "MiB", light)
+        ax.set_title(title, fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_xlabel("MiB (log scale)", fontsize=SLIDE_STYLE["axes.labelsize"])
+    axes[0].set_xscale("log")
+    axes[0].set_xlim(right=axes[0].get_xlim()[1] * 6)
+    axes[0].invert_yaxis()  # shared: once for both panels
     return fig
 
 
 def draw_performance(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Slowdown against native per measure and platform."""
+    """Slowdown against native, one panel per measure, one bar per platform."""
     rows = list(tables["performance"])
     measures = list(dict.fromkeys(str(r["measure"]) for r in rows))
     platforms = [p for _, _, p in PLATFORMS]
-    fig, ax = slide_figure("Performance inside Docker Desktop's VM", "measure",
-                           "time / native time", size=(13.0, 6.0))
-    width = 0.8 / len(platforms)
-    for i, platform in enumerate(platforms):
+    labels = [next(str(r["label"]) for r in rows if r["platform"] == p) for p in platforms]
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, axes = plt.subplots(1, len(measures), figsize=(15.0, 6.5), sharey=True,
+                                 sharex=True, layout="constrained", squeeze=False)
+    fig.suptitle("Performance inside Docker Desktop's VM (time / native time, one scale)",
+                 fontsize=SLIDE_STYLE["axes.titlesize"])
+    for ax, measure in zip(axes[0], measures, strict=True):
         values = [next((float(r["slowdown"] or 0) for r in rows
-                        if r["platform"] == platform and r["measure"] == m), 0.0)
-                  for m in measures]
-        ax.bar(np.arange(len(measures)) + (i - (len(platforms) - 1) / 2) * width, values,
-               width=width, label=next(str(r["label"]) for r in rows
-                                       if r["platform"] == platform),
-               **_style(platform))
-    ax.axhline(1.0, color="black", lw=1)
-    ax.set_xticks(range(len(measures)), measures)
-    ax.legend(loc="upper left", fontsize=11)
+                        if r["platform"] == p and r["measure"] == measure), 0.0)
+                  for p in platforms]
+        _platform_bars(ax, labels, platforms, values, "x")
+        ax.axvline(1.0, color="black", lw=1)
+        ax.set_title(measure, fontsize=SLIDE_STYLE["axes.labelsize"])
+        ax.set_xlabel("time / native time", fontsize=SLIDE_STYLE["axes.labelsize"])
+    axes[0][0].set_xlim(0, axes[0][0].get_xlim()[1] * 1.25)
+    axes[0][0].invert_yaxis()  # shared: once for every panel
     return fig
 
 

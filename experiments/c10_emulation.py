@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.patches import Patch, Rectangle
 
 import virtsim
 from virtsim.compat import QEMU_USER, ROSETTA, Target, place, resolve
@@ -146,24 +146,33 @@ def run(size: Size, seed: int) -> Tables:
 # -- figures -----------------------------------------------------------------
 
 def draw_slowdowns(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Slowdown per demand type for each case, grouped bars."""
+    """A table of slowdowns: one row per case, one column per kind of work, numbers written.
+
+    Shading grows with the slowdown (greys: a magnitude, not a technology); the
+    row's technology is the coloured square beside its name.
+    """
     rows = list(tables["placements"])
     fig, ax = slide_figure("Cost of running another CPU architecture, per kind of work",
-                           "kind of work", "time / native time (log scale)", size=(14.0, 6.5))
-    width = 0.8 / len(rows)
-    hatches = ["", "//", "", "xx", "\\\\", "..", "oo"]
-    for i, row in enumerate(rows):
-        xs = np.arange(len(DEMANDS)) + (i - (len(rows) - 1) / 2) * width
-        ys = [float(row[f"slowdown_{d}"] or 0) for d in DEMANDS]
-        ax.bar(xs, ys, width=width, color=colour(str(row["technology"])),
-               hatch=hatches[i % len(hatches)], edgecolor="white", label=str(row["case"]))
-    ax.axhline(1.0, color="black", lw=1)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_yticks([1, 1.25, 1.5, 2, 3, 4, 5])
+                           "kind of work", "", size=(15.0, 7.0))
+    ax.grid(False)
+    values = np.array([[float(row[f"slowdown_{d}"] or 0) for d in DEMANDS] for row in rows])
+    shade = np.clip(np.log(np.maximum(values, 1.0)) / np.log(5.0), 0.0, 1.0)
+    ax.imshow(shade, cmap="Greys", vmin=0.0, vmax=1.6, aspect="auto")
+    for (y, x), value in np.ndenumerate(values):
+        ax.text(x, y, f"{value:.2f}x", ha="center", va="center", fontsize=13,
+                fontweight="bold" if value >= MUCH_SLOWER else "normal")
     ax.set_xticks(range(len(DEMANDS)), [DEMAND_LABELS[d] for d in DEMANDS])
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=11)
+    ax.set_yticks(range(len(rows)), [str(row["case"]) for row in rows], fontsize=12)
+    for y, row in enumerate(rows):
+        tech = str(row["technology"])
+        ax.add_patch(Rectangle((-0.47, y - 0.3), 0.1, 0.6, facecolor=colour(tech),
+                               edgecolor="black"))
+    techs = list(dict.fromkeys(str(r["technology"]) for r in rows))
+    ax.legend(handles=[Patch(facecolor=colour(t), edgecolor="black", label=label(t))
+                       for t in techs],
+              loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(techs), frameon=False)
+    ax.set_title("Cost of running another CPU architecture: time / native time per kind of work "
+                 "(bold: at least 2x)", fontsize=15)
     return fig
 
 

@@ -31,7 +31,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.patches import Patch
 
 import virtsim
 from virtsim.compat import resolve, version_lt
@@ -44,7 +43,8 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import slide_figure
+from virtsim.layer_palette import OUTCOME_STYLES
+from virtsim.plotting import outcome_cell, outcome_patch, outcome_text_colour, slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
 from virtsim.result import Record
 
@@ -71,10 +71,6 @@ SANDBOX_RUNTIMES: dict[str, tuple[str, str]] = {"gvisor-sentry": ("containerd", 
 
 HOST = "m5d-metal"
 SANDBOX_HOST_KERNEL = "linux-6.8"
-
-OUTCOME_COLOURS: dict[str, str] = {"native": "#2e7d32", "impossible": "#c62828",
-                                   "emulated": "#8c564b", "needs-vm": "#9e9e9e"}
-"""Cell colours of the matrix: runs, cannot run."""
 
 
 def _kernel_label(kernel: KernelProfile) -> str:
@@ -162,27 +158,22 @@ def draw_matrix(tables: Mapping[str, list[Record]]) -> MplFigure:
     for row in rows:
         x, y = kernels.index(str(row["kernel"])), images.index(str(row["image"]))
         outcome = str(row["outcome"])
-        ax.add_patch(_cell(x, y, OUTCOME_COLOURS.get(outcome, "#999999")))
+        outcome = outcome if outcome in ("native", "impossible") else "needs-vm"
+        ax.add_patch(outcome_cell(x, y, outcome))
         text = "runs" if outcome == "native" else short.get(str(row["cause"]),
                                                             f"no {row['missing']}")
-        ax.text(x, y, text, ha="center", va="center", color="white", fontsize=10,
-                fontweight="bold")
+        ax.text(x, y, text, ha="center", va="center", color=outcome_text_colour(outcome),
+                fontsize=10, fontweight="bold")
     ax.set_xticks(range(len(kernels)), [f"{k}\n{versions[k]}" for k in kernels], fontsize=10)
     ax.set_yticks(range(len(images)), images)
     ax.set_xlim(-0.5, len(kernels) - 0.5)
     ax.set_ylim(len(images) - 0.5, -0.5)
     ax.grid(False)
-    ax.legend(handles=[Patch(color=OUTCOME_COLOURS["native"], label="runs on the shared kernel"),
-                       Patch(color=OUTCOME_COLOURS["impossible"],
-                             label="refused: the kernel lacks what the image needs")],
+    ax.legend(handles=[outcome_patch("native", "runs on the shared kernel"),
+                       outcome_patch("impossible",
+                                     "refused: the kernel lacks what the image needs")],
               loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     return fig
-
-
-def _cell(x: float, y: float, fill: str) -> Any:
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((x - 0.47, y - 0.45), 0.94, 0.9, color=fill, zorder=2)
 
 
 def draw_share(tables: Mapping[str, list[Record]]) -> MplFigure:
@@ -195,9 +186,16 @@ def draw_share(tables: Mapping[str, list[Record]]) -> MplFigure:
     started = [sum(1 for r in rows if r["kernel"] == k and r["started"]) for k in kernels]
     refused = [sum(1 for r in rows if r["kernel"] == k and not r["started"]) for k in kernels]
     xs = range(len(kernels))
-    ax.bar(xs, started, color=OUTCOME_COLOURS["native"], label="started, sharing the kernel")
-    ax.bar(xs, refused, bottom=started, color=OUTCOME_COLOURS["impossible"],
+    native, refused_style = OUTCOME_STYLES["native"], OUTCOME_STYLES["impossible"]
+    ax.bar(xs, started, color=native.face, edgecolor="black", label="started, sharing the kernel")
+    ax.bar(xs, refused, bottom=started, color=refused_style.face, edgecolor="black",
            label="refused at start")
+    for x, (ran, refusals) in enumerate(zip(started, refused, strict=True)):
+        ax.text(x, ran / 2, f"{ran} run", ha="center", va="center", fontsize=13)
+        if refusals:
+            ax.text(x, ran + refusals / 2, f"{refusals} refused", ha="center", va="center",
+                    fontsize=13, color="white")
+    ax.set_axisbelow(True)
     ax.set_xticks(list(xs), kernels, rotation=20, ha="right", fontsize=11)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)
     return fig

@@ -30,6 +30,7 @@ from typing import Any
 
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 import virtsim
 from virtsim.experiment import (
@@ -41,7 +42,8 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import colour, label, slide_figure
+from virtsim.layer_palette import text_colour
+from virtsim.plotting import colour, label, marker, slide_figure
 from virtsim.profiles import DiskImageProfile, ImageProfile, KernelProfile
 from virtsim.result import Record
 from virtsim.scenario import DESKTOP_VM
@@ -199,17 +201,21 @@ def draw_sweep(tables: Mapping[str, list[Record]]) -> MplFigure:
     """Kernel memory against instances: flat for a shared kernel, linear for one each."""
     fig, ax = slide_figure("Kernel memory against instances on one host",
                            "instances of the technology (log scale)",
-                           "memory held by kernels (MiB, log scale)")
-    for technology, marker in zip(SWEEP, "os^Dv<", strict=True):
+                           "memory held by kernels (MiB, log scale)", size=(14.0, 6.5))
+    for technology in SWEEP:
         rows = [r for r in tables["kernels_vs_instances"] if r["technology"] == technology]
         ax.plot([int(r["instances"] or 0) for r in rows],
-                [float(r["kernel_memory_mib"] or 0) for r in rows], marker=marker,
+                [float(r["kernel_memory_mib"] or 0) for r in rows], marker=marker(technology),
                 markersize=10, lw=2.5, color=colour(technology),
                 label=f"{label(technology)}: {rows[-1]['kernels']} kernel(s) at "
                       f"{rows[-1]['instances']}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.legend(loc="upper left")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(sorted({int(r["instances"] or 0) for r in tables["kernels_vs_instances"]}))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -218,22 +224,20 @@ def draw_map(tables: Mapping[str, list[Record]]) -> MplFigure:
     fig, ax = slide_figure("The kernel a container uses comes from where it runs, not its image",
                            "where the container runs", "base image", size=(12.0, 6.5))
     places = list(PLACES)
-    sources = {"host OS": "#1f77b4", "platform VM": colour("desktop"),
-               "container runtime": colour("gvisor")}
     for row in tables["kernel_map"]:
-        x, y = places.index(str(row["technology"])), IMAGES.index(str(row["image"]))
-        ax.add_patch(Rectangle((x - 0.46, y - 0.42), 0.92, 0.84, zorder=2,
-                               color=sources.get(str(row["supplied_by"]), "#999999")))
-        ax.text(x, y, f"{row['kernel']}", ha="center", va="center", color="white",
-                fontsize=11.5, fontweight="bold", zorder=3)
+        tech = str(row["technology"])
+        x, y = places.index(tech), IMAGES.index(str(row["image"]))
+        ax.add_patch(Rectangle((x - 0.46, y - 0.42), 0.92, 0.84, zorder=2, color=colour(tech)))
+        ax.text(x, y, f"{row['kernel']}\nfrom the {row['supplied_by']}", ha="center",
+                va="center", color=text_colour(colour(tech)), fontsize=11, fontweight="bold",
+                zorder=3)
     ax.set_xticks(range(len(places)), [PLACES[p] for p in places], fontsize=11.5)
     ax.set_yticks(range(len(IMAGES)), list(IMAGES))
     ax.set_xlim(-0.5, len(places) - 0.5)
     ax.set_ylim(len(IMAGES) - 0.5, -0.5)
     ax.grid(False)
-    ax.legend(handles=[Patch(color=c, label=f"kernel supplied by the {s}")
-                       for s, c in sources.items()],
-              loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    ax.legend(handles=[Patch(color=colour(t), label=label(t)) for t in places],
+              loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(places), frameon=False)
     return fig
 
 

@@ -44,7 +44,14 @@ from virtsim.experiment import (
     main_for,
     over_cases,
 )
-from virtsim.plotting import colour, image_size_bars, slide_figure
+from virtsim.plotting import (
+    colour,
+    image_size_bars,
+    outcome_cell,
+    outcome_patch,
+    outcome_text_colour,
+    slide_figure,
+)
 from virtsim.profiles import ImageProfile
 from virtsim.result import Record
 
@@ -174,50 +181,57 @@ def draw_exec(tables: Mapping[str, list[Record]]) -> MplFigure:
     images = list(IMAGES)
     with_entrypoint = {str(r["image"]) for r in tables["exec"] if r["is_entrypoint"]}
     for y in [i for i, image in enumerate(images) if image not in with_entrypoint]:
-        ax.add_patch(_cell(len(columns) - 1, y, "#d0d7de"))
+        ax.add_patch(outcome_cell(len(columns) - 1, y, "vm", 0.92, 0.88))
         ax.text(len(columns) - 1, y, "no entrypoint", ha="center", va="center", fontsize=11)
     for row in tables["exec"]:
         col = columns.index("entrypoint" if row["is_entrypoint"] else str(row["command"]))
         y = images.index(str(row["image"]))
         ok = bool(row["ok"])
-        ax.add_patch(_cell(col, y, "#2e7d32" if ok else "#c62828"))
+        outcome = "native" if ok else "impossible"
+        ax.add_patch(outcome_cell(col, y, outcome, 0.92, 0.88))
         text = "runs" if ok else "not found"
         if row["is_entrypoint"]:
             text = f"{row['command']}\n{text}"
-        ax.text(col, y, text, ha="center", va="center", color="white", fontsize=11,
-                fontweight="bold")
+        ax.text(col, y, text, ha="center", va="center", color=outcome_text_colour(outcome),
+                fontsize=11, fontweight="bold")
     ax.set_xticks(range(len(columns)), [f"`{c}`" if c != "entrypoint" else "its own app"
                                         for c in columns])
     ax.set_yticks(range(len(images)), images)
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylim(len(images) - 0.5, -0.5)
     ax.grid(False)
-    ax.legend(handles=[Patch(color="#2e7d32", label="runs"),
-                       Patch(color="#c62828", label='exec: "…": executable file not found')],
+    ax.legend(handles=[outcome_patch("native", "runs"),
+                       outcome_patch("impossible", 'exec: "…": executable file not found')],
               loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return fig
 
 
-def _cell(x: float, y: float, fill: str) -> Any:
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((x - 0.46, y - 0.44), 0.92, 0.88, color=fill, zorder=2)
-
-
 def draw_storage(tables: Mapping[str, list[Record]]) -> MplFigure:
-    """Layer storage per host against containers: flat, because layers are stored once."""
-    fig, ax = slide_figure("Image layers on the host against containers running",
-                           "containers of the image on one host", "image layers on disk (MiB)")
-    for image, marker in zip(IMAGES, "os^Dv<>", strict=False):
-        rows = [r for r in tables["storage"] if r["image"] == image]
+    """Layer storage per host for 1 and for N containers of each image: the same, stored once."""
+    counts = sorted({int(r["containers"] or 0) for r in tables["storage"]})
+    fig, ax = slide_figure("Image layers on the host: one container or many, stored once",
+                           "image layers on disk (MiB, log scale)", "", size=(13.0, 7.0))
+    height = 0.8 / len(counts)
+    for y, image in enumerate(IMAGES):
         family = _family(image)
-        ax.plot([int(r["containers"] or 0) for r in rows],
-                [float(r["layer_disk_mib"] or 0) for r in rows], marker=marker, lw=2.5,
-                markersize=10, color=colour(family), label=image,
-                linestyle="-" if family != "minimal" else "--")
+        for k, count in enumerate(counts):
+            value = next((float(r["layer_disk_mib"] or 0) for r in tables["storage"]
+                          if r["image"] == image and r["containers"] == count), None)
+            if value is None:
+                continue
+            offset = (k - (len(counts) - 1) / 2) * height
+            ax.barh(y + offset, value, height=height * 0.9, color=colour(family),
+                    edgecolor="black", hatch="" if k == 0 else "//",
+                    alpha=1.0 if k == 0 else 0.6)
+            ax.text(value * 1.05, y + offset, f"{value:.1f} MiB ({count} running)",
+                    va="center", fontsize=11)
+    ax.set_yticks(range(len(IMAGES)), list(IMAGES))
+    ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_xlim(1, ax.get_xlim()[1] * 8)
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch="" if k == 0 else "//",
+                             label=f"{count} container{'s' if count > 1 else ''} running")
+                       for k, count in enumerate(counts)], loc="upper right")
     return fig
 
 

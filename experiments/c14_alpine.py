@@ -183,7 +183,7 @@ def draw_sizes(tables: Mapping[str, list[Record]]) -> MplFigure:
         f"{'shell' if r['has_shell'] else 'no shell'}, "
         f"{r['package_manager'] or 'no package manager'}, {r['packages']} packages"
         for r in rows])
-    ax.axvline(CLAIMED_ALPINE_MB / MB_PER_MIB, color=colour(ALPINE), ls=":", lw=2)
+    ax.axvline(CLAIMED_ALPINE_MB / MB_PER_MIB, color="black", ls=":", lw=2)
     ax.text(CLAIMED_ALPINE_MB / MB_PER_MIB, len(rows) - 0.4, " 'around 5MB'", fontsize=11,
             color="#555555")
     return fig

@@ -121,3 +121,74 @@ def test_bad_user_profile_exits_2(tmp_path: Path) -> None:
     (tmp_path / "hosts").mkdir()
     (tmp_path / "hosts" / "bad.toml").write_text("cores = 'many'\n")
     assert_input_error(virtsim("--models", str(tmp_path), "catalog"), "bad.toml", "cores")
+
+
+@pytest.mark.parametrize("command", ["run", "graph", "catalog", "reproduce"])
+def test_every_subcommand_has_a_description(command: str) -> None:
+    proc = virtsim(command, "--help")
+    assert proc.returncode == 0
+    _, _, rest = proc.stdout.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert not description.startswith(("positional", "options")), proc.stdout
+    assert len(description.split()) > 12
+    assert "--models" in proc.stdout
+
+
+def test_models_is_accepted_after_the_command_too(tmp_path: Path) -> None:
+    before = virtsim("--models", "/no/such/models", "catalog")
+    after = virtsim("catalog", "--models", "/no/such/models")
+    assert_input_error(after, "/no/such/models", "no such folder")
+    assert after.stderr == before.stderr
+
+
+def test_an_unknown_profile_name_gets_a_suggestion_and_no_cut_list(
+        write_scenario: Callable[[str], Path]) -> None:
+    path = write_scenario("[[hosts]]\nname = 'h'\nprofile = 'm5d'\n")
+    proc = virtsim("run", str(path))
+    assert_input_error(proc, "did you mean 'm5d-metal'?", "windows-server")
+    assert "..." not in proc.stderr
+    path = write_scenario("[[hosts]]\nname = 'h'\nprofile = 'laptop'\n"
+                          "[[hosts.containers]]\nname = 'c'\nimage = 'alpne'\n")
+    proc = virtsim("run", str(path))
+    assert_input_error(proc, "did you mean 'alpine'?", "`virtsim catalog images` lists them")
+    assert_input_error(virtsim("catalog", "host"), "did you mean 'hosts'?")
+
+
+def test_catalog_is_a_readable_table_with_key_values() -> None:
+    proc = virtsim("catalog")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 130
+    m5d = next(line for line in lines if line.strip().startswith("m5d-metal"))
+    assert "48 (SMT off)" in m5d and "384 GiB" in m5d
+    firecracker = next(line for line in lines if line.strip().startswith("firecracker "))
+    assert "2.9 MiB" in firecracker and "0.018 s" in firecracker
+    alpine = next(line for line in lines if line.strip().startswith("alpine "))
+    assert "7.92 MiB" in alpine
+    wide = virtsim("catalog", "hosts", "--wide")
+    assert wide.returncode == 0 and "memory_bandwidth_gbs" in wide.stdout
+    assert "SMT" in wide.stdout  # the whole description, uncut
+
+
+def test_progress_bar_is_off_without_a_terminal_or_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys as system
+
+    from virtsim.cli import _clock_bar
+
+    monkeypatch.setattr(system, "stderr", io.StringIO())
+    with _clock_bar(60.0, off=False) as advance:
+        assert advance is None  # a pipe or a log file: no bar, the clock runs in one go
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(system, "stderr", Terminal())
+    with _clock_bar(60.0, off=True) as advance:
+        assert advance is None
+    with _clock_bar(60.0, off=False) as advance:
+        assert advance is not None
+        advance(30.0)
+        advance(60.0)

@@ -7,6 +7,7 @@ experiments rests its verdict on, and that a seed gives byte-identical CSV.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 
@@ -105,3 +106,31 @@ def test_c06_foreign_os_containers_are_refused_and_every_vm_runs() -> None:
     fleet = {r["technology"]: r for r in tables("c06_use_cases")["replicas"]}
     assert int(fleet["container"]["hosts_for_fleet_reserved"]) < int(  # type: ignore[arg-type]
         fleet["vm"]["hosts_for_fleet_reserved"])  # type: ignore[arg-type]
+
+
+def test_c02_vms_hold_what_they_touched_and_give_it_back_over_time() -> None:
+    result = tables("c02_footprint")
+    first = {str(r["variant"]): r for r in result["sweep"] if r["count"] == 1}
+    ubuntu = first["vm-full"]
+    assert float(ubuntu["instance_memory_mib"]) < float(ubuntu["instance_committed_mib"])  # type: ignore[arg-type]
+    windows = first["vm-windows"]  # zeroes its RAM at boot: holds its whole commitment
+    assert float(windows["instance_memory_mib"]) == pytest.approx(  # type: ignore[arg-type]
+        float(windows["instance_committed_mib"]))  # type: ignore[arg-type]
+    ages: dict[str, list[float]] = {}
+    for row in result["resident_over_time"]:
+        ages.setdefault(str(row["variant"]), []).append(float(row["host_memory_mib"]))  # type: ignore[arg-type]
+    assert len(set(ages["Ubuntu VMs"])) == 1  # nothing gives memory back
+    ksm = ages["Ubuntu VMs + KSM"]
+    assert ksm[0] == ages["Ubuntu VMs"][0] and ksm[-1] < ksm[0]  # merged after two passes
+    assert all(b <= a for a, b in pairwise(ksm))
+    for row in result["density"]:
+        assert int(row["count_committed"]) <= int(row["count_resident"])  # type: ignore[call-overload]
+
+
+def test_c03_storm_names_the_mechanism_that_dominates() -> None:
+    result = tables("c03_startup")
+    assert result["storm_mechanisms"]
+    docker = {int(r["concurrency"]): r for r in result["storm"]  # type: ignore[call-overload]
+              if r["variant"] == "docker-warm"}
+    assert docker[1]["dominant"] == "engine API path"
+    assert all(r["dominant"] for r in result["storm"])

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure as MplFigure
 
+from tests.figure_colours import clipped_legends, off_palette
 from virtsim.claims import CLAIM_IDS
 from virtsim.experiment import VERDICTS, Finding, experiment_paths, load_experiment
 from virtsim.reproduce import claim_of_stem, experiment_seed
@@ -67,6 +68,11 @@ def test_figures_draw_from_tables(experiment: tuple[ModuleType, dict]) -> None:
             assert drawn.axes
             axes = drawn.axes[0]
             assert axes.get_title() or drawn.get_suptitle(), f"{figure.name} has no title"
+            assert not clipped_legends(drawn), (
+                f"{figure.name}: a legend is cut off: {clipped_legends(drawn)}")
+            assert not off_palette(drawn), (
+                f"{figure.name} uses colours outside the technology palette: "
+                f"{off_palette(drawn)}")
             buffer = io.BytesIO()
             drawn.savefig(buffer, format="png", dpi=40)
             assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"

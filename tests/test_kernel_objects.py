@@ -133,3 +133,26 @@ def test_concurrent_starts_queue_on_the_netns_lock(catalog: Catalog) -> None:
     env.run()
     assert max(done) == pytest.approx(10 * 0.0477)
     assert min(done) == pytest.approx(0.0477)
+
+
+def test_a_cancelled_creation_leaves_its_lock_and_the_next_goes_on(catalog: Catalog) -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ("cpu", "disk", "net"), (4.0, 1000.0, 1000.0))
+    log: list[Hold] = []
+    locks = LockTable(env, "k", log)
+    objects = KernelObjects(costs(catalog), "4.4")
+    steps = (ObjectStep("network-namespace"),)
+    done: list[str] = []
+    first = ObjectCreation(objects, locks, pool, steps, "a", lambda: done.append("a"))
+    second = ObjectCreation(objects, locks, pool, steps, "b", lambda: done.append("b"))
+    queued = ObjectCreation(objects, locks, pool, steps, "c", lambda: done.append("c"))
+    first.next()
+    second.next()
+    queued.next()
+    env.run(until=0.01)
+    first.cancel()  # holding the lock mid-work
+    queued.cancel()  # still in the queue
+    env.run()
+    assert done == ["b"]
+    assert overlaps(log) == [] and [h.holder for h in log] == ["a", "b"]
+    assert log[1].start_s == pytest.approx(0.01)

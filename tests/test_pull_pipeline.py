@@ -69,3 +69,25 @@ def test_present_layers_are_not_pulled_and_shared_layers_not_twice(catalog: Cata
     assert first is second
     env.run()
     assert env.now == pytest.approx(1.0 + 100 / engine.decompress_mibs_per_core)
+
+
+def test_an_aborted_pull_leaves_the_pool_and_its_layers_absent(catalog: Catalog) -> None:
+    from virtsim.pull_pipeline import abort
+
+    env = simpy.Environment()
+    pool = FluidPool(env, ("cpu", "disk", "net"), (8.0, 1e6, 100.0))
+    store = LayerStore()
+    engine = catalog.require(EngineProfile, "docker")
+    layers = (Layer(digest="a", compressed_mib=10, size_mib=10),
+              Layer(digest="b", compressed_mib=500, size_mib=500))
+    done = pull(env, pool, store, layers, engine, codecs(catalog))
+    assert done is not None
+    env.run(until=2.0)
+    assert "a" in store.present and "b" not in store.present
+    abort(pool, store)
+    env.run(until=3.0)
+    assert not pool.activities and "b" not in store.present and "b" not in store.unpacked
+    again = pull(env, pool, store, layers, engine, codecs(catalog))
+    assert again is not None
+    env.run(again)
+    assert store.present == {"a", "b"}

@@ -71,6 +71,54 @@ def test_every_figure_decodes_and_every_claim_is_present(report: Path, browser: 
     assert summary == len(CLAIM_IDS)
 
 
+OVERLAPS = """
+const boxes = (selector) => Array.from(document.querySelectorAll(selector)).map(e => {
+  const r = e.getBoundingClientRect();
+  return {name: e.closest('figure') ? e.closest('figure').id : e.tagName,
+          top: r.top + window.scrollY, bottom: r.bottom + window.scrollY,
+          left: r.left, right: r.right};
+});
+const images = boxes('figure img'), captions = boxes('figcaption');
+const hits = [];
+for (const c of captions) for (const i of images) {
+  const h = Math.min(c.right, i.right) - Math.max(c.left, i.left);
+  const v = Math.min(c.bottom, i.bottom) - Math.max(c.top, i.top);
+  if (h > 1 && v > 1) hits.push(c.name + ' caption over ' + i.name + ' image');
+}
+return [images.length, captions.length, hits];
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_no_caption_overlaps_a_figure(report: Path, browser: Any, width: int) -> None:
+    browser.set_window_size(width, 1800)
+    browser.get(report.as_uri())
+    browser.execute_script("return Promise.all(Array.from(document.images).map(i => "
+                           "i.complete ? 1 : new Promise(r => { i.onload = i.onerror = r; })));")
+    images, captions, hits = browser.execute_script(OVERLAPS)
+    assert images == captions > 6 + len(CLAIM_IDS)
+    assert not hits, hits
+    shot = report.parent / f"report-{width}px.png"
+    assert browser.save_screenshot(str(shot))
+
+
+def test_summary_shows_every_statement_uncut(report: Path, browser: Any) -> None:
+    import csv
+
+    browser.set_window_size(1400, 1800)
+    browser.get(report.as_uri())
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.summary tbody tr')).map(tr => "
+        "[tr.cells[0].innerText, Array.from(tr.querySelectorAll('ul.statements li'))"
+        ".map(li => li.innerText), tr.cells[3].scrollWidth <= tr.cells[3].clientWidth + 1]);")
+    with (report.parent / "findings.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["statement"]]
+    for claim_id, items, fits in shown:
+        expected = [f"{r['verdict']}: {r['statement']}" for r in rows if r["claim"] == claim_id]
+        assert items == expected, claim_id
+        assert fits, f"{claim_id}: the statements cell is cut off"
+
+
 def test_screenshot_of_the_rendered_report(report: Path, browser: Any) -> None:
     browser.get(report.as_uri())
     shot = report.parent / "report-screenshot.png"

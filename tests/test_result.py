@@ -55,3 +55,30 @@ def test_records_handed_over_whole_stay_the_owners_dicts() -> None:
     record["b"] = 9  # its owner fills it in later
     assert result.table("t") == [{"a": 1, "b": 9}, {"a": 2, "b": 3}]
     assert result.table("missing") == [] and list(result.rows("missing")) == []
+
+
+def test_numpy_scalars_are_written_as_plain_numbers(tmp_path: Path) -> None:
+    import numpy as np
+
+    from virtsim.result import write_table
+
+    write_table(tmp_path / "t.csv", [{"offered_per_s": np.float64(1000.0), "n": np.int64(3),
+                                      "ok": np.bool_(True), "x": 0.1 + 0.2}])
+    assert (tmp_path / "t.csv").read_text() == (
+        "offered_per_s,n,ok,x\n1000.0,3,True,0.30000000000000004\n")
+
+
+def test_json_metrics_are_plain_and_free_of_rounding_noise() -> None:
+    import json
+
+    import numpy as np
+
+    from virtsim.result import Result, plain_number
+
+    result = Result(metrics={"memory": 216542.00000000003, "rate": np.float64(1000.0),
+                             "n": np.int64(5), "nested": {"p99": [0.1 + 0.2]},
+                             "inf": float("inf")})
+    text = result.to_json()
+    assert "216542.0," in text and "00000000003" not in text and "np." not in text
+    assert json.loads(text.replace("Infinity", "1e999"))["nested"]["p99"] == [0.3]
+    assert plain_number(np.float64(1.5)) == 1.5 and type(plain_number(np.int64(2))) is int

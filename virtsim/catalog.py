@@ -9,8 +9,9 @@ through :mod:`virtsim.datafile`, so a bad profile fails like a bad scenario.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -61,9 +62,33 @@ class Catalog:
         """Every kind the catalogue knows, in a stable order."""
         return list(PROFILE_KINDS)
 
+    def expected_name(self, kind: str, name: str) -> str:
+        """What an error about an unknown ``kind`` profile ``name`` says was expected.
+
+        The closest names first ("did you mean"), then every name when they
+        are few, or where to list them when they are many: never a list cut
+        off in the middle.
+        """
+        return expected_one_of(f"a profile name from {kind}", self.names(kind), name,
+                               f"virtsim catalog {kind}")
+
     def __iter__(self) -> Iterator[Profile]:
         for kind in self.kinds():
             yield from (self.profiles.get(kind, {})[n] for n in self.names(kind))
+
+
+LISTED_NAMES = 16
+"""Up to this many names are listed in an error; beyond, the error says how to list them."""
+
+
+def expected_one_of(what: str, names: Sequence[str], found: str, listing: str) -> str:
+    """``what`` with the nearest of ``names`` to ``found`` and all names or how to list them."""
+    close = difflib.get_close_matches(found, names, n=3, cutoff=0.6)
+    close += [n for n in names if found and found.lower() in n.lower() and n not in close][:3]
+    hint = f"did you mean {' or '.join(repr(n) for n in close[:3])}? " if close else ""
+    if len(names) <= LISTED_NAMES:
+        return f"{what} ({hint}one of {', '.join(names)})"
+    return f"{what} ({hint}{len(names)} names; `{listing}` lists them)"
 
 
 def load_catalog(extra_dirs: Iterable[Path | str] = ()) -> Catalog:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    run = sub.add_parser("run", help="run one scenario and print its metrics")
+    run = sub.add_parser(
+        "run", help="run one scenario and print its metrics",
+        description="Run one scenario file (TOML) and print, per instance group, how many "
+                    "became ready, the median and p99 time to ready, when the whole group was "
+                    "ready and the memory one instance holds; then the host's footprint, "
+                    "density and service latency. --json prints the metrics for scripts, "
+                    "--out writes every result table as tidy CSV.")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="write result tables (CSV) and the effective scenario here")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress bar (it shows only on a terminal, after a second)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assign",
                      help="change one scenario value for this run (repeatable), e.g. "
                           "hosts.node.containers.web.count=10 (a key path, as in sweep files)")
@@ -97,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-figure", action="store_true", help="do not draw figure.png/.svg")
     sweep.set_defaults(handler=_cmd_sweep)
 
-    graph = sub.add_parser("graph", help="draw a scenario's stack as a layered diagram")
+    graph = sub.add_parser(
+        "graph", help="draw a scenario's stack as a layered diagram",
+        description="Draw the stack a scenario builds (machine, kernel, hypervisor, VMM, VM, "
+                    "runtime, container, process), each box on the box it runs on, to a PNG, "
+                    "SVG or PDF file. Identical siblings are drawn once as a stack of cards "
+                    "marked with their count.")
     graph.add_argument("scenario", type=Path, help="scenario TOML file")
     graph.add_argument("--out", type=Path, default=Path("stack.png"), metavar="FILE",
                        help="output image, .png or .svg (default: stack.png)")
@@ -120,8 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--seed", type=_seed, help="override the plan's seed")
     plan.set_defaults(handler=_cmd_plan)
 
-    catalog = sub.add_parser("catalog", help="list catalogue profiles and their sources")
+    catalog = sub.add_parser(
+        "catalog", help="list catalogue profiles with their key values and sources",
+        description="List the catalogue's profiles, one table per kind with key values (cores "
+                    "and memory of hosts, memory and mean start time of VMMs and runtimes, "
+                    "image sizes, ...). Name a kind to see where every number comes from; "
+                    "--wide shows every value and the whole description; --json everything.")
     catalog.add_argument("kind", nargs="?", help="one kind (hosts, kernels, ...); all if omitted")
+    catalog.add_argument("--wide", action="store_true",
+                         help="every value and the whole description (lines get long)")
     catalog.add_argument("--json", action="store_true", help="print profiles as JSON")
     catalog.set_defaults(handler=_cmd_catalog)
 
@@ -174,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="local worker processes (default: min(2, CPUs))")
     validate.add_argument("--list", action="store_true", help="list the cases and exit")
     validate.set_defaults(handler=_cmd_validate)
+    # global options are accepted after the command too
+    for command in (run, sweep, plan, graph, catalog, reproduce, validate):
+        command.add_argument("--models", action="append", default=[], dest="models_after",
+                             metavar="DIR", help="an extra folder of catalogue profiles "
+                             "(repeatable; also accepted before the command)")
     return parser
 
 
@@ -212,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.models = [*args.models, *getattr(args, "models_after", [])]
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except InputError as exc:
@@ -243,7 +271,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = _scenario_with_settings(args.scenario, args.assign, catalog)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    result = run_scenario(scenario, catalog)
+    with _clock_bar(scenario.duration_s, args.no_progress) as advance:
+        result = run_scenario(scenario, catalog, progress=advance)
     if args.out is not None:
         _check_out_dir(args.out, "--out")
         write_outputs(args.out, result.tables,
@@ -257,6 +286,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"results written to {display_path(args.out)}")
     warn_overload(result)
     return EXIT_OK
+
+
+@contextmanager
+def _clock_bar(duration_s: float, off: bool) -> Iterator[Callable[[float], None] | None]:
+    """A progress bar of simulated time on stderr, for runs longer than a second.
+
+    Off when stderr is not a terminal (a pipe, a log file) or with
+    ``--no-progress``; it then costs nothing, the clock runs in one go.
+    """
+    if off or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=duration_s, unit="sim s", file=sys.stderr, delay=1.0, leave=False,
+              dynamic_ncols=True, desc="simulating",
+              bar_format="{desc} {bar} {n:.0f}/{total:.0f} simulated s [{elapsed}<{remaining}]"
+              ) as bar:
+        def advance(now: float) -> None:
+            bar.update(now - bar.n)
+
+        yield advance
 
 
 def warn_overload(result: Result) -> None:
@@ -332,23 +383,12 @@ def _drop_none(value: Any) -> Any:
 
 
 def summary(scenario: Scenario, result: Result) -> str:
-    """A few human-readable lines about a finished run."""
-    lines = [f"scenario {scenario.name!r}: seed {result.metrics.get('seed')}, "
-             f"{scenario.duration_s:g} s simulated"]
-    for key, value in result.metrics.items():
-        if key in {"scenario", "seed", "duration_s", "warnings"}:
-            continue
-        if isinstance(value, dict):
-            shown = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items() if v not in (0, None))
-            lines.append(f"  {key}: {shown}")
-        else:
-            lines.append(f"  {key}: {_fmt(value)}")
+    """A few human-readable lines about a finished run: one per instance group, then warnings."""
+    from virtsim.summary import run_summary
+
+    lines = [run_summary(scenario.name, result.metrics.get("seed"), scenario.duration_s, result)]
     lines.extend(f"  warning: {line}" for line in _warnings(result))
     return "\n".join(lines)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -461,24 +501,30 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
+    from virtsim.catalog import expected_one_of
+    from virtsim.catalog_table import render
+
     catalog = _catalog(args)
     kinds = catalog.kinds()
     if args.kind is not None and args.kind not in kinds:
-        raise InputError("catalog", "KIND", f"one of {', '.join(kinds)}", f"'{args.kind}'")
+        raise InputError("catalog", "KIND", expected_one_of("a kind of profile", kinds,
+                                                            args.kind, "virtsim catalog"),
+                         f"'{args.kind}'")
     chosen = [args.kind] if args.kind else kinds
     if args.json:
         print(json.dumps({k: [p.model_dump(mode="json") for p in
                               (catalog.profiles[k][n] for n in catalog.names(k))]
                           for k in chosen}, sort_keys=True))
         return EXIT_OK
-    for kind in chosen:
-        print(f"{kind}:")
-        for name in catalog.names(kind):
-            profile = catalog.profiles[kind][name]
-            print(f"  {name:28s} {profile.description}")
-            if args.kind:
-                for key, source in sorted(profile.sources.items()):
-                    print(f"      {key}: {source}")
+    width = shutil.get_terminal_size((120, 24)).columns
+    print(render(catalog, chosen, wide=args.wide, width=width), end="")
+    if args.kind:
+        print("\nsources:")
+        for name in catalog.names(args.kind):
+            profile = catalog.profiles[args.kind][name]
+            print(f"  {name}:")
+            for key, source in sorted(profile.sources.items()):
+                print(f"      {key}: {source}")
     return EXIT_OK
 
 

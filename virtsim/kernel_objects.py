@@ -27,10 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import simpy
+
 from virtsim.locks import LockTable
 from virtsim.profiles import EngineProfile, KernelCostProfile, RuntimeProfile
 from virtsim.resolver import version_tuple
-from virtsim.sharing import FluidPool
+from virtsim.sharing import Activity, FluidPool
 
 OBJECT_LOCKS: dict[str, str] = {
     "cgroup": "cgroup_mutex",
@@ -201,8 +203,8 @@ class ObjectCreation:
         row: The pool's work vector (see :data:`Row`).
     """
 
-    __slots__ = ("asked", "began", "cost", "done", "holder", "index", "locks", "objects", "pool",
-                 "record", "request", "row", "steps")
+    __slots__ = ("activity", "asked", "began", "cancelled", "cost", "done", "holder", "index",
+                 "locks", "objects", "pool", "record", "request", "row", "steps")
 
     def __init__(self, objects: KernelObjects, locks: LockTable, pool: FluidPool,
                  steps: tuple[ObjectStep, ...], holder: str, done: Callable[[], object],
@@ -217,10 +219,34 @@ class ObjectCreation:
         self.row = row
         self.index = 0
         self.asked = self.began = self.cost = 0.0
-        self.request: object = None
+        self.request: simpy.resources.resource.Request | None = None
+        self.activity: Activity | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Its start was abandoned: leave the lock (or its queue) and the pool; no ``done``.
+
+        An object already counted stays counted until its instance's objects are removed.
+        """
+        if self.cancelled:
+            return
+        self.cancelled = True
+        if self.activity is not None and not self.activity.finished:
+            self.pool.cancel(self.activity)
+        self.activity = None
+        if self.request is not None and self.index < len(self.steps):
+            lock = self.locks[self.steps[self.index].lock]
+            request = self.request
+            self.request = None
+            if request.triggered:
+                lock.release(request)
+            else:
+                request.cancel()
 
     def next(self) -> None:
         """Queue for the next object's lock, or call ``done`` after the last."""
+        if self.cancelled:
+            return
         if self.index == len(self.steps):
             self.done()
             return
@@ -231,6 +257,8 @@ class ObjectCreation:
         request.callbacks.append(self._locked)
 
     def _locked(self, _event: object) -> None:
+        if self.cancelled:
+            return
         step = self.steps[self.index]
         self.began = float(self.locks.env.now)
         self.cost = cost = self.objects.cost_s(step)
@@ -238,11 +266,17 @@ class ObjectCreation:
         if cost <= 0:
             self._made()
             return
-        self.pool.start(self.row(cost, 0.0, 0.0), cap=1.0 / cost, on_done=self._made)
+        self.activity = self.pool.start(self.row(cost, 0.0, 0.0), cap=1.0 / cost,
+                                        on_done=self._made)
 
     def _made(self) -> None:
+        if self.cancelled:
+            return
         step = self.steps[self.index]
-        self.locks[step.lock].release(self.request)  # type: ignore[arg-type]
+        self.activity = None
+        if self.request is not None:
+            self.locks[step.lock].release(self.request)
+        self.request = None
         if self.record is not None:
             self.record(step.obj, self.asked, self.began, float(self.locks.env.now), self.cost)
         self.index += 1

@@ -1,9 +1,11 @@
-"""Plotting helpers for figures a teacher would project: one colour per technology.
+"""Plotting helpers for figures a teacher would project.
 
-Figures read result tables only. Every figure uses :data:`TECHNOLOGY_COLOURS`
-so that, across the whole report, a VM is always the same blue and a
-container always the same orange; :func:`slide_figure` gives a figure with
-slide-sized fonts, a title and labelled axes.
+Figures read result tables only. Every figure takes a technology's colour,
+label and marker from :mod:`virtsim.palette` (so a VM is always the same
+blue and a container always the same orange, across the whole report) and
+everything else (layers, stages, outcomes) from :mod:`virtsim.layer_palette`;
+:func:`slide_figure` gives a figure with slide-sized fonts, a title and
+labelled axes.
 """
 
 from __future__ import annotations
@@ -18,50 +20,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
-TECHNOLOGY_COLOURS: dict[str, str] = {
-    "native": "#4d4d4d",
-    "vm": "#1f77b4",
-    "microvm": "#17becf",
-    "container": "#ff7f0e",
-    "gvisor": "#9467bd",
-    "kata": "#2ca02c",
-    "container-in-vm": "#ff9896",
-    "desktop": "#d62728",
-    "emulated": "#8c564b",
-    "scratch": "#e377c2",
-    "alpine": "#bcbd22",
-    "distro": "#7f7f7f",
-}
-"""One colour per technology, used by every figure (Okabe-Ito-like, distinct at slide size)."""
+from virtsim.layer_palette import MECHANISM_STYLES, OUTCOME_STYLES, text_colour
+from virtsim.palette import TECHNOLOGY_COLOURS, TECHNOLOGY_LABELS, colour, label, marker
 
-TECHNOLOGY_LABELS: dict[str, str] = {
-    "native": "native process",
-    "vm": "VM (KVM/QEMU)",
-    "microvm": "microVM (Firecracker)",
-    "container": "container (runc)",
-    "gvisor": "gVisor (runsc)",
-    "kata": "Kata container",
-    "container-in-vm": "containers in node VMs",
-    "desktop": "Docker Desktop (Linux VM)",
-    "emulated": "emulated (qemu-user)",
-    "scratch": "scratch image",
-    "alpine": "alpine image",
-    "distro": "full distribution image",
-}
-"""The legend label of each technology."""
-
-
-def colour(technology: str) -> str:
-    """The technology's colour (grey for anything unnamed)."""
-    return TECHNOLOGY_COLOURS.get(technology, "#999999")
-
-
-def label(technology: str) -> str:
-    """The technology's legend label."""
-    return TECHNOLOGY_LABELS.get(technology, technology)
-
+__all__ = ["TECHNOLOGY_COLOURS", "TECHNOLOGY_LABELS", "colour", "image_family_label",
+           "image_size_bars", "label", "marker", "outcome_cell", "outcome_patch",
+           "outcome_text_colour", "slide_figure"]
 
 def slide_figure(title: str, xlabel: str, ylabel: str,
                  size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
@@ -78,7 +44,7 @@ def slide_figure(title: str, xlabel: str, ylabel: str,
 
 def image_family_label(family: str) -> str:
     """The legend label of an image family (``minimal``: any other small image)."""
-    return "other minimal image" if family == "minimal" else label(family)
+    return label(family)
 
 
 def image_size_bars(ax: Axes, rows: Sequence[Mapping[str, object]], sizes: Sequence[float],
@@ -106,14 +72,9 @@ def image_size_bars(ax: Axes, rows: Sequence[Mapping[str, object]], sizes: Seque
               loc="upper right")
 
 
-MECHANISM_COLOURS: dict[str, str] = {
-    "cpu": "#4d4d4d", "syscalls": "#9467bd", "io": "#2ca02c", "network": "#ff7f0e",
-}
-"""One colour per mechanism category of a stacked breakdown bar."""
-MECHANISM_LABELS: dict[str, str] = {
-    "cpu": "CPU work (incl. emulation, exec)", "syscalls": "system calls and faults",
-    "io": "disk I/O and flushes", "network": "network (packets, round trips)",
-}
+MECHANISM_COLOURS: dict[str, str] = {k: s.face for k, s in MECHANISM_STYLES.items()}
+"""One grey per mechanism category of a stacked breakdown bar (hatches in MECHANISM_STYLES)."""
+MECHANISM_LABELS: dict[str, str] = {k: s.label for k, s in MECHANISM_STYLES.items()}
 """The legend label of each mechanism category."""
 
 
@@ -144,8 +105,9 @@ def mechanism_figure(rows: Sequence[Mapping[str, object]], stacks: Mapping[str, 
                       fontsize=10)
         if k % columns == 0:
             ax.set_ylabel("time per request / native")
-    fig.legend(handles=[Patch(color=MECHANISM_COLOURS[c], label=MECHANISM_LABELS[c])
-                        for c in MECHANISM_COLOURS], loc="outside lower center", ncols=4)
+    fig.legend(handles=[Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
+                              label=style.label) for style in MECHANISM_STYLES.values()],
+               loc="outside lower center", ncols=4)
     return fig
 
 
@@ -160,12 +122,12 @@ def _mechanism_panel(ax: Axes, rows: Sequence[Mapping[str, object]],
     for x, stack in enumerate(stacks):
         bottom = 0.0
         mine = [r for r in rows if r["stack"] == stack]
-        for category, tint in MECHANISM_COLOURS.items():
+        for category, style in MECHANISM_STYLES.items():
             height = sum(float(str(r["share_of_native"])) for r in mine
                          if r["category"] == category)
             if height > 0:
-                ax.bar(x, height, bottom=bottom, color=tint, width=0.75, edgecolor="white",
-                       linewidth=0.5)
+                ax.bar(x, height, bottom=bottom, color=style.face, hatch=style.hatch,
+                       width=0.75, edgecolor="black", linewidth=0.5)
             bottom += height
         tops.append(bottom)
     top = min(max(tops, default=1.0) * 1.18, ceiling)
@@ -188,3 +150,23 @@ SLIDE_STYLE: dict[str, float] = {
     "ytick.labelsize": 13.0,
     "legend.fontsize": 12.0,
 }
+
+
+def outcome_cell(x: float, y: float, outcome: str, width: float = 0.94,
+                 height: float = 0.9) -> Rectangle:
+    """A matrix cell filled as ``outcome`` is (runs light, refused dark), centred on x, y."""
+    style = OUTCOME_STYLES[outcome]
+    return Rectangle((x - width / 2, y - height / 2), width, height, facecolor=style.face,
+                     edgecolor="black", lw=0.6, hatch=style.hatch, zorder=2)
+
+
+def outcome_text_colour(outcome: str) -> str:
+    """Black or white, whichever reads on the outcome's fill."""
+    return text_colour(OUTCOME_STYLES[outcome].face)
+
+
+def outcome_patch(outcome: str, text: str = "") -> Patch:
+    """A legend entry for an outcome, with its own words or ``text``."""
+    style = OUTCOME_STYLES[outcome]
+    return Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
+                 label=text or style.label)

@@ -34,8 +34,8 @@ class LayerStore:
     """The layers one engine holds on one kernel, and its pulls in flight."""
 
     present: set[str] = field(default_factory=set)
-    unpacked: dict[str, simpy.Event] = field(default_factory=dict)
-    """Layer digest -> event of its unpack (in flight or done) this run."""
+    unpacked: dict[str, simpy.Process] = field(default_factory=dict)
+    """Layer digest -> the process that fetches and unpacks it (in flight or done)."""
     downloads: simpy.Resource | None = None
     """The daemon-wide download slots (made on the first pull)."""
 
@@ -91,21 +91,47 @@ def pull(env: simpy.Environment, pool: FluidPool, store: LayerStore, layers: tup
     return parent
 
 
+def abort(pool: FluidPool, store: LayerStore) -> None:
+    """The machine went down: every pull in flight stops, its work leaves the pool, and
+    the layers it had not finished stay absent (a later pull starts them again)."""
+    for digest, process in list(store.unpacked.items()):
+        if process.is_alive:
+            process.interrupt("machine down")
+        if digest not in store.present:
+            del store.unpacked[digest]
+
+
 def _download(env: simpy.Environment, pool: FluidPool, slots: simpy.Resource,
               layer: Layer, io: HostIo) -> Generator[simpy.Event, Any, None]:
-    with slots.request() as slot:
-        yield slot
-        if layer.compressed_mib > 0:
-            yield pool.start(io.row(0.0, 0.0, layer.compressed_mib)).done
+    activity = None
+    try:
+        with slots.request() as slot:
+            yield slot
+            if layer.compressed_mib > 0:
+                activity = pool.start(io.row(0.0, 0.0, layer.compressed_mib))
+                yield activity.done
+    except simpy.Interrupt:
+        if activity is not None and not activity.finished:
+            pool.cancel(activity)
 
 
 def _unpack(env: simpy.Environment, pool: FluidPool, store: LayerStore, layer: Layer,
-            fetched: simpy.Event, parent: simpy.Event | None, engine: EngineProfile,
+            fetched: simpy.Process, parent: simpy.Event | None, engine: EngineProfile,
             codec: CodecProfile, io: HostIo) -> Generator[simpy.Event, Any, None]:
-    yield fetched
-    if parent is not None:
-        yield parent  # layers apply on top of their parent, one at a time
-    cpu, disk = layer_work(layer, engine, codec, io)
-    if cpu > 0 or disk > 0:
-        yield pool.start(io.row(cpu, disk, 0.0), cap=1.0 / cpu if cpu > 0 else float("inf")).done
+    activity = None
+    try:
+        yield fetched
+        if parent is not None:
+            yield parent  # layers apply on top of their parent, one at a time
+        cpu, disk = layer_work(layer, engine, codec, io)
+        if cpu > 0 or disk > 0:
+            activity = pool.start(io.row(cpu, disk, 0.0),
+                                  cap=1.0 / cpu if cpu > 0 else float("inf"))
+            yield activity.done
+    except simpy.Interrupt:
+        if fetched.is_alive:
+            fetched.interrupt("machine down")
+        if activity is not None and not activity.finished:
+            pool.cancel(activity)
+        return
     store.present.add(layer.digest)

@@ -30,7 +30,7 @@ from pathlib import Path
 from virtsim.calibration import CALIBRATION_INPUT, role
 from virtsim.claims import Claim, claim
 from virtsim.experiment import Comparison, Statement, overall
-from virtsim.plotting import TECHNOLOGY_COLOURS, label
+from virtsim.palette import TECHNOLOGY_COLOURS, label
 from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, write_outputs
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -131,14 +132,35 @@ class Result:
         return [row.get(name) for row in self.rows(table)]
 
     def to_json(self) -> str:
-        """The metrics as one JSON object (stable key order)."""
-        return json.dumps(self.metrics, sort_keys=True, default=_jsonable)
+        """The metrics as one JSON object (stable key order, plain numbers)."""
+        return json.dumps(plain(self.metrics), sort_keys=True, default=str)
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+SIGNIFICANT_DIGITS = 12
+"""JSON numbers keep 12 significant digits: far beyond any model's precision, short of
+the last bits of binary rounding (``216542.00000000003`` becomes ``216542.0``)."""
+
+
+def plain_number(value: Any) -> Any:
+    """A number as a plain Python int or float; floats without binary-rounding noise.
+
+    numpy scalars become Python ones (``np.float64(1000.0)`` -> ``1000.0``);
+    non-finite floats and anything else pass through unchanged.
+    """
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
+def plain(value: Any) -> Any:
+    """Every number inside dicts, lists and tuples made plain (:func:`plain_number`)."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return plain_number(value)
 
 
 def write_table(path: Path, records: Iterable[Record]) -> None:
@@ -153,7 +175,14 @@ def write_table(path: Path, records: Iterable[Record]) -> None:
 
 
 def _format(row: Record) -> dict[str, Scalar]:
-    return {k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()}
+    """Cells as CSV text: floats in full (shortest repr), numpy scalars as plain numbers."""
+    return {k: _cell(v) for k, v in row.items()}
+
+
+def _cell(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # np.float64(1000.0) -> 1000.0, never its repr
+    return repr(float(value)) if isinstance(value, float) else value
 
 
 def write_outputs(out_dir: Path, tables: Mapping[str, Iterable[Record]],

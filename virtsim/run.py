@@ -87,20 +87,21 @@ def long_lived_stack() -> Iterator[None]:
 
 Observer = Callable[[Simulation], None]
 """Called with the run once every model is attached, before the clock starts."""
+PROGRESS_SLICES = 200
+"""A run watched by a progress bar advances its clock in this many slices."""
 
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
+                 progress: Callable[[float], None] | None = None,
                  observe: Observer | None = None) -> Result:
     """Build the scenario's stack, run every model for its duration and collect the result.
 
-    Args:
-        scenario: A validated scenario.
-        catalog: The profiles it names.
-        seed: The run's seed (default: the scenario's).
-        observe: Called with the :class:`~virtsim.simulation.Simulation` after every
-            model is attached and before the clock starts: subscribe there to the
-            instances' transitions (``sim.instances.subscribe(callback, "crashed")``),
-            add a pool listener, or start a SimPy process that samples.
+    ``progress``, if given, is called with the simulated time as the clock
+    advances (slice by slice; the events and their order are the same).
+    ``observe``, if given, is called with the :class:`~virtsim.simulation.Simulation`
+    after every model is attached and before the clock starts: subscribe there to
+    the instances' transitions (``sim.instances.subscribe(callback, "crashed")``),
+    add a pool listener, or start a SimPy process that samples.
     """
     seed = scenario.seed if seed is None else seed
     sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
@@ -110,7 +111,12 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
             model.attach(sim)
         if observe is not None:
             observe(sim)
-        sim.env.run(until=scenario.duration_s)
+        if progress is None:
+            sim.env.run(until=scenario.duration_s)
+        else:
+            for k in range(1, PROGRESS_SLICES + 1):
+                sim.env.run(until=scenario.duration_s * k / PROGRESS_SLICES)
+                progress(sim.env.now)
         for model in active:
             model.report(sim)
     sim.result.metrics.update(scenario=scenario.name, seed=seed,

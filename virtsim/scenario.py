@@ -278,9 +278,7 @@ class _Checker:
     def profile(self, kind: str, name: str, loc: list[str | int]) -> Any:
         found = self.catalog.get(kind, name)
         if found is None:
-            names = self.catalog.names(kind)
-            listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise self.fail(loc, f"a {kind} profile name ({listed})", f"'{name}'")
+            raise self.fail(loc, self.catalog.expected_name(kind, name), f"'{name}'")
         return found
 
     def expand_platforms(self, scenario: Scenario) -> Scenario:

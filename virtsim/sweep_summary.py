@@ -82,15 +82,15 @@ def t_within(t: float, df: int) -> float:
     term, total = 1.0, 1.0
     if df % 2:  # odd: 2/pi (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...))
         if df == 1:
-            return 2 * theta / math.pi
+            return min(1.0, 2 * theta / math.pi)
         for k in range(1, (df - 1) // 2):
             term *= cos2 * (2 * k) / (2 * k + 1)
             total += term
-        return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+        return min(1.0, 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total))
     for k in range(1, df // 2):  # even: sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...)
         term *= cos2 * (2 * k - 1) / (2 * k)
         total += term
-    return math.sin(theta) * total
+    return min(1.0, math.sin(theta) * total)  # rounding may pass 1 far in the tail
 
 
 def t_quantile(p: float, df: int) -> float:
