@@ -170,3 +170,9 @@ def test_kill_9_of_reproduce_leaves_no_orphan_and_the_previous_result_whole(
     assert leftovers  # the killed run's staging folder...
     clean_stale(out)
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # ...is cleaned by the next run
+
+
+def test_a_folder_nobody_can_write_in_is_an_input_error() -> None:
+    # /proc exists but takes no new folders: staging there is bad input, not a crash.
+    with pytest.raises(InputError, match="a folder virtsim can write in"):
+        stage(Path("/proc/virtsim-out"))

@@ -142,7 +142,11 @@ def stage(out: Path, flag: str = "--out") -> Staging:
                          f"{display_path(parent)} ({exc.strerror or exc})") from None
     clean_stale(out)
     path = parent / f".{out.name}.virtsim-staging-{os.getpid()}-{_token()}"
-    path.mkdir()
+    try:
+        path.mkdir()
+    except OSError as exc:
+        raise InputError(flag, "", "a folder virtsim can write in",
+                         f"{display_path(parent)} ({exc.strerror or exc})") from None
     return Staging(out, path)
 
 
