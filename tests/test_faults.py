@@ -287,3 +287,21 @@ def test_bundled_side_by_side_scenario_recovers_everything(catalog: Catalog) -> 
     kinds = {str(r["kind"]) for r in result.table("faults")}
     assert kinds == set(FAULT_KINDS)
     assert result.metrics["unrecovered_instances"] == 0
+
+
+def test_full_recovery_is_undefined_while_a_crash_is_not_recovered(catalog: Catalog) -> None:
+    # A machine that stays down for the rest of the run: its instances never come back,
+    # so the run has no time to full recovery (an earlier, recovered fault must not stand in).
+    data = {"name": "down", "duration_s": 60, "seed": 1, "hosts": [
+        {"name": "node", "profile": "m5d-metal", "count": 2, "containers": [
+            {"name": "web", "image": "alpine", "count": 2, "restart": "always",
+             "workload": "web-service"}]}],
+        "faults": [{"kind": "container-crash", "target": "node-0/web-0", "at_s": 5},
+                   {"kind": "machine-failure", "target": "node-1", "at_s": 10,
+                    "repair_s": 1000}]}
+    result = virtsim.run_scenario(virtsim.parse_scenario(data, catalog), catalog)
+    crashes = [r for r in result.table("faults") if r["effect"] == "crash"]
+    assert any(r["time_to_recover_s"] is not None for r in crashes)
+    assert any(r["time_to_recover_s"] is None for r in crashes)
+    assert result.metrics["time_to_full_recovery_s"] is None
+    assert result.metrics["unrecovered_instances"] == 2

@@ -523,10 +523,14 @@ class FaultModel:
         metrics["compromised_instances"] = len(self.compromised)
         metrics["work_lost_s"] = sum(_num(r["work_lost_s"])
                                      for r in sim.result.table("blast_radius"))
-        recovered = [r["time_to_recover_s"] for r in sim.result.table("faults")
-                     if r["time_to_recover_s"] is not None and r["instances"]]
-        if recovered:
-            metrics["time_to_full_recovery_s"] = max(_num(t) for t in recovered)
+        reached = [r["time_to_recover_s"] for r in sim.result.table("faults")
+                   if r["instances"] and r["effect"] == "crash"]
+        if reached:
+            # Full recovery is the last fault's recovery; a fault whose instances were not
+            # all back by the end of the run leaves it undefined (None), never understated.
+            full = None not in reached
+            metrics["time_to_full_recovery_s"] = (
+                max(_num(t) for t in reached) if full else None)
         metrics["reschedules"] = len(sim.result.table("reschedules"))
 
     def _work_lost(self, sim: Simulation) -> None:
