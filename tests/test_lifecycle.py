@@ -443,3 +443,32 @@ def test_golden_timeline_of_each_kind(kind: str, catalog: Catalog) -> None:
     assert [s for s, _, _ in got] == [s for s, _, _ in golden]
     for (_, start, end), (_, g_start, g_end) in zip(got, golden, strict=True):
         assert (start, end) == (pytest.approx(g_start, abs=1e-4), pytest.approx(g_end, abs=1e-4))
+
+
+def test_a_crash_mid_start_leaves_the_kernel_locks(catalog: Catalog) -> None:
+    """Starts crashed while they queue on (or hold) a kernel lock let go of it at once:
+    no crashed start holds a lock after its crash, and none is granted one later."""
+    from virtsim.lifecycle import Lifecycle
+    from virtsim.simulation import Simulation
+    from virtsim.stack import build_graph
+
+    spec = virtsim.parse_scenario({"duration_s": 120, "seed": 1, "hosts": [
+        {"name": "h", "profile": "m5d-metal", "cached_images": ["alpine"], "containers": [
+            {"name": "c", "count": 200, "image": "alpine", "engine": "containerd"}]}]},
+        catalog)
+    sim = Simulation(spec, build_graph(spec, catalog), catalog, 1)
+    lifecycle = Lifecycle()
+    lifecycle.holds = []
+    lifecycle.attach(sim)
+    crash_at = 1.0
+    sim.env.run(until=crash_at)
+    crashed = {f"h/c-{i}" for i in range(0, 200, 2)}
+    starting = {n for n in crashed if sim.instances.state(n) in ("requested", "starting")}
+    assert starting, "the storm is still starting when the crash comes"
+    for node in sorted(starting):
+        sim.instances.move(node, "crashed", cause="test")
+    sim.env.run(until=120)
+    late = [h for h in lifecycle.holds if h.holder in starting and h.end_s > crash_at + 1e-9]
+    assert late == []
+    others = [h for h in lifecycle.holds if h.holder not in crashed]
+    assert others and max(h.end_s for h in others) > crash_at  # the rest went on

@@ -582,8 +582,8 @@ class Start:
     it (:meth:`cancel`), and every later callback finds it cancelled.
     """
 
-    __slots__ = ("cancelled", "data", "engine", "index", "lifecycle", "network", "node", "over",
-                 "path", "requested", "restart", "run", "sim", "stages", "steps")
+    __slots__ = ("cancelled", "creation", "data", "engine", "index", "lifecycle", "network",
+                 "node", "over", "path", "requested", "restart", "run", "sim", "stages", "steps")
 
     def __init__(self, lifecycle: Lifecycle, sim: Simulation, node: str, restart: bool = False,
                  over: Callable[[], object] | None = None) -> None:
@@ -594,6 +594,7 @@ class Start:
         self.over = over
         self.cancelled = False
         self.run: StageRun | None = None
+        self.creation: ObjectCreation | None = None
         lifecycle.attempts[node] = lifecycle.attempts.get(node, 0) + 1
         self.data = sim.graph.data[node]
         self.path = sim.graph.path_to_machine(node)
@@ -614,6 +615,9 @@ class Start:
         if self.run is not None:
             self.run.cancel()
             self.run = None
+        if self.creation is not None:  # leave the kernel lock (or its queue) and the pool
+            self.creation.cancel()
+            self.creation = None
 
     def resume(self, _event: object = None) -> None:
         """Run steps until one has to wait."""
@@ -697,9 +701,15 @@ class Start:
             return None
         host.made[self.node] = (kernel, steps)
         state = lifecycle.machines[self.data["machine"]]
-        ObjectCreation(objects, host.locks[kernel], state.pool, steps, self.node, self.resume,
-                       self._record_object, row=state.machine.row).next()
+        self.creation = ObjectCreation(objects, host.locks[kernel], state.pool, steps, self.node,
+                                       self._objects_made, self._record_object,
+                                       row=state.machine.row)
+        self.creation.next()
         return _PENDING
+
+    def _objects_made(self) -> None:
+        self.creation = None
+        self.resume()
 
     def _record_object(self, obj: str, asked: float, began: float, end: float,
                        cost: float) -> None:
