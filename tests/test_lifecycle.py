@@ -472,3 +472,32 @@ def test_a_crash_mid_start_leaves_the_kernel_locks(catalog: Catalog) -> None:
     assert late == []
     others = [h for h in lifecycle.holds if h.holder not in crashed]
     assert others and max(h.end_s for h in others) > crash_at  # the rest went on
+
+
+def test_a_machine_failure_stops_its_pulls_in_flight(catalog: Catalog) -> None:
+    """A cold pull is under way when its machine fails: the pull's work leaves the pool,
+    its unfinished layers stay absent, and no image-pull stage is recorded."""
+    from virtsim.faults import FaultModel
+    from virtsim.lifecycle import Lifecycle
+    from virtsim.simulation import Simulation
+    from virtsim.stack import build_graph
+
+    spec = virtsim.parse_scenario({"duration_s": 30, "seed": 1, "hosts": [
+        {"name": "laptop", "profile": "laptop", "containers": [
+            {"name": "app", "image": "python-debian", "engine": "docker"}]}],
+        "faults": [{"kind": "machine-failure", "target": "laptop", "at_s": 2,
+                    "repair_s": 1000}]}, catalog)
+    sim = Simulation(spec, build_graph(spec, catalog), catalog, 1)
+    lifecycle = Lifecycle()
+    faults = FaultModel(lifecycle)
+    lifecycle.attach(sim)
+    faults.attach(sim)
+    sim.env.run(until=1.9)
+    assert sim.instances.state("laptop/app") == "pulling"
+    sim.env.run(until=2.5)  # just after the failure, long before the pull could end
+    host = lifecycle.hosts["laptop"]
+    assert host.stores and all(not p.is_alive for store in host.stores.values()
+                               for p in store.unpacked.values())
+    assert lifecycle.machines["laptop"].pool.activities == []
+    sim.env.run(until=30)
+    assert not [r for r in sim.result.table("stages") if r["stage"] == "image-pull"]

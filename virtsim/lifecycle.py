@@ -85,6 +85,7 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.pull_pipeline import HostIo, LayerStore
+from virtsim.pull_pipeline import abort as abort_pulls
 from virtsim.pull_pipeline import pull as pull_layers
 from virtsim.resolver import Compatibility, resolve
 from virtsim.sharing import Activity, FluidPool
@@ -405,6 +406,10 @@ class Lifecycle:
         if state.boot is not None:
             state.boot.cancel()
             state.boot = None
+        host = self.hosts.get(machine)
+        if host is not None:
+            for store in host.stores.values():
+                abort_pulls(state.pool, store)
         state.page_cache.clear()
 
     def release(self, sim: Simulation, node: str) -> None:
