@@ -36,11 +36,11 @@ from virtsim.experiment import (
     Statement,
     Tables,
     graded,
-    main_for,
     over_cases,
 )
 from virtsim.layer_palette import LAYER_COLOURS, layer_colour, text_colour
 from virtsim.plotting import colour, label, slide_figure
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C1"

@@ -49,12 +49,12 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.footprint import density as _density
 from virtsim.plotting import SLIDE_STYLE, colour, slide_figure
 from virtsim.profiles import DiskImageProfile, ImageProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 from virtsim.scenario import host_profile
 

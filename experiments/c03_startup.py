@@ -48,11 +48,11 @@ from virtsim.experiment import (
     Statement,
     Tables,
     graded,
-    main_for,
     over_cases,
 )
 from virtsim.layer_palette import STAGE_STYLES, neutral_styles
 from virtsim.plotting import SLIDE_STYLE, colour, slide_figure
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 from virtsim.start_breakdown import dominant, start_breakdown
 

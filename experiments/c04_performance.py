@@ -59,13 +59,13 @@ from virtsim.experiment import (
     Statement,
     Tables,
     experiments_dir,
-    main_for,
     over_cases,
 )
 from virtsim.layer_costs import compose
 from virtsim.performance import serve_alone, service_capacity
 from virtsim.plotting import colour, label, marker, mechanism_figure, slide_figure
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C4"

@@ -50,10 +50,10 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import SLIDE_STYLE, colour, label, slide_figure
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 from virtsim.summary import seconds
 

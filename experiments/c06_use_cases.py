@@ -48,13 +48,13 @@ from virtsim.experiment import (
     Statement,
     Tables,
     graded,
-    main_for,
     over_cases,
 )
 from virtsim.footprint import density
 from virtsim.layer_palette import text_colour
 from virtsim.plotting import colour, label, mechanism_figure, slide_figure
 from virtsim.profiles import HostProfile, WorkloadProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 from virtsim.scenario import host_profile
 from virtsim.start_breakdown import dominant, start_breakdown

@@ -49,10 +49,10 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import colour, label, slide_figure
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C7"

@@ -42,11 +42,11 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import outcome_cell, outcome_patch, outcome_text_colour, slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C8"

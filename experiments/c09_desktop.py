@@ -45,11 +45,11 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import SLIDE_STYLE, colour, label, slide_figure
 from virtsim.profiles import LayerCostProfile, PlatformProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C9"

@@ -44,12 +44,12 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.layer_costs import DEMANDS
 from virtsim.plotting import colour, label, slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile, LayerCostProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C10"

@@ -40,12 +40,12 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.layer_palette import OUTCOME_STYLES
 from virtsim.plotting import outcome_cell, outcome_patch, outcome_text_colour, slide_figure
 from virtsim.profiles import ImageProfile, KernelProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C11"

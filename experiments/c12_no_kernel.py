@@ -39,12 +39,12 @@ from virtsim.experiment import (
     Size,
     Statement,
     Tables,
-    main_for,
     over_cases,
 )
 from virtsim.layer_palette import text_colour
 from virtsim.plotting import colour, label, marker, slide_figure
 from virtsim.profiles import DiskImageProfile, ImageProfile, KernelProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 from virtsim.scenario import DESKTOP_VM
 

@@ -41,7 +41,6 @@ from virtsim.experiment import (
     Statement,
     Tables,
     graded,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import (
@@ -53,6 +52,7 @@ from virtsim.plotting import (
     slide_figure,
 )
 from virtsim.profiles import ImageProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C13"

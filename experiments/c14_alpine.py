@@ -40,11 +40,11 @@ from virtsim.experiment import (
     Statement,
     Tables,
     graded,
-    main_for,
     over_cases,
 )
 from virtsim.plotting import colour, image_size_bars, slide_figure
 from virtsim.profiles import ImageProfile
+from virtsim.reproduce import main_for
 from virtsim.result import Record
 
 CLAIM = "C14"

@@ -16,7 +16,7 @@ seed text by running simulations through the public API and exposes::
     def findings(tables: Tables) -> Finding:
         '''The claim's statements with their verdicts, key numbers and comparisons.'''
 
-    if __name__ == "__main__":
+    if __name__ == "__main__":  # main_for comes from virtsim.reproduce
         raise SystemExit(main_for(__name__))
 
 ``size`` scales the work: ``"tiny"`` for the test suite (a second or so),
@@ -203,15 +203,3 @@ def load_experiment(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def main_for(module_name: str) -> int:
-    """Run one experiment module as a script: ``python experiments/c02_footprint.py``.
-
-    Accepts ``--size``, ``--seed`` and ``--out``; writes the experiment's
-    CSVs, figures and a one-claim report through ``virtsim reproduce``'s
-    machinery.
-    """
-    from virtsim.reproduce import run_single
-
-    return run_single(sys.modules[module_name], sys.argv[1:])

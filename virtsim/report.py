@@ -33,6 +33,7 @@ from virtsim.experiment import Comparison, Statement, overall
 from virtsim.palette import TECHNOLOGY_COLOURS, label
 from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, write_outputs
+from virtsim.validation import summary_line
 
 NOT_RUN = "not run"
 FAILED = "failed"
@@ -445,8 +446,6 @@ def md_validation(reproduction: Reproduction) -> list[str]:
     validation = reproduction.validation
     if validation is None:
         return []
-    from virtsim.validation import summary_line
-
     lines = ["## Validation: held-out published figures", "",
              "Figures that set no parameter, predicted by the model "
              "(`virtsim validate`; cases in `validation/`). " + summary_line(validation) + ".",
@@ -468,8 +467,6 @@ def html_validation(reproduction: Reproduction) -> str:
     validation = reproduction.validation
     if validation is None:
         return ""
-    from virtsim.validation import summary_line
-
     rows = "".join(
         f'<tr data-within="{str(r.within).lower()}"><td>{_e(r.case.id)}</td>'
         f"<td>{_e(r.case.area)}</td><td class=num>{_num(r.case.published)}</td>"

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from virtsim.calibration import load_figures, round_trip
 from virtsim.claims import CLAIM_IDS, claim_number
 from virtsim.errors import InputError, display_path
 from virtsim.experiment import (
@@ -46,9 +47,11 @@ from virtsim.experiment import (
     load_experiment,
 )
 from virtsim.publish import stage
+from virtsim.report import write_report
 from virtsim.reproduction import ExperimentOutcome, FigureFile, Reproduction
 from virtsim.result import Record, Scalar, write_outputs
 from virtsim.simulation import component_key
+from virtsim.validation import validate, write_validation
 from virtsim.workers import worker_pool
 
 DEFAULT_SEED = 2024
@@ -259,8 +262,6 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
             after another here, and the scenarios of each run on that cluster
             (through :func:`virtsim.sweep_runner.run_scenarios`); ``workers`` is ignored.
     """
-    from virtsim.report import write_report
-
     if size not in SIZES:
         raise InputError("--size", "", f"one of {', '.join(SIZES)}", f"'{size}'")
     started = time.perf_counter()
@@ -300,9 +301,6 @@ def validate_into(reproduction: Reproduction, workers: int | None = None) -> Non
     ``out/validation/`` gets the cases' CSV, JSON and figure; ``out/calibration.csv``
     every calibration figure against what the model gives back.
     """
-    from virtsim.calibration import load_figures, round_trip
-    from virtsim.validation import validate, write_validation
-
     seed = reproduction.seed
     reproduction.validation = validate(seed=seed, workers=workers)
     write_validation(reproduction.validation, reproduction.out / "validation")
@@ -416,8 +414,6 @@ def run_single(module: ModuleType, argv: Sequence[str]) -> int:
 
     Returns the exit status: 0 success, 1 the experiment failed, 2 bad flags.
     """
-    from virtsim.report import write_report
-
     path = Path(str(module.__file__))
     parser = argparse.ArgumentParser(prog=f"python experiments/{path.name}",
                                      description=str(module.__doc__ or "").strip().split("\n")[0])
@@ -451,3 +447,13 @@ def run_single(module: ModuleType, argv: Sequence[str]) -> int:
     reproduction.out = args.out
     print(f"report: {display_path(reproduction.report_html)}")
     return 1 if outcome.failed else 0
+
+
+def main_for(module_name: str) -> int:
+    """Run one experiment module as a script: ``python experiments/c02_footprint.py``.
+
+    Accepts ``--size``, ``--seed`` and ``--out``; writes the experiment's
+    CSVs, figures and a one-claim report through ``virtsim reproduce``'s
+    machinery.
+    """
+    return run_single(sys.modules[module_name], sys.argv[1:])
