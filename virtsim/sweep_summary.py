@@ -140,14 +140,19 @@ def ordered(sweep: Sweep, outcomes: Iterable[RunOutcome]) -> list[RunOutcome]:
     return sorted((o for o in outcomes if o.key in order), key=lambda o: order[o.key])
 
 
+def _finished(sweep: Sweep, outcomes: Sequence[RunOutcome]
+              ) -> Iterable[tuple[RunOutcome, Record]]:
+    """Each run that finished, with the columns that name it (factors, replication, seed)."""
+    for outcome in outcomes:
+        if not outcome.error:
+            yield outcome, {**_factor_columns(sweep, outcome.point),
+                            "replication": outcome.replication, "seed": outcome.seed}
+
+
 def runs_table(sweep: Sweep, outcomes: Sequence[RunOutcome]) -> list[Record]:
     """One row per run, group and measure."""
     rows: list[Record] = []
-    for outcome in outcomes:
-        if outcome.error:
-            continue
-        head = {**_factor_columns(sweep, outcome.point), "replication": outcome.replication,
-                "seed": outcome.seed}
+    for outcome, head in _finished(sweep, outcomes):
         for measure, value in outcome.measures.items():
             rows.append({**head, "group": "", "technology": "", "measure": measure,
                          "value": value})
@@ -163,11 +168,7 @@ def runs_table(sweep: Sweep, outcomes: Sequence[RunOutcome]) -> list[Record]:
 def groups_table(sweep: Sweep, outcomes: Sequence[RunOutcome]) -> list[Record]:
     """One row per run and group: its measures side by side."""
     rows: list[Record] = []
-    for outcome in outcomes:
-        if outcome.error:
-            continue
-        head = {**_factor_columns(sweep, outcome.point), "replication": outcome.replication,
-                "seed": outcome.seed}
+    for outcome, head in _finished(sweep, outcomes):
         for group, record in outcome.groups.items():
             rows.append({**head, "group": group, "technology": record["technology"],
                          "kind": record["kind"],
