@@ -79,6 +79,7 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.residency import guest_memory, ksm_merged_fraction
+from virtsim.result import Result
 from virtsim.simulation import Simulation
 
 __all__ = ["Density", "Footprint", "FootprintModel", "Record", "density", "footprint"]
@@ -608,7 +609,8 @@ class FootprintModel:
         """Nothing runs: the footprint is a function of the stack."""
 
     def report(self, sim: Simulation) -> None:
-        """Attribution, per-instance and per-host tables; density of each group."""
+        """Attribution, per-instance and per-host tables; density of each group (metrics:
+        :func:`footprint_metrics`)."""
         graph = sim.graph
         residency = sim.catalog.get("residency", "linux")
         result = footprint(graph, age_s=sim.now,
@@ -627,9 +629,6 @@ class FootprintModel:
         for machine, sizes in result.per_host.items():
             sim.result.append("host_footprint", ("machine", "memory_mib", "disk_mib"),
                               (machine, sizes["memory_mib"], sizes["disk_mib"]))
-        sim.result.metrics["footprint_mib"] = {
-            "memory": sum(s["memory_mib"] for s in result.per_host.values()),
-            "disk": sum(s["disk_mib"] for s in result.per_host.values())}
         self.report_density(sim, result)
 
     def report_density(self, sim: Simulation, result: Footprint) -> None:
@@ -647,13 +646,21 @@ class FootprintModel:
             else:
                 fits[machine] = _fits(graph, sim.catalog, result, machine,
                                       groups.get(machine, ([], {})))
-        densities: dict[str, Any] = {}
         for records in fits.values():
             for fit in records:
                 sim.result.add("density", **fit)
-                densities[f"{fit['machine']}/{fit['group']}"] = {"count": fit["count"],
-                                                                 "binding": fit["binding"]}
-        sim.result.metrics["density"] = densities
+
+
+def footprint_metrics(result: Result) -> None:
+    """The ``footprint_mib`` (all hosts) and ``density`` metrics, from a finished run's
+    ``host_footprint`` and ``density`` tables."""
+    result.metrics["footprint_mib"] = {
+        "memory": sum(float(v or 0.0) for v in result.column("host_footprint", "memory_mib")),
+        "disk": sum(float(v or 0.0) for v in result.column("host_footprint", "disk_mib"))}
+    columns = [result.column("density", name) for name in ("machine", "group", "count",
+                                                            "binding")]
+    result.metrics["density"] = {f"{machine}/{group}": {"count": count, "binding": binding}
+                                 for machine, group, count, binding in zip(*columns, strict=True)}
 
 
 Groups = tuple[list[str], dict[str, list[str]]]
