@@ -98,7 +98,7 @@ def _partitioned(config: str, scenario: virtsim.Scenario,
         from distributed import LocalCluster
 
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         executor = make_executor(scheduler=cluster.scheduler_address)
     else:
         executor = make_executor(workers=2)

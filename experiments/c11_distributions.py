@@ -33,7 +33,7 @@ from typing import Any
 from matplotlib.figure import Figure as MplFigure
 
 import virtsim
-from virtsim.compat import resolve, version_lt
+from virtsim.compat import release, resolve, version_lt
 from virtsim.experiment import (
     Figure,
     Finding,
@@ -99,7 +99,7 @@ def matrix_rows(catalog: virtsim.Catalog, kernels: tuple[str, ...]) -> list[Reco
             missing = [f for f in image.required_features if f not in kernel.features]
             rows.append({"image": name, "distribution": image.distribution,
                          "libc": f"{image.libc} {image.libc_version}".strip(),
-                         "kernel": kname, "kernel_version": kernel.version, "order": order,
+                         "kernel": kname, "kernel_version": release(kernel.version), "order": order,
                          "outcome": fit.outcome,
                          "cause": "" if fit.outcome == "native" else _cause(fit.reason),
                          "missing": ", ".join(missing),

@@ -33,6 +33,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 import virtsim
+from virtsim.compat import release
 from virtsim.experiment import (
     Figure,
     Finding,
@@ -148,7 +149,7 @@ def map_rows(catalog: virtsim.Catalog, seed: int) -> list[Record]:
         rows.append({"image": graph.attrs(node)["profile"].name, "technology": technology,
                      "place": PLACES[technology], "instance": node, "kernel_node": kernel,
                      "kernel": profile.name, "kernel_family": profile.family,
-                     "kernel_version": profile.version,
+                     "kernel_version": release(profile.version),
                      "is_host_kernel": kernel == f"{machine}/kernel",
                      "supplied_by": kernel_source(graph, kernel)})
     return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -325,3 +327,36 @@ def test_exec_in_windows_image_is_case_insensitive(catalog: Catalog) -> None:
     servercore = catalog.require(ImageProfile, "servercore")
     assert exec_in(servercore, "PowerShell").ok
     assert not exec_in(catalog.require(ImageProfile, "nanoserver"), "powershell").ok
+
+
+def test_release_writes_a_patch_level_so_a_version_never_reads_as_a_number() -> None:
+    from virtsim.compat import release
+
+    assert [release(v) for v in ("6.10", "6.1", "24.0", "5", "2.6.32", "10.0.20348")] == [
+        "6.10.0", "6.1.0", "24.0.0", "5.0.0", "2.6.32", "10.0.20348"]
+    assert release("6.8-rc1") == "6.8-rc1"  # not dotted numbers: as it is
+
+
+def test_compatibility_csv_keeps_kernel_versions_as_text(catalog: Catalog,
+                                                         tmp_path: Path) -> None:
+    """pandas reads the written table's kernel_version column as the text written:
+    "6.12.0", never the number 6.12 (nor 6.10 as 6.1)."""
+    import pandas as pd
+
+    import virtsim
+    from virtsim.result import write_table
+
+    spec = virtsim.parse_scenario({"duration_s": 5, "hosts": [
+        {"name": "old", "profile": "m5d-metal", "kernel": "linux-4.4",
+         "containers": [{"name": "a", "image": "alpine"}]},
+        {"name": "new", "profile": "m5d-metal", "kernel": "linux-6.12-debian",
+         "containers": [{"name": "a", "image": "alpine"}]},
+        {"name": "vm", "profile": "m5d-metal", "vms": [
+            {"name": "v", "hypervisor": "kvm", "disk_image": "ubuntu-24.04-cloud",
+             "memory_mib": 2048, "kernel": "linux-6.1-microvm",
+             "containers": [{"name": "a", "image": "alpine"}]}]}]}, catalog)
+    rows = virtsim.run_scenario(spec, catalog).table("compatibility")
+    write_table(tmp_path / "compatibility.csv", rows)
+    frame = pd.read_csv(tmp_path / "compatibility.csv")
+    assert all(isinstance(v, str) for v in frame["kernel_version"])
+    assert sorted(frame["kernel_version"]) == ["4.4.0", "6.1.0", "6.12.0"]

@@ -311,3 +311,40 @@ def test_copied_machines_report_the_same_tables_as_walked_ones(catalog: Catalog)
     assert stamped.result.metrics == walked.result.metrics
     assert stamped.result.metrics["density"] and stamped.result.metrics["footprint_mib"]
     assert [r["machine"] for r in stamped.result.table("density")][:3] == ["h-0", "h-0", "h-1"]
+
+
+def _rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(tuple(sorted(r.items())) for r in records)
+
+
+def test_whichever_identical_machine_is_the_template_the_results_are_the_same(
+        catalog: Catalog) -> None:
+    """A partition may meet a host group's machines in another order: the template is then
+    another machine, and every per-machine result must not change (rows may move)."""
+    from virtsim.footprint import FootprintModel
+    from virtsim.scenario import parse_scenario
+    from virtsim.simulation import Simulation
+    from virtsim.templates import Templates
+
+    scenario = parse_scenario({"hosts": [
+        {"name": "h", "profile": "m5d-metal", "count": 3, "ksm": True,
+         "vms": [vm(2, containers=[containers(2)])], "containers": [containers(3, "nginx-alpine"),
+                                                                   containers(1, runtime="kata")]},
+        {"name": "g", "profile": "m5d-metal", "count": 2, "processes": [
+            {"name": "p", "workload": "linpack"}]}]}, catalog)
+    graph = build_graph(scenario, catalog)
+    assert graph.copies == {"h-1": "h-0", "h-2": "h-0", "g-1": "g-0"}
+    other = ResourceGraph(graph.graph, copies={"h-0": "h-2", "h-1": "h-2", "g-0": "g-1"})
+    templates = Templates(other)
+    usual, turned = footprint(graph), footprint(other, templates=templates)
+    assert templates.computed == 2  # one machine per host group was walked
+    assert _rows(usual.records) == _rows(turned.records)
+    assert usual.per_instance == turned.per_instance
+    assert usual.per_host == turned.per_host
+    assert usual.guests == turned.guests
+    runs = [Simulation(scenario, g, catalog, 1) for g in (graph, other)]
+    for sim in runs:
+        FootprintModel().report(sim)
+    for table in ("footprint", "instance_footprint", "host_footprint", "density"):
+        assert _rows(runs[0].result.table(table)) == _rows(runs[1].result.table(table))
+    assert runs[0].result.metrics == runs[1].result.metrics

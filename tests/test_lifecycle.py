@@ -268,6 +268,24 @@ def test_nth_container_never_starts_faster_than_the_first(count: int, gap: float
     assert all(b >= a - 1e-12 for a, b in pairwise(series))
 
 
+def test_each_running_container_makes_the_next_starts_mount_table_reads_longer(
+        catalog: Catalog) -> None:
+    """Docker back to back: the Nth start's 73 mount-table reads (dockerd 1, runc 72) each
+    list the 2 mounts of every container already running; the first pays nothing extra."""
+    from virtsim.profiles import KernelCostProfile
+
+    per_mount = catalog.require(KernelCostProfile, "linux").mountinfo_per_mount_s
+    groups = [{"name": f"c{i}", "image": "alpine", "engine": "docker", "workload": "idle",
+               "start_at_s": i * 3.0} for i in range(12)]
+    result, _ = run_host(catalog, {"cached_images": ["alpine"], "containers": groups},
+                         duration_s=100)
+    scans = {str(r["instance"]): float(r["uncontended_s"])  # type: ignore[arg-type]
+             for r in result.table("stages") if r["stage"] == "mountinfo-scans"}
+    assert "h/c0" not in scans  # nothing beyond the empty host's table: no work, no row
+    for i in range(1, 12):
+        assert scans[f"h/c{i}"] == pytest.approx(73 * 2 * i * per_mount)
+
+
 @settings(max_examples=8, deadline=None)
 @given(count=st.integers(1, 60), runtime=st.sampled_from(["runc", "crun", "runsc", "kata"]),
        seed=st.integers(0, 3))

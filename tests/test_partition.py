@@ -240,7 +240,7 @@ def test_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
         "faults": [{"kind": "host-kernel-panic", "target": "b-0", "at_s": 3}]})
     one = run_scenario(scenario, CATALOG)
     with distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         on_dask = run_scenario(scenario, CATALOG, scheduler=cluster.scheduler_address)
     (tmp_path / "one").mkdir()
     (tmp_path / "dask").mkdir()

@@ -203,3 +203,22 @@ def test_an_experiment_runs_on_its_own(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, str(script), "--size", "huge"], capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "--size" in bad.stderr
+
+
+def test_a_held_out_figure_gets_one_value_the_validation_cases(tmp_path: Path) -> None:
+    from virtsim.experiment import Comparison, Finding, Statement
+    from virtsim.reproduction import ExperimentOutcome, Reproduction
+    from virtsim.validation import CaseResult, Validation, load_cases
+
+    case = load_cases()[0]
+    own = Comparison("a measure", case.published, 123.0, case.unit, "src", case.source.figure)
+    other = Comparison("another", 2.0, 3.0, "s", "src", "nobody:nothing")
+    finding = Finding("C3", (Statement("s", "supported", "r"),), comparisons=(own, other))
+    run = Reproduction(out=tmp_path, size="tiny", seed=1,
+                       outcomes=[ExperimentOutcome("c03", "C3", "t", 1, finding)])
+    run.validation = Validation([CaseResult(case, 0.5)])
+    reproduce.one_value_per_figure(run)
+    shown = run.outcomes[0].finding.comparisons  # type: ignore[union-attr]
+    assert shown[0].simulated == 0.5
+    assert shown[0].simulated_by == f"validation case {case.id}"
+    assert shown[1] == other  # no validation case predicts it: the experiment's own value

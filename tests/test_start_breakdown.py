@@ -30,3 +30,10 @@ def test_waits_and_work_are_apart_and_teardown_is_left_out() -> None:
                    "kernel object: veth": 0.5, "wait: rtnl": 0.25}
     assert dominant(got) == "engine API path"
     assert dominant({}) == ""
+
+
+def test_mount_table_reads_count_as_the_engines_per_container_state() -> None:
+    instances = [{"instance": "a", "ready_s": 2.0, "restart": False}]
+    stages = [{"instance": "a", "owner": "kernel-objects", "stage": "mountinfo-scans",
+               "start_s": 0.5, "end_s": 0.75, "queued_s": 0.0}]
+    assert start_breakdown(stages, instances) == {"engine state: mount-table reads": 0.25}

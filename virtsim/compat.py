@@ -44,6 +44,7 @@ from virtsim.resolver import (
     Compatibility,
     Outcome,
     kernel_os,
+    release,
     resolve,
     version_lt,
     version_tuple,
@@ -54,7 +55,7 @@ __all__ = [
     "FEATURE_ERRORS", "LINUX_VM", "PLACEMENTS", "QEMU_USER", "QEMU_USER_ARCHES", "ROSETTA",
     "ROSETTA_FEATURE", "WINDOWS_VM", "Compatibility", "CompatibilityReport", "ExecResult",
     "Outcome", "Placement", "Target", "attack_surface", "container_placement", "exec_in",
-    "matrix", "place", "resolve", "slowdowns", "version_lt", "version_tuple",
+    "matrix", "place", "release", "resolve", "slowdowns", "version_lt", "version_tuple",
 ]
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def place(catalog: Catalog, image: ImageProfile, target: Target) -> Record:
         "arches": "/".join(image.arches), "target": target.name, "host": host.name,
         "host_os": host_kernel.family, "arch": host.arch,
         "platform": platform.name if platform else "", "kernel": kernel.name,
-        "kernel_os": kernel_os(kernel), "kernel_version": kernel.version,
+        "kernel_os": kernel_os(kernel), "kernel_version": release(kernel.version),
         "outcome": outcome, "how": how,
         "emulator": fit.emulator, "message": fit.reason,
         "layers": "+".join(layers) if outcome in ("native", "vm", "emulated") else "",
@@ -250,7 +251,8 @@ def _compatibility_record(sim: Simulation, node: str) -> tuple[Record, Record]:
     image: Record = {"image": data["profile"].name,
                      "distribution": data["profile"].distribution}
     rest: Record = {
-        "host_kernel": host_kernel.name, "kernel": kernel.name, "kernel_version": kernel.version,
+        "host_kernel": host_kernel.name, "kernel": kernel.name,
+        "kernel_version": release(kernel.version),
         "arch": graph.graph.nodes[graph.machine(node)]["profile"].arch,
         "outcome": outcome, "how": how, "emulator": fit.emulator, "message": fit.reason}
     return image, rest | _path_slowdowns(sim, node, outcome)

@@ -82,6 +82,9 @@ class Comparison:
     unit: str
     source: str
     figure: str = ""
+    simulated_by: str = ""
+    """Which run gave ``simulated``: empty for the experiment's own, or the validation
+    case that predicts the same figure (one value per figure in a report)."""
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,8 @@ Rules (assumptions are marked as such):
 from __future__ import annotations
 
 import math
-import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -64,7 +63,7 @@ from virtsim.demand import (
     machine_capacity,
     native_cost,
 )
-from virtsim.graph import ResourceGraph
+from virtsim.graph import INSTANCE_KINDS, ResourceGraph
 from virtsim.host_mechanisms import committed_mib
 from virtsim.profiles import (
     DiskImageProfile,
@@ -81,8 +80,10 @@ from virtsim.profiles import (
 from virtsim.residency import guest_memory, ksm_merged_fraction
 from virtsim.result import Result
 from virtsim.simulation import Simulation
+from virtsim.templates import Templates
 
-__all__ = ["Density", "Footprint", "FootprintModel", "Record", "density", "footprint"]
+__all__ = ["Density", "Footprint", "FootprintModel", "Record", "density", "footprint",
+           "machine_footprint", "nodes_by_machine", "per_machine"]
 
 Record = dict[str, Any]
 """One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
@@ -92,8 +93,6 @@ Binding = Literal["memory", "cpu", "disk", "cpu-demand", "memory-bandwidth", "ra
                   "disk-throughput", "disk-iops", "network"]
 """What limits a density: memory, reserved vCPUs or CPU limits, disk, or a column of the
 instances' steady demand (:data:`virtsim.demand.DEMAND_NAMES`)."""
-_IDS = ("node", "instance", "guest")
-"""The fields of a record that hold node ids."""
 
 
 @dataclass
@@ -130,26 +129,27 @@ class Density:
 
 
 class _Walker:
-    """Builds the attribution records of one graph."""
+    """Builds the attribution records of one machine from its stack alone."""
 
-    def __init__(self, graph: ResourceGraph, age_s: float,
+    def __init__(self, graph: ResourceGraph, nodes: Sequence[str], age_s: float,
                  residency: ResidencyProfile | None) -> None:
         self.g = graph
+        self.nodes = nodes
+        """The machine's nodes, in graph order."""
         self.age_s = age_s
         self.residency = residency
         self._ksm: dict[str, float] = {}
-        self.instances = dict.fromkeys(graph.instances())
-        """The graph's instances, in graph order."""
+        data = graph.data
+        self.instances = dict.fromkeys(n for n in nodes if data[n]["kind"] in INSTANCE_KINDS
+                                       and data[n].get("instance", True))
+        """The machine's instances, in graph order."""
+        self.vms = [n for n in nodes if data[n]["kind"] == "vm"]
         self.records: list[Record] = []
-        self.walked: list[Record] = []
-        """The records of machines that copy none, in record order."""
         self.seen: set[tuple[str, ...]] = set()
         self.guests: dict[str, dict[str, float]] = {}
         # Memory of the records inside each VM's guest RAM, summed in record order as
         # they are added (one pass, not a scan of every record per VM).
         self.inside: dict[str, float] = defaultdict(float)
-        self.named: dict[tuple[int, int], tuple[str, ...]] = {}
-        """Index range of records -> the node ids they name (to rename for a copy)."""
 
     # -- helpers -----------------------------------------------------------
     def enclosing_vm(self, node: str) -> str:
@@ -210,7 +210,6 @@ class _Walker:
             "guest": self.enclosing_vm(node) if guest is None else guest,
         }
         self.records.append(record)
-        self.walked.append(record)
         self.inside[record["guest"]] += record["memory_mib"]
 
     def guest_base(self, vm: str) -> tuple[float, str]:
@@ -240,8 +239,7 @@ class _Walker:
         """
         fraction = self._ksm.get(machine)
         if fraction is None:
-            scanned = sum(self.touched_at_boot(vm) for vm in self.g.nodes("vm")
-                          if self.g.machine(vm) == machine and self.merged(vm))
+            scanned = sum(self.touched_at_boot(vm) for vm in self.vms if self.merged(vm))
             fraction = self._ksm[machine] = ksm_merged_fraction(scanned, self.age_s,
                                                                 self.residency)
         return fraction
@@ -268,62 +266,13 @@ class _Walker:
 
     # -- per-node records --------------------------------------------------
     def walk(self) -> None:
-        """Records of every node in graph order, then each VM's balancing record.
-
-        A machine that copies another's stack (see ``ResourceGraph.copies``) gets
-        that machine's records with the ids renamed (its VMs' balancing records
-        too): the same records in the same order as walking it, for a fraction of
-        the cost.
-        """
-        spans: dict[str, tuple[int, int]] = {}  # machine -> its records' index range
-        data, copies = self.g.data, self.g.copies
-        machine, began = "", 0
-        for node, attrs in data.items():
-            if attrs["machine"] != machine:
-                spans[machine] = (began, len(self.records))
-                machine, began = attrs["machine"], len(self.records)
-                if machine in copies:
-                    self.copy_records(spans[copies[machine]], copies[machine], machine)
-            if machine not in copies:
-                getattr(self, f"_{attrs['kind']}")(node)
-        vms = sorted(self.g.nodes("vm"), key=lambda n: -len(self.g.ancestors(n)))
-        balanced: dict[str, Record | None] = {}  # VM -> its balancing record (None if zero)
-        for vm in vms:  # deepest first: a copy's VM comes after the VM it copies
-            original = self.g.original(vm)
-            if original in balanced:
-                self.copy_balance(balanced[original], vm)
-                self.guests[vm] = dict(self.guests[original])
-            else:
-                count = len(self.records)
-                self._balance(vm)
-                balanced[vm] = self.records[-1] if len(self.records) > count else None
-
-    def copy_records(self, span: tuple[int, int], first: str, machine: str) -> None:
-        """Append the records ``records[span]`` of machine ``first`` renamed for ``machine``."""
-        records = self.records[slice(*span)]
-        if (named := self.named.get(span)) is None:
-            named = self.named[span] = tuple({r[key] for r in records for key in _IDS} - {""})
-        cut = len(first)  # every id is under its machine; interned: the graph's own string
-        ids = {node: sys.intern(machine + node[cut:]) for node in named}
-        ids[""] = ""
-        inside = self.inside
-        for record in records:
-            copy = {**record, "machine": machine, "node": ids[record["node"]],
-                    "instance": ids[record["instance"]], "guest": ids[record["guest"]]}
-            self.records.append(copy)
-            inside[copy["guest"]] += copy["memory_mib"]
-
-    def copy_balance(self, record: Record | None, vm: str) -> None:
-        """Append the balancing ``record`` of the VM that ``vm`` copies, renamed for ``vm``."""
-        if record is None:
-            return
-        machine = self.g.machine(vm)
-        instance, guest = record["instance"], record["guest"]
-        copy = {**record, "machine": machine, "node": vm,
-                "instance": self.g.in_copy(instance, machine) if instance else "",
-                "guest": self.g.in_copy(guest, machine) if guest else ""}
-        self.records.append(copy)
-        self.inside[copy["guest"]] += copy["memory_mib"]
+        """Records of every node in graph order, then each VM's balancing record
+        (deepest first: a VM's record counts what runs inside it)."""
+        data = self.g.data
+        for node in self.nodes:
+            getattr(self, f"_{data[node]['kind']}")(node)
+        for vm in sorted(self.vms, key=lambda n: -len(self.g.ancestors(n))):
+            self._balance(vm)
 
     def _machine(self, node: str) -> None:
         return None
@@ -453,8 +402,95 @@ class _Walker:
                            "page_cache_mib": cache, "reclaimable_mib": memory.reclaimable_mib}
 
 
+def machine_footprint(graph: ResourceGraph, nodes: Sequence[str], age_s: float = math.inf,
+                      residency: ResidencyProfile | None = None) -> Footprint:
+    """The footprint of one machine, from its stack alone.
+
+    Args:
+        graph: The scenario's resource graph.
+        nodes: The machine's nodes (itself included), in graph order.
+        age_s: See :func:`footprint`.
+        residency: See :func:`footprint`.
+
+    Returns:
+        The machine's records, its host totals, its instances' totals (graph
+        order) and its guests.
+    """
+    walker = _Walker(graph, nodes, age_s, residency)
+    walker.walk()
+    machine = graph.data[nodes[0]]["machine"]
+    host = {"memory_mib": 0.0, "disk_mib": 0.0}
+    per_instance = {inst: {"memory_mib": 0.0, "disk_mib": 0.0} for inst in walker.instances}
+    totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
+    for record in walker.records:
+        host["memory_mib"] += record["memory_mib"]
+        host["disk_mib"] += record["disk_mib"]
+        owner = record["instance"]
+        if not owner:
+            continue
+        if owner not in totals:
+            totals[owner] = [per_instance[inst] for inst in graph.path_to_machine(owner)
+                             if inst in per_instance]
+        for sizes in totals[owner]:
+            sizes["memory_mib"] += record["memory_mib"]
+            sizes["disk_mib"] += record["disk_mib"]
+    return Footprint(records=walker.records, per_host={machine: host},
+                     per_instance=per_instance, guests=walker.guests)
+
+
+def renamed(part: Footprint, to: Callable[[str], str]) -> Footprint:
+    """One machine's footprint with every node id passed through ``to`` (for a copy)."""
+    ids: dict[str, str] = {"": ""}
+
+    def new_id(node: str) -> str:
+        got = ids.get(node)
+        if got is None:
+            got = ids[node] = to(node)
+        return got
+
+    records = [{**r, "machine": new_id(r["machine"]), "node": new_id(r["node"]),
+                "instance": new_id(r["instance"]), "guest": new_id(r["guest"])}
+               for r in part.records]
+    return Footprint(records=records,
+                     per_host={new_id(m): dict(v) for m, v in part.per_host.items()},
+                     per_instance={new_id(n): dict(v) for n, v in part.per_instance.items()},
+                     guests={new_id(n): dict(v) for n, v in part.guests.items()})
+
+
+def nodes_by_machine(graph: ResourceGraph) -> dict[str, list[str]]:
+    """Each machine's nodes (itself included), in graph order: what
+    :func:`machine_footprint` walks."""
+    on: dict[str, list[str]] = {}
+    for node, attrs in graph.data.items():  # one pass over the graph
+        on.setdefault(attrs["machine"], []).append(node)
+    return on
+
+
+def per_machine(graph: ResourceGraph, age_s: float = math.inf,
+                residency: ResidencyProfile | None = None,
+                templates: Templates | None = None) -> Callable[[str], Footprint]:
+    """A function that gives any machine's footprint.
+
+    The model works out one machine from its stack; ``templates`` (the run's
+    :class:`~virtsim.templates.Templates`) works it out once per host group
+    and renames it for the copies.
+    """
+    cache = templates or Templates(graph)
+    on = nodes_by_machine(graph)
+    what = f"footprint@{age_s!r}/{id(residency)}"
+
+    def one_machine(machine: str) -> Footprint:
+        return machine_footprint(graph, on[machine], age_s, residency)
+
+    def of(machine: str) -> Footprint:
+        return cache.per_machine(what, machine, one_machine, renamed)
+
+    return of
+
+
 def footprint(graph: ResourceGraph, age_s: float = math.inf,
-              residency: ResidencyProfile | None = None) -> Footprint:
+              residency: ResidencyProfile | None = None,
+              templates: Templates | None = None) -> Footprint:
     """Resident memory and disk of a scenario's stack, attributed node by node.
 
     Args:
@@ -463,46 +499,25 @@ def footprint(graph: ResourceGraph, age_s: float = math.inf,
             balloon act over time); ``inf``: steady state.
         residency: The host's residency mechanisms (KSM scan rate, reporting
             delay, balloon rate); None: they have all completed.
+        templates: The run's per-machine cache (None: a fresh one).
 
     Returns:
-        The attribution records with per-host, per-instance and per-guest totals.
+        The attribution records (machine by machine) with per-host,
+        per-instance and per-guest totals.
 
     Raises:
         ValueError: A negative ``age_s``.
     """
     if not age_s >= 0:
         raise ValueError(f"age_s must be >= 0, got {age_s}")
-    walker = _Walker(graph, age_s, residency)
-    walker.walk()
-    per_host: dict[str, dict[str, float]] = {
-        m: {"memory_mib": 0.0, "disk_mib": 0.0} for m in graph.machines()
-    }
-    per_instance: dict[str, dict[str, float]] = defaultdict(
-        lambda: {"memory_mib": 0.0, "disk_mib": 0.0})
-    for inst in walker.instances:  # graph order, not set order: same bytes every run
-        per_instance[inst] = {"memory_mib": 0.0, "disk_mib": 0.0}
-    totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
-    for record in walker.walked:  # a copy's records are its first's renamed: so are its totals
-        host = per_host[record["machine"]]
-        host["memory_mib"] += record["memory_mib"]
-        host["disk_mib"] += record["disk_mib"]
-        owner = record["instance"]
-        if not owner:
-            continue
-        if owner not in totals:
-            totals[owner] = [per_instance[inst] for inst in graph.path_to_machine(owner)
-                             if inst in walker.instances]
-        for sizes in totals[owner]:
-            sizes["memory_mib"] += record["memory_mib"]
-            sizes["disk_mib"] += record["disk_mib"]
-    copies = graph.copies
-    for machine, first in copies.items():
-        per_host[machine] = dict(per_host[first])
-    for inst in per_instance:
-        if graph.data[inst]["machine"] in copies:
-            per_instance[inst] = dict(per_instance[graph.original(inst)])
-    return Footprint(records=walker.records, per_host=per_host,
-                     per_instance=dict(per_instance), guests=walker.guests)
+    whole = Footprint()
+    part_of = per_machine(graph, age_s, residency, templates)
+    for part in map(part_of, graph.machines()):
+        whole.records += part.records
+        whole.per_host.update(part.per_host)
+        whole.per_instance.update(part.per_instance)
+        whole.guests.update(part.guests)
+    return whole
 
 
 def density(host: HostProfile, per_instance_memory_mib: float, per_instance_vcpus: float,
@@ -610,45 +625,48 @@ class FootprintModel:
 
     def report(self, sim: Simulation) -> None:
         """Attribution, per-instance and per-host tables; density of each group (metrics:
-        :func:`footprint_metrics`)."""
-        graph = sim.graph
-        residency = sim.catalog.get("residency", "linux")
-        result = footprint(graph, age_s=sim.now,
-                           residency=residency if isinstance(residency, ResidencyProfile) else None)
-        records = result.records
-        released: Record = {}
-        for i, record in enumerate(records):  # as compact rows, each dict let go as it goes
-            sim.result.append("footprint", tuple(record), tuple(record.values()))
-            records[i] = released
-        keys = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
-        for node, sizes in result.per_instance.items():  # graph order: stable
-            data = graph.data[node]
-            sim.result.append("instance_footprint", keys, (
-                node, data["kind"], data["machine"], data["name"], sizes["memory_mib"],
-                sizes["disk_mib"]))
-        for machine, sizes in result.per_host.items():
-            sim.result.append("host_footprint", ("machine", "memory_mib", "disk_mib"),
-                              (machine, sizes["memory_mib"], sizes["disk_mib"]))
-        self.report_density(sim, result)
+        :func:`footprint_metrics`).
 
-    def report_density(self, sim: Simulation, result: Footprint) -> None:
-        """For each instance group on each machine: how many would fit, and what binds.
-
-        A machine that copies another's stack (``ResourceGraph.copies``) has the
-        same instances and footprint, so the same densities.
+        Machine by machine: each machine's footprint and densities come from the
+        run's template cache (worked out once per host group), and its rows are
+        written before the next machine's are made.
         """
         graph = sim.graph
-        groups = _top_level_groups(graph, result)
-        fits: dict[str, list[Record]] = {}  # machine -> its density records
+        residency = sim.catalog.get("residency", "linux")
+        part_of = per_machine(graph, age_s=sim.now, templates=sim.templates,
+                              residency=residency if isinstance(residency, ResidencyProfile)
+                              else None)
+        keys = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
         for machine in graph.machines():
-            if (first := graph.copies.get(machine)) is not None:
-                fits[machine] = [{**fit, "machine": machine} for fit in fits[first]]
-            else:
-                fits[machine] = _fits(graph, sim.catalog, result, machine,
-                                      groups.get(machine, ([], {})))
-        for records in fits.values():
-            for fit in records:
+            part = part_of(machine)
+            for record in part.records:
+                sim.result.append("footprint", tuple(record), tuple(record.values()))
+            for node, sizes in part.per_instance.items():  # graph order: stable
+                data = graph.data[node]
+                sim.result.append("instance_footprint", keys, (
+                    node, data["kind"], data["machine"], data["name"], sizes["memory_mib"],
+                    sizes["disk_mib"]))
+            sizes = part.per_host[machine]
+            sim.result.append("host_footprint", ("machine", "memory_mib", "disk_mib"),
+                              (machine, sizes["memory_mib"], sizes["disk_mib"]))
+            for fit in self.densities(sim, machine, part_of):
                 sim.result.add("density", **fit)
+
+    @staticmethod
+    def densities(sim: Simulation, machine: str,
+                  part_of: Callable[[str], Footprint]) -> list[Record]:
+        """For each instance group on ``machine``: how many would fit, and what binds
+        (worked out once per host group from its footprint, ``part_of(machine)``)."""
+        graph = sim.graph
+
+        def one_machine(first: str) -> list[Record]:
+            part = part_of(first)
+            return _fits(graph, sim.catalog, part, first, _top_level_groups(graph, part))
+
+        def renamed_fits(fits: list[Record], to: Callable[[str], str]) -> list[Record]:
+            return [{**fit, "machine": to(fit["machine"])} for fit in fits]
+
+        return sim.templates.per_machine("density", machine, one_machine, renamed_fits)
 
 
 def footprint_metrics(result: Result) -> None:
@@ -667,19 +685,18 @@ Groups = tuple[list[str], dict[str, list[str]]]
 """A machine's top-level instances, and its VMs and containers among them by group name."""
 
 
-def _top_level_groups(graph: ResourceGraph, result: Footprint) -> dict[str, Groups]:
-    """The :data:`Groups` of each machine that copies none."""
-    groups: dict[str, Groups] = {}
-    for node in result.per_instance:  # graph order
-        data = graph.data[node]
-        machine = data["machine"]
-        if machine in graph.copies or not _top_level(graph, node):
+def _top_level_groups(graph: ResourceGraph, part: Footprint) -> Groups:
+    """The :data:`Groups` of one machine's footprint."""
+    top: list[str] = []
+    named: dict[str, list[str]] = {}
+    for node in part.per_instance:  # graph order
+        if not _top_level(graph, node):
             continue
-        top, named = groups.setdefault(machine, ([], {}))
         top.append(node)
+        data = graph.data[node]
         if data["kind"] in ("vm", "container"):
             named.setdefault(str(data["name"]), []).append(node)
-    return groups
+    return top, named
 
 
 def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: str,

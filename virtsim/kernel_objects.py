@@ -14,7 +14,15 @@ several cost more as the host fills up:
 - the netns and mqueue paths cost ~30x more on kernels before the fix
   (``fix_version``);
 - memory-cgroup reclaim walks every cgroup, so reading through the page
-  cache costs more system time the more cgroups exist.
+  cache costs more system time the more cgroups exist;
+- the engine's per-container state: each running container's rootfs and
+  shm mounts sit in the host's mount table, and the daemon and the runtime
+  read and parse ``/proc/self/mountinfo`` several times per start (to check
+  a rootfs is mounted, to find the cgroup mount points), each read
+  O(mounts); this step (``mountinfo-scans``) costs only what the table has
+  grown beyond an empty host's, since the measured create times include the
+  reads of that base table. It holds no exclusive lock (readers of the
+  mount table share ``namespace_sem``).
 
 :class:`KernelObjects` is one kernel's population and the price of its next
 object; :class:`ObjectCreation` makes a start's objects one after another,
@@ -41,8 +49,10 @@ OBJECT_LOCKS: dict[str, str] = {
     "network-namespace": "net_mutex",
     "veth": "rtnl",
     "nat-rules": "xtables",
+    "mountinfo-scans": "",
 }
-"""The global kernel lock each object is made under (nftables commits take ``nfnl``)."""
+"""The global kernel lock each object is made under (nftables commits take ``nfnl``;
+"" for none)."""
 
 
 @dataclass
@@ -59,12 +69,14 @@ class Population:
 
 @dataclass(frozen=True)
 class ObjectStep:
-    """One object a start makes: what, how many firewall rules and host mounts it adds."""
+    """One object a start makes: what, how many firewall rules and host mounts it adds
+    (and for ``mountinfo-scans``, how many times the mount table is read)."""
 
     obj: str
     rules: int = 0
     mounts: int = 0
     firewall: str = "iptables"
+    reads: int = 0
 
     @property
     def lock(self) -> str:
@@ -111,6 +123,9 @@ class KernelObjects:
             # one iptables call per rule, each copying the whole table out and back
             existing = pop.nat_rules * step.rules + step.rules * (step.rules - 1) / 2
             return c.iptables_base_s * step.rules + c.iptables_per_rule_s * existing
+        if step.obj == "mountinfo-scans":
+            grown = max(0, pop.mounts - c.host_base_mounts)
+            return c.mountinfo_per_mount_s * grown * step.reads
         raise ValueError(f"unknown kernel object {step.obj!r}")
 
     def add(self, step: ObjectStep) -> None:
@@ -159,9 +174,13 @@ def object_steps(runtime: RuntimeProfile, engine: EngineProfile,
     The runtime makes its namespaces and cgroup (no network namespace with
     the host's network); an engine with a NAT network stage adds a veth pair
     and its NAT rules for ``network = "nat"`` only; the mount-namespace step
-    also mounts the engine's per-container host mounts (rootfs, shm).
+    also mounts the engine's per-container host mounts (rootfs, shm). First
+    come the daemon's and the runtime's reads of the host's mount table
+    (``mountinfo-scans``), where either reads it.
     """
     steps: list[ObjectStep] = []
+    if reads := engine.mountinfo_reads_per_start + runtime.mountinfo_reads_per_create:
+        steps.append(ObjectStep("mountinfo-scans", reads=reads))
     for obj in runtime.kernel_objects:
         if obj == "network-namespace" and network == "host":
             continue
@@ -235,7 +254,7 @@ class ObjectCreation:
             self.pool.cancel(self.activity)
         self.activity = None
         if self.request is not None and self.index < len(self.steps):
-            lock = self.locks[self.steps[self.index].lock]
+            lock = self.locks[self.steps[self.index].lock]  # a step with a request has a lock
             request = self.request
             self.request = None
             if request.triggered:
@@ -252,6 +271,9 @@ class ObjectCreation:
             return
         step = self.steps[self.index]
         self.asked = float(self.locks.env.now)
+        if not step.lock:
+            self._locked(None)
+            return
         request = self.locks[step.lock].acquire(self.holder)
         self.request = request
         request.callbacks.append(self._locked)
@@ -277,7 +299,7 @@ class ObjectCreation:
         if self.request is not None:
             self.locks[step.lock].release(self.request)
         self.request = None
-        if self.record is not None:
+        if self.record is not None and (step.lock or self.cost > 0):  # else: nothing happened
             self.record(step.obj, self.asked, self.began, float(self.locks.env.now), self.cost)
         self.index += 1
         self.next()

@@ -45,7 +45,7 @@ import networkx as nx
 import simpy
 
 from virtsim.catalog import Catalog
-from virtsim.footprint import footprint
+from virtsim.footprint import machine_footprint, nodes_by_machine
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
 from virtsim.profiles import HostProfile, OrchestratorProfile
@@ -260,10 +260,10 @@ def _member_footprints(sim: Simulation) -> dict[str, tuple[dict[str, float], flo
     """Per machine: the resident memory (MiB) of each of its instances and its host total,
     from the footprint model, worked out once per host group (:mod:`virtsim.templates`)."""
     graph = sim.graph
+    on = nodes_by_machine(graph)
 
     def one_machine(machine: str) -> tuple[dict[str, float], float]:
-        tree = graph.graph.subgraph({machine} | graph.descendants(machine)).copy()
-        sizes = footprint(ResourceGraph(tree))
+        sizes = machine_footprint(graph, on[machine])
         return ({n: v["memory_mib"] for n, v in sizes.per_instance.items()},
                 sizes.per_host[machine]["memory_mib"])
 

@@ -211,6 +211,8 @@ class EngineProfile(Profile):
     state_memory_per_container_mib: float = Field(default=0.0, ge=0)
     host_mounts_per_container: int = Field(default=0, ge=0, description="mounts each running "
                                            "container adds to the host's table (rootfs, shm)")
+    mountinfo_reads_per_start: int = Field(default=0, ge=0, le=10_000, description="times the "
+                                           "daemon reads the host's mount table per start")
     api: tuple[Stage, ...] = Field(default=(), description="client to daemon to runtime path")
 
 
@@ -229,6 +231,8 @@ class RuntimeProfile(Profile):
     kernel_objects: tuple[Literal["cgroup", "mount-namespace", "network-namespace", "veth",
                                   "ipc-namespace"], ...] = Field(
         default=(), description="kernel objects its create makes (see kernel_objects)")
+    mountinfo_reads_per_create: int = Field(default=0, ge=0, le=10_000, description="times "
+                                            "one create reads the host's mount table")
     create: tuple[Stage, ...] = ()
 
 
@@ -591,6 +595,8 @@ class KernelCostProfile(Profile):
     nft_rule_s: float = Field(ge=0, description="one incremental nftables rule")
     mount_copy_per_mount_s: float = Field(ge=0, description="mount-namespace copy, per host mount")
     host_base_mounts: int = Field(ge=0, description="mounts of a host with nothing running")
+    mountinfo_per_mount_s: float = Field(default=0.0, ge=0, description="reading and parsing "
+                                         "/proc/self/mountinfo once, per mount listed")
     cgroup_create_s: float = Field(ge=0)
     cgroup_remove_s: float = Field(ge=0)
     reclaim_s_per_gib: float = Field(ge=0, description="sys CPU to reclaim a GiB of page cache")

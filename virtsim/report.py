@@ -142,6 +142,7 @@ def comparisons_table(sections: Iterable[ClaimSection]) -> list[Record]:
                              "measure": c.measure, "role": role(c.figure),
                              "published": c.published, "simulated": c.simulated,
                              "unit": c.unit, "ratio": _ratio(c), "figure": c.figure,
+                             "simulated_by": c.simulated_by or "this experiment",
                              "source": c.source})
     return rows
 
@@ -252,7 +253,7 @@ def _md_section(section: ClaimSection) -> list[str]:
             lines += ["| measure | published | simulated | unit | simulated / published | "
                       "figure | source |", "|---|---|---|---|---|---|---|"]
             lines += [f"| {_md_cell(x.measure)} | {_num(x.published)} | {_num(x.simulated)} | "
-                      f"{x.unit} | {_num(_ratio(x))} | {role(x.figure)} | "
+                      f"{x.unit} | {_num(_ratio(x))} | {_role_text(x)} | "
                       f"{_md_cell(x.source)} |" for x in comparisons]
             lines.append("")
         if outcome.tables:
@@ -416,7 +417,7 @@ def _html_outcome(out: Path, outcome: ExperimentOutcome) -> str:
         rows = "".join(
             f"<tr><td>{_e(x.measure)}</td><td class=num>{_num(x.published)}</td>"
             f"<td class=num>{_num(x.simulated)}</td><td>{_e(x.unit)}</td>"
-            f"<td class=num>{_num(_ratio(x))}</td>{_role_cell(x.figure)}"
+            f"<td class=num>{_num(_ratio(x))}</td>{_role_cell(x)}"
             f"<td>{_e(x.source)}</td></tr>" for x in comparisons)
         parts.append("<p><b>Published against simulated</b></p><table class=\"comparisons\">"
                      "<thead><tr><th>measure</th><th>published</th><th>simulated</th>"
@@ -429,10 +430,16 @@ def _html_outcome(out: Path, outcome: ExperimentOutcome) -> str:
 
 
 
-def _role_cell(figure: str) -> str:
-    kind = role(figure)
+def _role_text(comparison: Comparison) -> str:
+    """The figure's role, and the run that gave the value when it is not the experiment's."""
+    by = f" ({comparison.simulated_by})" if comparison.simulated_by else ""
+    return role(comparison.figure) + by
+
+
+def _role_cell(comparison: Comparison) -> str:
+    kind = role(comparison.figure)
     style = "calibration" if kind == CALIBRATION_INPUT else "held-out"
-    return f'<td class="role {style}">{_e(kind)}</td>'
+    return f'<td class="role {style}">{_e(_role_text(comparison))}</td>'
 
 
 # -- validation and calibration ------------------------------------------------------

@@ -28,6 +28,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -280,6 +281,7 @@ def reproduce(out: Path = DEFAULT_OUT, size: Size = "full", seed: int = DEFAULT_
         reproduction.stacks = diagrams
         if validation:
             validate_into(reproduction, workers)
+            one_value_per_figure(reproduction)
         write_report(reproduction)
         staging.publish(command="reproduce", seed=seed, size=size,
                         claims=sorted({o.claim for o in reproduction.outcomes},
@@ -315,6 +317,31 @@ def validate_into(reproduction: Reproduction, workers: int | None = None) -> Non
          "within_5pct": t.within, "sets": " ".join(t.figure.sets),
          "source": f"{t.figure.citation}; {t.figure.where}", "error": t.error}
         for t in reproduction.round_trips]})
+
+
+def one_value_per_figure(reproduction: Reproduction) -> None:
+    """Give each held-out comparison the value its validation case predicted.
+
+    An experiment's held-out comparison names a figure that a validation case
+    also predicts; run apart (another scenario's seed) the two would print two
+    simulated values for one published figure. The validation case is the
+    documented prediction, so its value replaces the experiment's, and the row
+    says which case it came from.
+    """
+    if reproduction.validation is None:
+        return
+    predicted = {r.case.source.figure: r for r in reproduction.validation.results
+                 if r.simulated is not None}
+    for i, outcome in enumerate(reproduction.outcomes):
+        finding = outcome.finding
+        if finding is None:
+            continue
+        comparisons = tuple(
+            replace(c, simulated=round(predicted[c.figure].simulated or 0.0, 3),
+                    simulated_by=f"validation case {predicted[c.figure].case.id}")
+            if c.figure in predicted else c for c in finding.comparisons)
+        reproduction.outcomes[i] = replace(outcome, finding=replace(finding,
+                                                                     comparisons=comparisons))
 
 
 def _outcome_order(outcome: ExperimentOutcome) -> tuple[int, str]:

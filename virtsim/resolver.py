@@ -78,6 +78,20 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def release(version: str) -> str:
+    """A version as tables write it: at least major.minor.patch (``"6.10"`` -> ``"6.10.0"``).
+
+    A two-part version in a CSV file looks like a decimal number: pandas reads
+    ``6.10`` as the float 6.1 and ``24.0`` as 24. With a patch level it stays
+    text and still names the same release. Versions that are not dotted
+    numbers are left as they are.
+    """
+    parts = version.split(".")
+    if not all(part.isdigit() for part in parts):
+        return version
+    return ".".join(parts + ["0"] * (3 - len(parts)))
+
+
 def version_lt(a: str, b: str) -> bool:
     """True when version ``a`` is numerically older than ``b`` (``"3.11" < "5.1"``)."""
     ta, tb = version_tuple(a), version_tuple(b)

@@ -30,6 +30,10 @@ OWNER_MECHANISMS: dict[str, str] = {
     "app": "application",
 }
 """Stage owner -> the mechanism its time is counted under."""
+OBJECT_MECHANISMS: dict[str, str] = {
+    "mountinfo-scans": "engine state: mount-table reads",
+}
+"""Kernel-object steps counted under another name than ``kernel object: <step>``."""
 
 
 def _num(row: Mapping[str, Any], key: str) -> float:
@@ -61,7 +65,7 @@ def start_breakdown(stages: Iterable[Mapping[str, Any]],
         took = _num(row, "end_s") - _num(row, "start_s")
         if owner == "kernel-objects":
             add(f"wait: {OBJECT_LOCKS.get(stage, stage)}", _num(row, "queued_s"))
-            add(f"kernel object: {stage}", took)
+            add(OBJECT_MECHANISMS.get(stage, f"kernel object: {stage}"), took)
         elif stage == "image-pull":
             add("image pull", took)
         else:
