@@ -115,8 +115,9 @@ def written(result: Result, folder: Path) -> dict[str, bytes]:
     return out
 
 
-def multiset(result: Result) -> dict[str, Counter[tuple[tuple[str, Any], ...]]]:
-    return {name: Counter(tuple(sorted(row.items())) for row in rows)
+def multiset(result: Result, without: str) -> dict[str, Counter[tuple[tuple[str, Any], ...]]]:
+    return {name: Counter(tuple(sorted((k, v) for k, v in row.items() if k != without))
+                          for row in rows)
             for name, rows in result.tables.items()}
 
 
@@ -192,9 +193,9 @@ def test_a_cut_run_equals_the_one_process_run_byte_for_byte(
         one, tmp_path_factory.mktemp("one"))
     # the whole graph simulated at once, before any merging: the same rows, in its own order
     whole = simulate(scenario, CATALOG, scenario.seed)
-    merged_rows = multiset(one)
-    for name, rows in multiset(whole).items():
-        if name in ("faults", "downtime"):  # fleet_share and a dropped table: set by the merge
+    merged_rows = multiset(one, without="fleet_share")  # a share of the whole fleet: merged
+    for name, rows in multiset(whole, without="fleet_share").items():
+        if name == "downtime" and not one.rows("faults"):  # nothing failed: no downtime table
             continue
         assert rows == merged_rows[name], name
 
@@ -212,6 +213,26 @@ def test_local_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
     assert written(two, tmp_path) == written(one, tmp_path)
     assert seen and seen[-1] == scenario.duration_s  # one step per finished partition
     assert one.metrics["reschedules"] >= 0 and "availability" in one.metrics
+
+
+def test_rescheduling_within_a_unit_is_the_same_on_any_cut(tmp_path: Path) -> None:
+    scenario = _scenario({
+        "name": "moves", "duration_s": 600, "seed": 2,
+        "hosts": [_host("a", 3, containers=2), _host("b", 2), _host("c", 2, containers=3)],
+        "faults": [{"kind": "machine-failure", "target": "a-0", "at_s": 5, "repair_s": 2000},
+                   {"kind": "machine-failure", "target": "c-1", "at_s": 8, "repair_s": 2000},
+                   {"kind": "container-crash", "target": "b-1/bc", "at_s": 6}],
+        "orchestrators": [{"profile": "kubernetes", "groups": ["ac"]},
+                          {"profile": "docker-swarm", "groups": ["cc"]}]})
+    one = run_scenario(scenario, CATALOG)
+    moved = {(r["from_machine"], r["to_machine"]) for r in one.rows("reschedules")}
+    assert {f for f, _ in moved} == {"a-0", "c-1"}  # both orchestrators moved work
+    assert {t for _, t in moved} <= {"a-1", "a-2", "c-0"}  # within their own scope
+    replicas = sorted(str(r["to_node"]) for r in one.rows("reschedules"))
+    assert all(".r" in node for node in replicas)
+    expected = written(one, tmp_path)
+    for count in (2, 3, 7):
+        assert written(in_process(scenario, count), tmp_path) == expected, count
 
 
 def test_a_bad_fault_target_fails_the_same_on_workers() -> None:
