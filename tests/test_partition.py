@@ -94,6 +94,28 @@ def test_a_partition_builds_its_machines_with_their_names_and_stacks() -> None:
     assert set(part.graph.edges) == {e for e in whole.graph.edges if e[0] in part.graph}
 
 
+def test_a_partition_that_starts_mid_group_makes_the_same_rows_for_its_machines() -> None:
+    """Template caches (footprint, density, member sizes) work a group out on the
+    partition's first machine of it: the rows must not depend on which one that is."""
+    host = {"name": "h", "profile": "m5d-metal", "count": 4, "cached_images": ["alpine"],
+            "containers": [{"name": "c", "count": 3, "image": "alpine",
+                            "workload": "web-service", "restart": "always"}],
+            "vms": [{"name": "v", "count": 2, "hypervisor": "kvm",
+                     "disk_image": "ubuntu-24.04-cloud", "vcpus": 2, "memory_mib": 2048,
+                     "workload": "sysbench-cpu"}]}
+    scenario = _scenario({"name": "mid", "duration_s": 60, "seed": 8, "hosts": [host],
+                          "random_faults": {"kinds": ["container-crash"], "rate_scale": 3e5}})
+    whole = simulate(scenario, CATALOG, scenario.seed)
+    part = simulate(scenario, CATALOG, scenario.seed, machines=("h-2", "h-3"))
+    mine = multiset(part, without="fleet_share")
+    for name, rows in multiset(whole, without="fleet_share").items():
+        kept = Counter({row: n for row, n in rows.items()
+                        if any(isinstance(v, str) and v.split("/")[0] in ("h-2", "h-3")
+                               for _, v in row)})
+        assert kept == mine.get(name, Counter()), name
+    assert mine["density"] and mine["footprint"] and mine["faults"]
+
+
 # -- results the same on any cut -----------------------------------------------------------
 
 def in_process(scenario: Scenario, count: int) -> Result:
