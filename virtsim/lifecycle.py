@@ -88,6 +88,7 @@ from virtsim.pull_pipeline import HostIo, LayerStore
 from virtsim.pull_pipeline import abort as abort_pulls
 from virtsim.pull_pipeline import pull as pull_layers
 from virtsim.resolver import Compatibility, resolve
+from virtsim.result import Result
 from virtsim.sharing import Activity, Chain, FluidPool, Piece
 from virtsim.simulation import Simulation
 
@@ -287,7 +288,8 @@ class Lifecycle:
             Start(self, sim, node).resume()
 
     def report(self, sim: Simulation) -> None:
-        """One ``instances`` row per attempt; readiness percentiles; start-up utilisation."""
+        """One ``instances`` row per attempt; start-up utilisation (metrics:
+        :func:`start_metrics`)."""
         for state in self.machines.values():  # stages done by now in chains still in flight
             state.pool.split_chains()
         for row in self._boots:
@@ -304,7 +306,6 @@ class Lifecycle:
             elif instance.state not in ("stopped", "crashed", "moved"):
                 sim.result.append("instances", INSTANCE_FIELDS,
                                   self._row(instance.node, sim, None))
-        self._report_metrics(sim)
         for machine, state in self.machines.items():
             window = state.last_ready_s
             for busy, capacity, resource in zip(state.busy, self._capacity(state), RESOURCES,
@@ -317,31 +318,6 @@ class Lifecycle:
     def _capacity(state: MachineState) -> tuple[float, float, float]:
         capacity = state.capacity
         return capacity.cpu_cores, capacity.disk_mib_s, capacity.nic_mib_s
-
-    def _report_metrics(self, sim: Simulation) -> None:
-        ready: list[tuple[float, float]] = []  # first starts: (requested, ready)
-        boots: list[float] = []
-        failed: dict[str, str] = {}
-        for r in sim.result.rows("instances"):
-            if r["ready_s"] is None:
-                if r["state"] == "stopped":  # its runtime refused it
-                    failed[str(r["instance"])] = f"{r['outcome']}: {r['reason']}"
-            elif r["restart"]:
-                continue
-            elif r["kind"] == "machine":
-                boots.append(float(r["ready_s"]))
-            else:
-                ready.append((float(r["requested_s"]), float(r["ready_s"])))  # type: ignore[arg-type]
-        if failed:
-            sim.result.metrics["failed_to_start"] = failed
-        if boots:
-            sim.result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
-        times = np.array([up - asked for asked, up in ready])
-        if times.size:
-            sim.result.metrics["time_to_ready_s"] = {
-                "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
-                "p99": float(np.percentile(times, 99)), "max": float(times.max()),
-                "count": int(times.size)}
 
     def _row(self, node: str, sim: Simulation, ended_s: float | None) -> tuple[Any, ...]:
         instance = sim.instances[node]
@@ -562,6 +538,36 @@ class Lifecycle:
 SHELLS = frozenset({"sh", "ash", "bash", "cmd.exe", "powershell.exe", "python", "python3"})
 """Entrypoints that read commands from a terminal: run without one (``docker run alpine``),
 they find end of input and exit at once."""
+
+
+def start_metrics(result: Result) -> None:
+    """Readiness metrics from a finished run's ``instances`` table: failures to start,
+    machine boots, and time-to-ready percentiles of first starts."""
+    ready: list[float] = []  # first starts: ready less requested
+    boots: list[float] = []
+    failed: dict[str, str] = {}
+    columns = [result.column("instances", name) for name in (
+        "instance", "kind", "requested_s", "ready_s", "restart", "state", "outcome", "reason")]
+    for instance, kind, asked, up, restart, state, outcome, reason in zip(*columns, strict=True):
+        if up is None:
+            if state == "stopped":  # its runtime refused it
+                failed[str(instance)] = f"{outcome}: {reason}"
+        elif restart:
+            continue
+        elif kind == "machine":
+            boots.append(float(up))
+        else:
+            ready.append(float(up) - float(asked))
+    if failed:
+        result.metrics["failed_to_start"] = failed
+    if boots:
+        result.metrics["machine_boot_s"] = {"max": max(boots), "count": len(boots)}
+    times = np.array(ready)
+    if times.size:
+        result.metrics["time_to_ready_s"] = {
+            "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
+            "p99": float(np.percentile(times, 99)), "max": float(times.max()),
+            "count": int(times.size)}
 
 
 def exits_at_once(image: ImageProfile) -> bool:
