@@ -867,7 +867,8 @@ class StageRun:
             return
         if self.index == 0 and self.held is not None:
             self.sim.instances.hold(self.held, self)
-        if self.lifecycle.fast_forward and self.state.pool.chains_allowed and self._chain():
+        if (self.lifecycle.fast_forward and self.index + 1 < len(self.stages)
+                and self.state.pool.chains_allowed and self._chain()):
             return
         self.owner, self.stage = self.stages[self.index]
         self.asked = float(self.sim.env.now)

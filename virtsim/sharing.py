@@ -724,7 +724,11 @@ class FluidPool:
         if when in self._scheduled:
             return
         self._scheduled.add(when)
-        _event_at(self.env, when).callbacks.append(lambda _event: self._wake(when))
+        now = float(self.env.now)
+        delay = when - now
+        event = (self.env.timeout(delay) if delay >= 0 and now + delay == when
+                 else _event_at(self.env, when))
+        event.callbacks.append(lambda _event: self._wake(when))
 
     def _wake(self, when: float) -> None:
         self._scheduled.discard(when)
