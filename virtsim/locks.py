@@ -33,6 +33,11 @@ class Hold:
     end_s: float
 
 
+_NO_QUEUE: deque[Ticket] = deque(maxlen=0)
+"""The queue of a lock nobody has waited for (shared and always empty: a deque costs
+600 bytes, and a host has a dozen locks most of which nobody ever waits for)."""
+
+
 class Ticket:
     """One holder's place at a :class:`SerialLock`: queued, then holding it.
 
@@ -81,7 +86,7 @@ class SerialLock:
         self.name = name
         self.log = log
         self._holder: Ticket | None = None
-        self._queue: deque[Ticket] = deque()
+        self._queue: deque[Ticket] = _NO_QUEUE  # a deque of its own once someone waits
         self._events: dict[simpy.Event, Ticket] = {}
         self.before_take: Callable[[], None] | None = None
         """Hook called before every :meth:`take` (a kernel's planned hand-overs settle)."""
@@ -94,6 +99,8 @@ class SerialLock:
         if self._holder is None and not self._queue:
             self._grant(ticket)
         else:
+            if self._queue is _NO_QUEUE:
+                self._queue = deque()
             self._queue.append(ticket)
         return ticket
 

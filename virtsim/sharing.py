@@ -572,6 +572,8 @@ class FluidPool:
         done, committed = self._work_done, self._committed
         if isinstance(activity, Chain):  # completed: every piece's work is done
             del self._chains[activity]
+            if not self._chains:  # every mark left is stale: let the chains go
+                self._marks.clear()
             for j, w in activity.nonzero:
                 committed[j] -= w
             for row, _, _ in activity.pieces:
@@ -682,6 +684,8 @@ class FluidPool:
         del self._chains[chain]
         del self._active[chain]
         chain.split = True
+        if not self._chains:
+            self._marks.clear()
         for j, w in chain.nonzero:
             committed[j] -= w
         current = min(bisect_left(chain.bounds, now), len(chain.pieces) - 1)
