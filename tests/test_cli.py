@@ -57,6 +57,37 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         assert csv.read_bytes() == (tmp_path / "b" / csv.name).read_bytes()
 
 
+def test_run_on_workers_writes_the_same_bytes(tmp_path: Path) -> None:
+    scenario = tmp_path / "two.toml"
+    scenario.write_text('name = "two"\nduration_s = 30\nseed = 3\n\n'
+                        '[[hosts]]\nname = "h"\nprofile = "m5d-metal"\ncount = 3\n'
+                        'cached_images = ["alpine"]\n[[hosts.containers]]\nname = "c"\n'
+                        'count = 2\nimage = "alpine"\nworkload = "sysbench-cpu"\n\n'
+                        '[[faults]]\nkind = "machine-failure"\ntarget = "h-1"\nat_s = 5\n')
+    runs = {}
+    for workers in ("1", "2"):
+        proc = virtsim("run", str(scenario), "--workers", workers, "--json", "--out",
+                       str(tmp_path / workers))
+        assert proc.returncode == 0, proc.stderr
+        runs[workers] = proc.stdout
+    assert runs["1"] == runs["2"]
+    written = sorted(p.name for p in (tmp_path / "1").glob("*.csv"))
+    assert "faults.csv" in written
+    for name in written:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (("--workers", "0"), "--workers: expected a whole number from 1 to 256, found 0"),
+    (("--workers", "two"), "found 'two'"),
+    (("--scheduler", "not an address"), "--scheduler: expected the address of a running Dask"),
+])
+def test_run_refuses_bad_worker_flags(flags: tuple[str, ...], said: str) -> None:
+    proc = virtsim("run", str(SCENARIOS / "alpine-warm.toml"), *flags)
+    assert_input_error(proc, said)
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_graph_draws_png_from_another_folder(tmp_path: Path) -> None:
     proc = virtsim("graph", str(SCENARIOS / "mixed-stack.toml"), "--out", "stack.png",
                    cwd=tmp_path)

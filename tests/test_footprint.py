@@ -292,7 +292,7 @@ def test_copied_machines_get_the_same_records_as_walked_ones(catalog: Catalog) -
 
 
 def test_copied_machines_report_the_same_tables_as_walked_ones(catalog: Catalog) -> None:
-    from virtsim.footprint import FootprintModel
+    from virtsim.footprint import FootprintModel, footprint_metrics
     from virtsim.scenario import parse_scenario
     from virtsim.simulation import Simulation
 
@@ -306,8 +306,10 @@ def test_copied_machines_report_the_same_tables_as_walked_ones(catalog: Catalog)
     walked = Simulation(scenario, ResourceGraph(graph.graph), catalog, 1)
     for sim in (stamped, walked):
         FootprintModel().report(sim)
+        footprint_metrics(sim.result)
     assert stamped.result.tables == walked.result.tables
     assert stamped.result.metrics == walked.result.metrics
+    assert stamped.result.metrics["density"] and stamped.result.metrics["footprint_mib"]
     assert [r["machine"] for r in stamped.result.table("density")][:3] == ["h-0", "h-0", "h-1"]
 
 

@@ -20,6 +20,7 @@ from virtsim.performance import (
     serve_alone,
     share_host,
     slowdown,
+    workload_metrics,
 )
 from virtsim.profiles import HostProfile, LayerCostProfile, WorkloadProfile
 from virtsim.scenario import parse_scenario
@@ -451,6 +452,8 @@ def test_a_run_reports_the_same_workloads_with_and_without_copies() -> None:
                 sim.instances.move(node, state)  # type: ignore[arg-type]
         sim.env.run(until=scenario.duration_s)
         model.report(sim)
+        workload_metrics(sim.result)
         results.append(sim.result)
     assert results[0].tables == results[1].tables
     assert results[0].metrics == results[1].metrics
+    assert results[0].metrics["slowdown_vs_native"] or results[0].metrics["service_p99_ms"]

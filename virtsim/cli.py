@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "hosts.node.containers.web.count=10 (a key path, as in sweep files)")
     run.add_argument("--force", action="store_true",
                      help="run even if the estimated memory or time is beyond this machine")
+    run.add_argument("--workers", type=_workers, default=1, metavar="N",
+                     help="cut the run into N partitions of machines that never interact and "
+                          "run them on N local processes (default 1: this process); the "
+                          "results are byte-identical")
+    run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                     help="run the partitions on this Dask distributed scheduler "
+                          "(tcp://host:8786): --workers partitions, or one per worker of the "
+                          "cluster; needs pip install 'virtsim[dask]'")
     run.set_defaults(handler=_cmd_run)
 
     sweep = sub.add_parser(
@@ -288,7 +296,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.force:
         check_budget(estimate(scenario, catalog), display_path(args.scenario))
     with _clock_bar(scenario.duration_s, args.no_progress) as advance:
-        result = run_scenario(scenario, catalog, progress=advance)
+        result = run_scenario(scenario, catalog, progress=advance, workers=args.workers,
+                              scheduler=args.scheduler)
     if args.out is not None:
         publish_run(args.out, scenario, result)
     if args.json:

@@ -49,7 +49,7 @@ from virtsim.resolver import (
     version_lt,
     version_tuple,
 )
-from virtsim.result import Record, Scalar
+from virtsim.result import Record, Result, Scalar
 
 __all__ = [
     "FEATURE_ERRORS", "LINUX_VM", "PLACEMENTS", "QEMU_USER", "QEMU_USER_ARCHES", "ROSETTA",
@@ -217,7 +217,6 @@ class CompatibilityReport:
         worked out once.
         """
         graph = sim.graph
-        counts: Counter[str] = Counter()
         answers: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[Scalar, ...],
                                                  tuple[Scalar, ...], str]] = {}
         for node in graph.nodes("container"):
@@ -230,11 +229,15 @@ class CompatibilityReport:
                     ("instance", *image_fields, "machine", *rest_fields),
                     tuple(image_fields.values()), tuple(rest_fields.values()),
                     str(rest_fields["outcome"]))
-            keys, image, rest, outcome = answer
-            counts[outcome] += 1
+            keys, image, rest, _outcome = answer
             sim.result.append("compatibility", keys, (node, *image, machine, *rest))
-        if counts:
-            sim.result.metrics["compatibility"] = {o: counts[o] for o in PLACEMENTS if counts[o]}
+
+
+def compatibility_metrics(result: Result) -> None:
+    """Containers per placement outcome (``compatibility``), from the run's table."""
+    counts = Counter(str(outcome) for outcome in result.column("compatibility", "outcome"))
+    if counts:
+        result.metrics["compatibility"] = {o: counts[o] for o in PLACEMENTS if counts[o]}
 
 
 def _compatibility_record(sim: Simulation, node: str) -> tuple[Record, Record]:

@@ -61,8 +61,10 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.resolver import version_lt
+from virtsim.result import Result
 from virtsim.scenario import FaultSpec, RandomFaultsSpec, Scenario, host_profile
 from virtsim.simulation import Simulation, component_rng
+from virtsim.stack import machine_names
 
 FaultKind = Literal[
     "machine-failure", "host-kernel-panic", "hypervisor-crash", "vmm-crash",
@@ -272,7 +274,10 @@ class FaultModel:
                                  managers(sim.scenario, sim.graph, sim.catalog))
         sim.instances.subscribe(lambda change: self.instance_ready(sim, change.instance),
                                 "ready")
+        elsewhere = _other_partitions(sim)
         for index, spec in enumerate(sim.scenario.faults):
+            if spec.target.partition("/")[0] in elsewhere:
+                continue  # another partition's machine: that partition injects it
             self._resolve(sim, index, spec)
             sim.env.process(self.inject(sim, str(index), spec, "scheduled"))
         if sim.scenario.random_faults is not None:
@@ -497,41 +502,23 @@ class FaultModel:
 
     # -- report ------------------------------------------------------------
     def report(self, sim: Simulation) -> None:
-        """Downtime, availability, recovery time per fault, work lost, compromised count."""
-        if self.fleet is None or not sim.result.table("faults"):
+        """Downtime of every instance, outages still open, recovery time per fault and work
+        lost (metrics: :func:`fault_metrics`, which also drops ``downtime`` from a run in
+        which nothing failed)."""
+        if self.fleet is None:
             return
         end = sim.now
-        instances = list(self.fleet.current)
-        total_down = 0.0
-        for logical in instances:
+        for logical in self.fleet.current:
             down = self.downtime.get(logical, 0.0)
             if logical in self.down:  # never recovered within the run
                 down += end - self.down[logical]
                 sim.result.add("outages", instance=logical, start_s=self.down[logical],
                                end_s=None)
-            total_down += down
             sim.result.add("downtime", instance=logical, downtime_s=down,
                            recovered=logical not in self.down, node=self.fleet.current[logical])
-        self._recovery_times(sim)
-        self._work_lost(sim)
-        metrics = sim.result.metrics
-        metrics["availability"] = (
-            1 - total_down / (len(instances) * end) if instances and end > 0 else 1.0)
-        metrics["blast_radius"] = {
-            f"{r['fault']}:{r['kind']}": r["instances"] for r in sim.result.table("faults")}
-        metrics["unrecovered_instances"] = len(self.down)
-        metrics["compromised_instances"] = len(self.compromised)
-        metrics["work_lost_s"] = sum(_num(r["work_lost_s"])
-                                     for r in sim.result.table("blast_radius"))
-        reached = [r["time_to_recover_s"] for r in sim.result.table("faults")
-                   if r["instances"] and r["effect"] == "crash"]
-        if reached:
-            # Full recovery is the last fault's recovery; a fault whose instances were not
-            # all back by the end of the run leaves it undefined (None), never understated.
-            full = None not in reached
-            metrics["time_to_full_recovery_s"] = (
-                max(_num(t) for t in reached) if full else None)
-        metrics["reschedules"] = len(sim.result.table("reschedules"))
+        if sim.result.rows("faults"):
+            self._recovery_times(sim)
+            self._work_lost(sim)
 
     def _work_lost(self, sim: Simulation) -> None:
         """Each instance a crash reached lost what its workload runs say they lost.
@@ -563,6 +550,49 @@ class FaultModel:
         for row in sim.result.table("faults"):
             row["time_to_recover_s"] = (None if row["effect"] == "compromise"
                                         else latest.get(str(row["fault"]), 0.0))
+
+
+def fault_metrics(result: Result, duration_s: float) -> None:
+    """Availability, blast radius, recovery and loss metrics from a finished run's tables.
+
+    Each fault's ``fleet_share`` (instances it reached over every instance of the
+    fleet, one ``downtime`` row each) is set here, from the whole run's tables. A
+    run in which nothing failed has no fault metrics and no ``downtime`` table.
+    """
+    faults = result.table("faults")
+    if not faults:
+        result.drop("downtime")
+        return
+    fleet_size = len(result.rows("downtime"))
+    for row in faults:
+        row["fleet_share"] = _num(row["instances"]) / fleet_size if fleet_size else 0.0
+    total_down = sum(_num(down) for down in result.column("downtime", "downtime_s"))
+    metrics = result.metrics
+    metrics["availability"] = (
+        1 - total_down / (fleet_size * duration_s) if fleet_size and duration_s > 0 else 1.0)
+    metrics["blast_radius"] = {f"{r['fault']}:{r['kind']}": r["instances"] for r in faults}
+    metrics["unrecovered_instances"] = sum(
+        1 for recovered in result.column("downtime", "recovered") if not recovered)
+    radius = result.rows("blast_radius")
+    metrics["compromised_instances"] = len({row["instance"] for row in radius
+                                            if row["effect"] == "compromise"})
+    metrics["work_lost_s"] = sum(_num(row["work_lost_s"]) for row in radius)
+    reached = [r["time_to_recover_s"] for r in faults
+               if r["instances"] and r["effect"] == "crash"]
+    if reached:
+        # Full recovery is the last fault's recovery; a fault whose instances were not
+        # all back by the end of the run leaves it undefined (None), never understated.
+        full = None not in reached
+        metrics["time_to_full_recovery_s"] = max(_num(t) for t in reached) if full else None
+    metrics["reschedules"] = len(result.rows("reschedules"))
+
+
+def _other_partitions(sim: Simulation) -> set[str]:
+    """The scenario's machines this run leaves to other partitions (none in a whole run)."""
+    if not sim.partial or not sim.scenario.faults:
+        return set()
+    built = sim.graph.graph
+    return {machine for machine in machine_names(sim.scenario) if machine not in built}
 
 
 def _models_faults(scenario: Scenario, catalog: Catalog) -> bool:

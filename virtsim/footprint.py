@@ -88,6 +88,7 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.residency import guest_memory, ksm_merged_fraction
+from virtsim.result import Result
 from virtsim.simulation import Simulation
 from virtsim.templates import Templates
 
@@ -673,7 +674,8 @@ class FootprintModel:
         """Nothing runs: the footprint is a function of the stack."""
 
     def report(self, sim: Simulation) -> None:
-        """Attribution, per-instance and per-host tables; density of each group.
+        """Attribution, per-instance and per-host tables; density of each group (metrics:
+        :func:`footprint_metrics`).
 
         Machine by machine: each machine's footprint and densities come from the
         run's template cache (worked out once per host group), and its rows are
@@ -685,8 +687,6 @@ class FootprintModel:
                               residency=residency if isinstance(residency, ResidencyProfile)
                               else None)
         keys = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
-        memory = disk = 0.0
-        densities: dict[str, Any] = {}
         for machine in graph.machines():
             part = part_of(machine)
             for record in part.records:
@@ -700,14 +700,8 @@ class FootprintModel:
             sim.result.append("host_footprint", HOST_FIELDS, (
                 machine, sizes["memory_mib"], sizes["memory_mib"] - sizes["page_cache_mib"],
                 sizes["page_cache_mib"], sizes["disk_mib"]))
-            memory += sizes["memory_mib"]
-            disk += sizes["disk_mib"]
             for fit in self.densities(sim, machine, part_of):
                 sim.result.add("density", **fit)
-                densities[f"{fit['machine']}/{fit['group']}"] = {"count": fit["count"],
-                                                                 "binding": fit["binding"]}
-        sim.result.metrics["footprint_mib"] = {"memory": memory, "disk": disk}
-        sim.result.metrics["density"] = densities
 
     @staticmethod
     def densities(sim: Simulation, machine: str,
@@ -724,6 +718,18 @@ class FootprintModel:
             return [{**fit, "machine": to(fit["machine"])} for fit in fits]
 
         return sim.templates.per_machine("density", machine, one_machine, renamed_fits)
+
+
+def footprint_metrics(result: Result) -> None:
+    """The ``footprint_mib`` (all hosts) and ``density`` metrics, from a finished run's
+    ``host_footprint`` and ``density`` tables."""
+    result.metrics["footprint_mib"] = {
+        "memory": sum(float(v or 0.0) for v in result.column("host_footprint", "memory_mib")),
+        "disk": sum(float(v or 0.0) for v in result.column("host_footprint", "disk_mib"))}
+    columns = [result.column("density", name) for name in ("machine", "group", "count",
+                                                            "binding")]
+    result.metrics["density"] = {f"{machine}/{group}": {"count": count, "binding": binding}
+                                 for machine, group, count, binding in zip(*columns, strict=True)}
 
 
 Groups = tuple[list[str], dict[str, list[str]]]

@@ -28,9 +28,10 @@ A failed host is never a candidate. Capacity is the host's hardware
 threads times the profile's ``cpu_overcommit`` and its memory; demand is each
 instance's vCPUs (or container CPU limit) and its resident memory from the
 footprint model. A rescheduled instance is built as a new node of the
-fleet's graph (``<host>/<instance>.r<n>``) and started through the
-lifecycle's start procedures, so image pulls, boots and contention are real.
-When nothing fits, it waits for its own host to come back.
+fleet's graph (``<host>/<instance>.r<n>``, the n-th replica placed on that
+host) and started through the lifecycle's start procedures, so image pulls,
+boots and contention are real. When nothing fits, it waits for its own host
+to come back.
 """
 
 from __future__ import annotations
@@ -173,7 +174,10 @@ class Fleet:
     shared_mib: dict[str, float] = field(default_factory=dict)
     top: dict[str, list[str]] = field(default_factory=dict)
     """Machine -> the logical top-level instances placed on it now."""
-    replicas: int = 0
+    replicas: dict[str, int] = field(default_factory=dict)
+    """Machine -> replicas placed on it so far (numbers replica names: ``web-1.r2`` is the
+    second placed there; counted per machine, so another orchestrator's moves never shift
+    them)."""
     copied: bool = False
 
     @classmethod
@@ -222,10 +226,10 @@ class Fleet:
             self.copied = True
         node = self.current[logical]
         data = graph.graph.nodes[node]
-        self.replicas += 1
+        number = self.replicas[machine] = self.replicas.get(machine, 0) + 1
         leaf = logical.rsplit("/", 1)[-1]
         spec: VmSpec | ContainerSpec = data["spec"].model_copy(
-            update={"name": f"{leaf}.r{self.replicas}", "count": 1, "start_at_s": 0.0})
+            update={"name": f"{leaf}.r{number}", "count": 1, "start_at_s": 0.0})
         host: HostSpec = graph.graph.nodes[machine]["spec"]
         kinds = {"vms": (spec,) if isinstance(spec, VmSpec) else (),
                  "containers": (spec,) if isinstance(spec, ContainerSpec) else ()}

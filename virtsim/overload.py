@@ -20,17 +20,14 @@ from virtsim.simulation import Simulation
 
 
 class OverloadReport:
-    """Run hook (attach last): the ``warnings`` metric, when there is something to warn of."""
+    """Run hook (attach last): nothing to record; the findings are worked out from the
+    merged run's tables (:func:`overload_warnings`, called by :func:`virtsim.run.summarise`)."""
 
     def attach(self, sim: Simulation) -> None:
         """Nothing runs: the findings come from the other models' results."""
 
     def report(self, sim: Simulation) -> None:
-        """Put every finding in ``metrics["warnings"]`` (absent when there is none)."""
-        hosts = {machine: sim.graph.data[machine]["profile"] for machine in sim.graph.machines()}
-        lines = overload_warnings(sim.result, hosts, sim.scenario.duration_s)
-        if lines:
-            sim.result.metrics["warnings"] = lines
+        """Nothing per partition: warnings need the whole run's tables and metrics."""
 
 
 def overload_warnings(result: Result, hosts: dict[str, HostProfile],
@@ -49,10 +46,11 @@ def overload_warnings(result: Result, hosts: dict[str, HostProfile],
 def _more_than_fits(result: Result) -> list[str]:
     """Groups placed beyond their density, machines with equal findings merged."""
     over: dict[tuple[str, object, object, object], list[str]] = defaultdict(list)
-    for row in result.rows("density"):
-        placed, count = row.get("placed"), row.get("count")
+    columns = [result.column("density", name)
+               for name in ("machine", "group", "placed", "count", "binding")]
+    for machine, group, placed, count, binding in zip(*columns, strict=True):
         if isinstance(placed, int) and isinstance(count, int) and placed > count:
-            over[(str(row["group"]), placed, count, row["binding"])].append(str(row["machine"]))
+            over[(str(group), placed, count, binding)].append(str(machine))
     return [f"{placed} '{group}' placed on {_machines(machines)} where {count} fit "
             f"(bound by {binding}): see the density table"
             for (group, placed, count, binding), machines in over.items()]
@@ -61,9 +59,9 @@ def _more_than_fits(result: Result) -> list[str]:
 def _memory_over(result: Result, hosts: dict[str, HostProfile]) -> list[str]:
     """Machines whose footprint exceeds their memory."""
     over: dict[tuple[float, float], list[str]] = defaultdict(list)
-    for row in result.rows("host_footprint"):
-        machine = str(row["machine"])
-        used = float(row["memory_mib"] or 0.0)
+    columns = [result.column("host_footprint", name) for name in ("machine", "memory_mib")]
+    for name, memory in zip(*columns, strict=True):
+        machine, used = str(name), float(memory or 0.0)
         have = hosts[machine].memory_gib * 1024.0 if machine in hosts else float("inf")
         if used > have:
             over[(round(used / 1024, 1), round(have / 1024, 1))].append(machine)
@@ -72,8 +70,10 @@ def _memory_over(result: Result, hosts: dict[str, HostProfile]) -> list[str]:
 
 
 def _saturated(result: Result) -> list[str]:
-    services = [r for r in result.rows("workloads") if r.get("mode") == "service"]
-    saturated = sum(1 for r in services if str(r.get("note", "")).startswith("saturated"))
+    columns = [result.column("workloads", name) for name in ("mode", "note")]
+    notes = [str(note or "") for mode, note in zip(*columns, strict=True) if mode == "service"]
+    services = notes
+    saturated = sum(1 for note in notes if note.startswith("saturated"))
     if not saturated:
         return []
     return [f"{saturated} of {len(services)} services saturated: requests arrive faster "
@@ -86,13 +86,15 @@ def _not_ready(result: Result, duration_s: float) -> list[str]:
         return []
     ready: set[object] = set()
     refused: set[object] = set()  # or ended (stopped, crashed) before it was ready
-    for row in result.rows("instances"):
-        if row["kind"] == "machine":
+    columns = [result.column("instances", name)
+               for name in ("instance", "kind", "ready_s", "ended_s")]
+    for instance, kind, up, ended in zip(*columns, strict=True):
+        if kind == "machine":
             continue
-        if row["ready_s"] is not None:
-            ready.add(row["instance"])
-        elif row.get("ended_s") is not None:
-            refused.add(row["instance"])
+        if up is not None:
+            ready.add(instance)
+        elif ended is not None:
+            refused.add(instance)
     missing = total - len(ready | refused)
     if missing <= 0:
         return []

@@ -61,7 +61,7 @@ from virtsim.machines import (
 from virtsim.operations import has_mix, request_cost
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.queueing import Queue, mixture_quantile
-from virtsim.result import Record
+from virtsim.result import Record, Result
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 from virtsim.templates import Templates
@@ -928,10 +928,8 @@ class PerformanceModel:
 
     # -- report ------------------------------------------------------------
     def report(self, sim: Simulation) -> None:
-        """``workloads`` and ``load_utilisation`` tables; slowdown and latency metrics."""
+        """``workloads`` and ``load_utilisation`` tables (metrics: :func:`workload_metrics`)."""
         baselines = Baselines(self._native)
-        slowdowns: list[float] = []
-        p99s: list[float] = []
         records: list[Record] = [{"instance": node, "workload": name, "note": note}
                                  for node, name, note in self.skipped]
         ran = {id(run.placement) for run in self.runs}
@@ -940,23 +938,12 @@ class PerformanceModel:
             record = self._base_record(run)
             if run.placement.workload.mode == "service":
                 record.update(self._service_record(sim, run, baselines))
-                if record["p99_latency_ms"] is not None:
-                    p99s.append(float(record["p99_latency_ms"]))
             else:
                 record.update(self._batch_record(run, baselines))
-                if record["slowdown_vs_native"] is not None:
-                    slowdowns.append(float(record["slowdown_vs_native"]))
             records.append(record)
         if records:
             sim.result.extend("workloads", records)
         self._report_utilisation(sim)
-        if slowdowns:
-            sim.result.metrics["slowdown_vs_native"] = {
-                "mean": float(np.mean(slowdowns)), "max": float(np.max(slowdowns)),
-                "count": len(slowdowns)}
-        if p99s:
-            sim.result.metrics["service_p99_ms"] = {
-                "mean": float(np.mean(p99s)), "max": float(np.max(p99s)), "count": len(p99s)}
 
     def _base_record(self, run: WorkloadRun) -> dict[str, Any]:
         placement = run.placement
@@ -1036,6 +1023,30 @@ class PerformanceModel:
                                 "utilisation": busy[j] / (capacity[j] * window)})
         if records:
             sim.result.extend("load_utilisation", records)
+
+
+def workload_metrics(result: Result) -> None:
+    """``slowdown_vs_native`` of batch jobs and ``service_p99_ms`` of services, from a
+    finished run's ``workloads`` table."""
+    slowdowns: list[float] = []
+    p99s: list[float] = []
+    columns = [result.column("workloads", name) for name in ("mode", "p99_latency_ms",
+                                                               "slowdown_vs_native")]
+    for mode, p99, slowdown in zip(*columns, strict=True):
+        if mode is None:  # a workload that could not be placed
+            continue
+        if mode == "service":
+            if p99 is not None:
+                p99s.append(float(p99))
+        elif slowdown is not None:
+            slowdowns.append(float(slowdown))
+    if slowdowns:
+        result.metrics["slowdown_vs_native"] = {
+            "mean": float(np.mean(slowdowns)), "max": float(np.max(slowdowns)),
+            "count": len(slowdowns)}
+    if p99s:
+        result.metrics["service_p99_ms"] = {
+            "mean": float(np.mean(p99s)), "max": float(np.max(p99s)), "count": len(p99s)}
 
 
 def _stretch(placement: Placement, host: HostProfile,

@@ -129,8 +129,41 @@ class Result:
         return {name: self.rows(name) for name in self._rows}
 
     def column(self, table: str, name: str) -> list[Scalar]:
-        """One column of a table."""
-        return [row.get(name) for row in self.rows(table)]
+        """One column of a table (None where a record lacks the field)."""
+        rows = self._rows.get(table, [])
+        keys = self._keys.get(table, ())
+        if name not in keys:
+            return [row.get(name) if isinstance(row, dict) else None for row in rows]
+        at = keys.index(name)
+        try:
+            return [row[at] for row in rows]  # type: ignore[index]  # tuples: the fast path
+        except KeyError:  # some rows are dicts
+            return [row.get(name) if isinstance(row, dict) else row[at] for row in rows]
+
+    def raw(self, name: str) -> tuple[tuple[str, ...], list[tuple[Scalar, ...] | Record]]:
+        """One table as stored: its first record's keys and its rows (tuples over those
+        keys, or dicts where a record had other keys). For merging, not for reading."""
+        return self._keys.get(name, ()), self._rows.get(name, [])
+
+    def put(self, name: str, keys: tuple[str, ...],
+            rows: list[tuple[Scalar, ...] | Record]) -> None:
+        """Replace one table by rows as :meth:`raw` returns them."""
+        self._keys[name] = keys
+        self._rows[name] = rows
+
+    def drop(self, name: str) -> None:
+        """Remove one table (nothing if it is absent)."""
+        self._rows.pop(name, None)
+        self._keys.pop(name, None)
+
+    def compact(self) -> None:
+        """Store every dict row that has its table's keys as a tuple of values (for sending
+        a result between processes: a dict pickles its keys again for every row)."""
+        for name, rows in self._rows.items():
+            keys = self._keys[name]
+            for i, row in enumerate(rows):
+                if isinstance(row, dict) and tuple(row) == keys:
+                    rows[i] = tuple(row.values())
 
     def to_json(self) -> str:
         """The metrics as one JSON object (stable key order, plain numbers).

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from virtsim.catalog import Catalog
-from virtsim.compat import CompatibilityReport
-from virtsim.faults import FaultModel
-from virtsim.footprint import FootprintModel
-from virtsim.graph import NODE_KINDS
-from virtsim.lifecycle import Lifecycle
-from virtsim.overload import OverloadReport
-from virtsim.performance import PerformanceModel
+from virtsim.compat import CompatibilityReport, compatibility_metrics
+from virtsim.errors import InputError
+from virtsim.faults import FaultModel, fault_metrics
+from virtsim.footprint import FootprintModel, footprint_metrics
+from virtsim.graph import INSTANCE_KINDS, NODE_KINDS
+from virtsim.lifecycle import Lifecycle, start_metrics
+from virtsim.merge import OrderedPart, merge, order_part
+from virtsim.overload import OverloadReport, overload_warnings
+from virtsim.partition import partitions, units
+from virtsim.performance import PerformanceModel, workload_metrics
 from virtsim.result import Result
-from virtsim.scenario import Scenario
+from virtsim.scenario import Scenario, host_profile
 from virtsim.simulation import Simulation
-from virtsim.stack import build_graph
+from virtsim.stack import build_graph, group_machines
+from virtsim.sweep_executor import Executor, close_executor, make_executor
 
 
 class Model(Protocol):
@@ -39,24 +44,28 @@ class Model(Protocol):
 
 
 class StackInventory:
-    """Reports the stack itself: one record per node, counts per kind."""
+    """Reports the stack itself: one record per node (metrics: :func:`inventory_metrics`)."""
 
     def attach(self, sim: Simulation) -> None:
         """Nothing to run: the stack is built before the clock starts."""
 
     def report(self, sim: Simulation) -> None:
-        """One ``nodes`` record per node; node counts per kind in the metrics."""
+        """One ``nodes`` record per node; ``instance`` marks what the scenario asked for."""
         graph = sim.graph
-        counts: Counter[str] = Counter()
-        keys = ("node", "kind", "name", "machine", "host", "profile")
+        keys = ("node", "kind", "name", "machine", "host", "profile", "instance")
         for node, data in graph.graph.nodes(data=True):
-            counts[data["kind"]] += 1
             profile = data.get("profile")
-            sim.result.append("nodes", keys, (node, data["kind"], data["name"], data["machine"],
-                                              graph.host(node) or "",
-                                              getattr(profile, "name", "")))
-        sim.result.metrics["nodes"] = {kind: counts[kind] for kind in NODE_KINDS}
-        sim.result.metrics["instances"] = sum(1 for _ in graph.instances())
+            sim.result.append("nodes", keys, (
+                node, data["kind"], data["name"], data["machine"], graph.host(node) or "",
+                getattr(profile, "name", ""),
+                data["kind"] in INSTANCE_KINDS and bool(data.get("instance", True))))
+
+
+def inventory_metrics(result: Result) -> None:
+    """Node counts per kind (``nodes``) and the instance count, from the ``nodes`` table."""
+    counts = Counter(result.column("nodes", "kind"))
+    result.metrics["nodes"] = {kind: counts[kind] for kind in NODE_KINDS}
+    result.metrics["instances"] = sum(1 for flag in result.column("nodes", "instance") if flag)
 
 
 def models() -> tuple[Model, ...]:
@@ -94,8 +103,14 @@ Observer = Callable[[Simulation], None]
 
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
                  observe: Observer | None = None,
-                 progress: Callable[[float], None] | None = None) -> Result:
+                 progress: Callable[[float], None] | None = None,
+                 workers: int = 1, scheduler: str | None = None) -> Result:
     """Build the scenario's stack, run every model for its duration and collect the result.
+
+    The tables come out in their canonical order (:mod:`virtsim.merge`) and the
+    metrics are computed from them (:func:`summarise`), so the result is the
+    same, byte for byte once written, on one process, on ``workers`` local
+    processes or on a Dask cluster.
 
     Args:
         scenario: A validated scenario.
@@ -104,12 +119,51 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
         observe: Called with the :class:`~virtsim.simulation.Simulation` after every
             model is attached and before the clock starts: subscribe there to the
             instances' transitions (``sim.instances.subscribe(callback, "crashed")``),
-            add a pool listener, or start a SimPy process that samples.
+            add a pool listener, or start a SimPy process that samples. Only for a run
+            in this process (``workers=1``, no scheduler).
         progress: Called with the simulated time as the clock advances (slice by
-            slice; the events and their order are the same).
+            slice; the events and their order are the same); on several workers, as
+            each partition finishes (the time reached by the share of partitions done).
+        workers: Cut the run into this many partitions of independent machines
+            (:mod:`virtsim.partition`) run on as many local processes; 1: this process.
+        scheduler: Run the partitions on this Dask distributed scheduler
+            (``tcp://host:8786``) instead: as many partitions as ``workers`` if above 1,
+            else one per worker of the cluster.
+
+    Raises:
+        ValueError: ``workers`` below 1, or ``observe`` with several workers or a scheduler.
     """
     seed = scenario.seed if seed is None else seed
-    sim = Simulation(scenario, build_graph(scenario, catalog), catalog, seed)
+    if workers < 1:
+        raise ValueError(f'"workers" must be >= 1, got {workers}')
+    if scheduler is None and workers == 1:
+        result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
+        with long_lived_stack():  # the tables are millions of long-lived objects too
+            parts = [order_part(result, unit_index(scenario))]
+    else:
+        if observe is not None:
+            raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
+        parts = _run_partitions(scenario, catalog, seed, workers, scheduler, progress)
+    with long_lived_stack():
+        return summarise(merge(parts), scenario, catalog, seed)
+
+
+def simulate(scenario: Scenario, catalog: Catalog, seed: int,
+             machines: Collection[str] | None = None, observe: Observer | None = None,
+             progress: Callable[[float], None] | None = None) -> Result:
+    """Run some of a scenario's machines (all by default) and return their tables, unmerged.
+
+    Args:
+        scenario: A validated scenario.
+        catalog: The profiles it names.
+        seed: The run's seed.
+        machines: Whole units of machines (:func:`virtsim.partition.partitions`);
+            None: every machine.
+        observe: As for :func:`run_scenario`.
+        progress: As for :func:`run_scenario`.
+    """
+    sim = Simulation(scenario, build_graph(scenario, catalog, machines), catalog, seed,
+                     partial=machines is not None)
     active = models()
     with long_lived_stack():
         for model in active:
@@ -124,6 +178,86 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
                 progress(sim.env.now)
         for model in active:
             model.report(sim)
-    sim.result.metrics.update(scenario=scenario.name, seed=seed,
-                              duration_s=scenario.duration_s)
     return sim.result
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """One partition of a run, as sent to a worker process or a Dask worker."""
+
+    scenario: Scenario
+    catalog: Catalog
+    seed: int
+    machines: tuple[str, ...]
+
+
+def run_partition(job: PartitionJob) -> OrderedPart | InputError:
+    """Simulate one partition and put its tables in canonical order, there, compactly
+    (tuples of values) for the trip back.
+
+    A scenario error (a fault aimed at a node that does not exist) comes back as
+    the :class:`~virtsim.errors.InputError` itself, to be raised where the run began.
+    """
+    try:
+        result = simulate(job.scenario, job.catalog, job.seed, job.machines)
+    except InputError as exc:
+        return exc
+    with long_lived_stack():
+        return order_part(result, unit_index(job.scenario))
+
+
+def _run_partitions(scenario: Scenario, catalog: Catalog, seed: int, workers: int,
+                    scheduler: str | None,
+                    progress: Callable[[float], None] | None) -> list[OrderedPart]:
+    executor = make_executor(workers, scheduler)
+    try:
+        count = workers if scheduler is None or workers > 1 else _cluster_workers(executor)
+        jobs = [PartitionJob(scenario, catalog, seed, machines)
+                for machines in partitions(scenario, count)]
+        outcomes: dict[int, OrderedPart | InputError] = {}
+        for index, outcome in executor.run(run_partition, jobs):
+            outcomes[index] = outcome
+            if progress is not None:
+                progress(scenario.duration_s * len(outcomes) / len(jobs))
+    finally:
+        close_executor(executor)
+    ordered = [outcomes[i] for i in range(len(jobs))]
+    for outcome in ordered:
+        if isinstance(outcome, InputError):
+            raise outcome
+    return [outcome for outcome in ordered if isinstance(outcome, OrderedPart)]
+
+
+def _cluster_workers(executor: Executor) -> int:
+    """How many workers a Dask cluster has (at least one)."""
+    client = getattr(executor, "client", None)
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def unit_index(scenario: Scenario) -> dict[str, int]:
+    """Each machine's unit (:func:`virtsim.partition.units`), numbered in scenario order."""
+    return {machine: i for i, unit in enumerate(units(scenario)) for machine in unit.machines}
+
+
+def summarise(result: Result, scenario: Scenario, catalog: Catalog, seed: int) -> Result:
+    """Every headline metric of a merged run, computed from its tables (and the scenario).
+
+    Each model's metrics come from its summary function, in attach order; the
+    overload warnings come last, since they read the others' tables and metrics.
+    """
+    inventory_metrics(result)
+    start_metrics(result)
+    footprint_metrics(result)
+    workload_metrics(result)
+    fault_metrics(result, scenario.duration_s)
+    compatibility_metrics(result)
+    profiles = [host_profile(host, catalog) for host in scenario.hosts]
+    hosts = {machine: profile for host, profile in zip(scenario.hosts, profiles, strict=True)
+             for machine in group_machines(host)}
+    lines = overload_warnings(result, hosts, scenario.duration_s)
+    if lines:
+        result.metrics["warnings"] = lines
+    result.metrics.update(scenario=scenario.name, seed=seed, duration_s=scenario.duration_s)
+    return result

@@ -63,6 +63,9 @@ class Simulation:
     streams: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
     templates: Templates = None  # type: ignore[assignment]  # made in __post_init__
     """Per-machine results worked out once per host group (:mod:`virtsim.templates`)."""
+    partial: bool = False
+    """Whether the graph holds only some of the scenario's machines (one partition of a
+    run cut by :mod:`virtsim.partition`): what targets the others is theirs to run."""
 
     def __post_init__(self) -> None:
         if self.templates is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
+from collections.abc import Collection
 from typing import Any
 
 import networkx as nx
@@ -33,27 +34,49 @@ from virtsim.profiles import (
 from virtsim.scenario import ContainerSpec, HostSpec, ProcessSpec, Scenario, VmSpec, host_profile
 
 
-def build_graph(scenario: Scenario, catalog: Catalog) -> ResourceGraph:
-    """Expand a validated scenario (counts, nesting, sandboxes) into its resource graph."""
+def build_graph(scenario: Scenario, catalog: Catalog,
+                machines: Collection[str] | None = None) -> ResourceGraph:
+    """Expand a validated scenario (counts, nesting, sandboxes) into its resource graph.
+
+    Args:
+        scenario: A validated scenario.
+        catalog: The profiles it names.
+        machines: Build only these machines (a partition of the run, see
+            :mod:`virtsim.partition`), with the names, order and stacks they have in
+            the whole scenario; None: every machine.
+    """
     builder = _Builder(catalog)
     copies: dict[str, str] = {}
     collecting = gc.isenabled()
     gc.disable()  # a graph is millions of long-lived objects: no cycles to find while building
     try:
         for host in scenario.hosts:
+            members = [name for name in group_machines(host)
+                       if machines is None or name in machines]
+            if not members:
+                continue
             profile = host_profile(host, catalog)
-            first = member_name(host.name, 0, host.count)
+            first = members[0]  # a partition's first of the group may not be the group's first
             mark = len(builder.graph)
             builder.add_host(host, first, profile)
             template = builder.template(mark)
-            for i in range(1, host.count):
-                copy = member_name(host.name, i, host.count)
+            for copy in members[1:]:
                 builder.stamp(template, first, copy)
                 copies[copy] = first
     finally:
         if collecting:
             gc.enable()
     return ResourceGraph(builder.graph, copies)
+
+
+def group_machines(host: HostSpec) -> list[str]:
+    """The machine names of one host group, in order (``rack-b-7``; the name alone for one)."""
+    return [member_name(host.name, i, host.count) for i in range(host.count)]
+
+
+def machine_names(scenario: Scenario) -> list[str]:
+    """Every machine of a scenario, in the order :func:`build_graph` builds them."""
+    return [name for host in scenario.hosts for name in group_machines(host)]
 
 
 Template = list[tuple[str, str | None, dict[str, Any]]]

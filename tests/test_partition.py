@@ -1,0 +1,296 @@
+"""Partitioned runs: independent units, and results byte-identical to one process."""
+
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import virtsim
+from virtsim.catalog import Catalog, load_catalog
+from virtsim.errors import InputError
+from virtsim.graph import member_name
+from virtsim.merge import OrderedPart, merge
+from virtsim.partition import partitions, units
+from virtsim.result import Result, write_table
+from virtsim.run import (
+    PartitionJob,
+    run_partition,
+    run_scenario,
+    simulate,
+    summarise,
+)
+from virtsim.scenario import FaultSpec, Scenario
+from virtsim.stack import build_graph, machine_names
+
+CATALOG = load_catalog()
+
+
+def _scenario(data: dict[str, Any]) -> Scenario:
+    return virtsim.parse_scenario(data, CATALOG)
+
+
+def _host(name: str, count: int, containers: int = 1) -> dict[str, Any]:
+    return {"name": name, "profile": "m5d-metal", "count": count, "cached_images": ["alpine"],
+            "containers": [{"name": f"{name}c", "count": containers, "image": "alpine",
+                            "workload": "sysbench-cpu", "restart": "always"}]}
+
+
+# -- independence analysis -------------------------------------------------------------
+
+def test_unrelated_hosts_are_units_of_one_machine_each() -> None:
+    scenario = _scenario({"name": "u", "hosts": [_host("a", 2), _host("b", 3)]})
+    found = units(scenario)
+    assert [u.machines for u in found] == [("a-0",), ("a-1",), ("b-0",), ("b-1",), ("b-2",)]
+    assert all(u.instances == 1 for u in found)
+
+
+def test_an_orchestrator_joins_every_machine_of_its_scope() -> None:
+    scenario = _scenario({
+        "name": "o", "hosts": [_host("a", 2), _host("b", 2), _host("c", 2)],
+        "orchestrators": [{"profile": "kubernetes", "groups": ["ac"], "hosts": ["c"]}]})
+    found = [u.machines for u in units(scenario)]
+    # the hosts running its group (a) and the hosts it places on (c) are one unit; b is free
+    assert found == [("a-0", "a-1", "c-0", "c-1"), ("b-0",), ("b-1",)]
+
+
+def test_an_orchestrator_of_groups_joins_the_host_groups_that_run_them() -> None:
+    scenario = _scenario({
+        "name": "o", "hosts": [_host("a", 2), _host("b", 1), _host("c", 2)],
+        "orchestrators": [{"profile": "docker-swarm", "groups": ["ac", "cc"]}]})
+    assert [u.machines for u in units(scenario)] == [("a-0", "a-1", "c-0", "c-1"), ("b",)]
+
+
+def test_partitions_are_whole_units_balanced_by_instances_in_scenario_order() -> None:
+    scenario = _scenario({
+        "name": "p", "hosts": [_host("a", 2, containers=4), _host("b", 4)],
+        "orchestrators": [{"profile": "kubernetes", "groups": ["ac"]}]})
+    cut = partitions(scenario, 2)
+    assert cut == [("a-0", "a-1"), ("b-0", "b-1", "b-2", "b-3")]  # 8 instances against 4
+    assert partitions(scenario, 2) == cut  # deterministic
+    assert sorted(m for part in partitions(scenario, 5) for m in part) == sorted(
+        machine_names(scenario))
+    assert len(partitions(scenario, 5)) == 5  # 1 unit of a, 4 of b
+    assert partitions(scenario, 1) == [tuple(machine_names(scenario))]
+    with pytest.raises(ValueError, match='"count" must be >= 1'):
+        partitions(scenario, 0)
+
+
+def test_a_partition_builds_its_machines_with_their_names_and_stacks() -> None:
+    scenario = _scenario({"name": "g", "hosts": [_host("a", 3, containers=2)]})
+    whole = build_graph(scenario, CATALOG)
+    part = build_graph(scenario, CATALOG, {"a-1", "a-2"})
+    assert part.machines() == ["a-1", "a-2"]
+    assert part.copies == {"a-2": "a-1"}  # the partition's first of the group is a-1
+    for node in part.graph:
+        assert node.split("/")[0] in ("a-1", "a-2")
+        mine, theirs = part.graph.nodes[node], whole.graph.nodes[node]
+        assert {k: v for k, v in mine.items()} == {k: v for k, v in theirs.items()}
+    assert set(part.graph.edges) == {e for e in whole.graph.edges if e[0] in part.graph}
+
+
+def test_a_partition_that_starts_mid_group_makes_the_same_rows_for_its_machines() -> None:
+    """Template caches (footprint, density, member sizes) work a group out on the
+    partition's first machine of it: the rows must not depend on which one that is."""
+    host = {"name": "h", "profile": "m5d-metal", "count": 4, "cached_images": ["alpine"],
+            "containers": [{"name": "c", "count": 3, "image": "alpine",
+                            "workload": "web-service", "restart": "always"}],
+            "vms": [{"name": "v", "count": 2, "hypervisor": "kvm",
+                     "disk_image": "ubuntu-24.04-cloud", "vcpus": 2, "memory_mib": 2048,
+                     "workload": "sysbench-cpu"}]}
+    scenario = _scenario({"name": "mid", "duration_s": 60, "seed": 8, "hosts": [host],
+                          "random_faults": {"kinds": ["container-crash"], "rate_scale": 3e5}})
+    whole = simulate(scenario, CATALOG, scenario.seed)
+    part = simulate(scenario, CATALOG, scenario.seed, machines=("h-2", "h-3"))
+    mine = multiset(part, without="fleet_share")
+    for name, rows in multiset(whole, without="fleet_share").items():
+        kept = Counter({row: n for row, n in rows.items()
+                        if any(isinstance(v, str) and v.split("/")[0] in ("h-2", "h-3")
+                               for _, v in row)})
+        assert kept == mine.get(name, Counter()), name
+    assert mine["density"] and mine["footprint"] and mine["faults"]
+
+
+# -- results the same on any cut -----------------------------------------------------------
+
+def in_process(scenario: Scenario, count: int) -> Result:
+    """A run cut into ``count`` partitions, each simulated here and sent through pickle."""
+    parts = []
+    for machines in partitions(scenario, count):
+        outcome = run_partition(PartitionJob(scenario, CATALOG, scenario.seed, machines))
+        assert isinstance(outcome, OrderedPart)
+        parts.append(pickle.loads(pickle.dumps(outcome)))
+    return summarise(merge(parts), scenario, CATALOG, scenario.seed)
+
+
+def written(result: Result, folder: Path) -> dict[str, bytes]:
+    """Every table as the CSV bytes ``--out`` writes, and the metrics as ``--json`` prints."""
+    out = {"metrics.json": result.to_json().encode()}
+    for name, rows in result.tables.items():
+        write_table(folder / f"{name}.csv", rows)
+        out[name] = (folder / f"{name}.csv").read_bytes()
+    return out
+
+
+def multiset(result: Result, without: str) -> dict[str, Counter[tuple[tuple[str, Any], ...]]]:
+    return {name: Counter(tuple(sorted((k, v) for k, v in row.items() if k != without))
+                          for row in rows)
+            for name, rows in result.tables.items()}
+
+
+WORKLOADS = [None, "sysbench-cpu", "web-service", "idle"]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    hosts = []
+    for h in range(draw(st.integers(1, 3))):
+        count = draw(st.integers(1, 3))
+        containers = [{"name": f"c{h}{k}", "count": draw(st.integers(1, 2)), "image": "alpine",
+                       "workload": draw(st.sampled_from(WORKLOADS)),
+                       "restart": draw(st.sampled_from(["no", "always"])),
+                       "start_at_s": draw(st.sampled_from([0.0, 0.0, 2.0]))}
+                      for k in range(draw(st.integers(0, 2)))]
+        vms = [{"name": f"v{h}", "count": draw(st.integers(1, 2)), "hypervisor": "kvm",
+                "vmm": draw(st.sampled_from(["qemu", "firecracker"])),
+                "disk_image": "ubuntu-24.04-cloud", "vcpus": 2, "memory_mib": 1024,
+                "workload": draw(st.sampled_from(["sysbench-cpu", None])),
+                "restart": draw(st.sampled_from(["no", "always"]))}
+               for _ in range(draw(st.integers(0, 1)))]
+        processes = [{"name": f"p{h}", "count": 1, "workload": "sysbench-cpu"}
+                     ] if draw(st.booleans()) else []
+        if not (containers or vms or processes):
+            processes = [{"name": f"p{h}", "count": 1, "workload": "idle"}]
+        hosts.append({"name": f"h{h}", "profile": "m5d-metal", "count": count,
+                      "cached_images": ["alpine"], "containers": containers, "vms": vms,
+                      "processes": processes})
+    data: dict[str, Any] = {"name": "cut", "duration_s": 60, "seed": draw(st.integers(0, 999)),
+                            "hosts": hosts, "faults": draw(faults(hosts))}
+    if draw(st.booleans()):
+        kinds = draw(st.lists(st.sampled_from(["container-crash", "host-kernel-panic",
+                                               "guest-kernel-panic", "machine-failure",
+                                               "container-escape"]),
+                              min_size=1, max_size=2, unique=True))
+        data["random_faults"] = {"kinds": kinds, "rate_scale": 3e5}
+    groups = [(c["name"], "kubernetes") for h in hosts for c in h["containers"]] + [
+        (v["name"], "openstack-evacuate") for h in hosts for v in h["vms"]]
+    if groups and len(hosts) > 1 and draw(st.booleans()):
+        group, profile = draw(st.sampled_from(groups))
+        data["orchestrators"] = [{"profile": profile, "groups": [group]}]
+    return data
+
+
+@st.composite
+def faults(draw: st.DrawFn, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(draw(st.integers(0, 3))):
+        host = draw(st.sampled_from(hosts))
+        machine = member_name(host["name"], draw(st.integers(0, host["count"] - 1)),
+                              host["count"])
+        at = float(draw(st.integers(1, 40)))
+        if host["containers"] and draw(st.booleans()):
+            group = draw(st.sampled_from(host["containers"]))
+            target = f"{machine}/{member_name(group['name'], 0, group['count'])}"
+            kind = draw(st.sampled_from(["container-crash", "container-escape"]))
+            out.append({"kind": kind, "target": target, "at_s": at})
+        else:
+            out.append({"kind": draw(st.sampled_from(["machine-failure", "host-kernel-panic"])),
+                        "target": machine, "at_s": at, "repair_s": 5.0})
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenarios(), count=st.integers(2, 4))
+def test_a_cut_run_equals_the_one_process_run_byte_for_byte(
+        data: dict[str, Any], count: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    scenario = _scenario(data)
+    one = run_scenario(scenario, CATALOG)
+    cut = in_process(scenario, count)
+    assert written(cut, tmp_path_factory.mktemp("cut")) == written(
+        one, tmp_path_factory.mktemp("one"))
+    # the whole graph simulated at once, before any merging: the same rows, in its own order
+    whole = simulate(scenario, CATALOG, scenario.seed)
+    merged_rows = multiset(one, without="fleet_share")  # a share of the whole fleet: merged
+    for name, rows in multiset(whole, without="fleet_share").items():
+        if name == "downtime" and not one.rows("faults"):  # nothing failed: no downtime table
+            continue
+        assert rows == merged_rows[name], name
+
+
+def test_local_worker_processes_give_the_same_bytes(tmp_path: Path) -> None:
+    scenario = _scenario({
+        "name": "workers", "duration_s": 60, "seed": 4,
+        "hosts": [_host("a", 3, containers=2), _host("b", 2)],
+        "faults": [{"kind": "machine-failure", "target": "a-1", "at_s": 5, "repair_s": 5},
+                   {"kind": "container-crash", "target": "b-1/bc", "at_s": 9}],
+        "orchestrators": [{"profile": "kubernetes", "groups": ["bc"]}]})
+    one = run_scenario(scenario, CATALOG)
+    seen: list[float] = []
+    two = run_scenario(scenario, CATALOG, workers=2, progress=seen.append)
+    assert written(two, tmp_path) == written(one, tmp_path)
+    assert seen and seen[-1] == scenario.duration_s  # one step per finished partition
+    assert one.metrics["reschedules"] >= 0 and "availability" in one.metrics
+
+
+def test_rescheduling_within_a_unit_is_the_same_on_any_cut(tmp_path: Path) -> None:
+    scenario = _scenario({
+        "name": "moves", "duration_s": 600, "seed": 2,
+        "hosts": [_host("a", 3, containers=2), _host("b", 2), _host("c", 2, containers=3)],
+        "faults": [{"kind": "machine-failure", "target": "a-0", "at_s": 5, "repair_s": 2000},
+                   {"kind": "machine-failure", "target": "c-1", "at_s": 8, "repair_s": 2000},
+                   {"kind": "container-crash", "target": "b-1/bc", "at_s": 6}],
+        "orchestrators": [{"profile": "kubernetes", "groups": ["ac"]},
+                          {"profile": "docker-swarm", "groups": ["cc"]}]})
+    one = run_scenario(scenario, CATALOG)
+    moved = {(r["from_machine"], r["to_machine"]) for r in one.rows("reschedules")}
+    assert {f for f, _ in moved} == {"a-0", "c-1"}  # both orchestrators moved work
+    assert {t for _, t in moved} <= {"a-1", "a-2", "c-0"}  # within their own scope
+    replicas = sorted(str(r["to_node"]) for r in one.rows("reschedules"))
+    assert all(".r" in node for node in replicas)
+    expected = written(one, tmp_path)
+    for count in (2, 3, 7):
+        assert written(in_process(scenario, count), tmp_path) == expected, count
+
+
+def test_a_bad_fault_target_fails_the_same_on_workers() -> None:
+    scenario = _scenario({"name": "bad", "hosts": [_host("a", 2)]})  # the loader checks
+    scenario = scenario.model_copy(update={"faults": (  # targets: build one past it
+        FaultSpec(kind="machine-failure", target="nowhere", at_s=1.0),)})
+    with pytest.raises(InputError) as one:
+        run_scenario(scenario, CATALOG)
+    with pytest.raises(InputError) as two:
+        run_scenario(scenario, CATALOG, workers=2)
+    assert str(two.value) == str(one.value)
+
+
+def test_bad_arguments_are_refused() -> None:
+    scenario = _scenario({"name": "x", "hosts": [_host("a", 1)]})
+    with pytest.raises(ValueError, match='"workers" must be >= 1'):
+        run_scenario(scenario, CATALOG, workers=0)
+    with pytest.raises(ValueError, match='"observe"'):
+        run_scenario(scenario, CATALOG, workers=2, observe=lambda sim: None)
+
+
+def test_a_dask_cluster_gives_the_same_bytes(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    scenario = _scenario({
+        "name": "dask", "duration_s": 30, "seed": 9, "hosts": [_host("a", 2), _host("b", 2)],
+        "faults": [{"kind": "host-kernel-panic", "target": "b-0", "at_s": 3}]})
+    one = run_scenario(scenario, CATALOG)
+    with distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
+                                  dashboard_address=":0") as cluster:
+        on_dask = run_scenario(scenario, CATALOG, scheduler=cluster.scheduler_address)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "dask").mkdir()
+    assert written(on_dask, tmp_path / "dask") == written(one, tmp_path / "one")
+
+
+def test_machine_names_follow_the_build_order(catalog: Catalog) -> None:
+    scenario = _scenario({"name": "n", "hosts": [_host("a", 2), _host("b", 1)]})
+    assert machine_names(scenario) == ["a-0", "a-1", "b"]
+    assert build_graph(scenario, catalog).machines() == machine_names(scenario)

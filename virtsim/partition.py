@@ -1,0 +1,133 @@
+"""Independence analysis: a scenario's machines split into units that never interact.
+
+A run can be cut into partitions that run in separate processes (or on a
+Dask cluster) only where nothing one partition does can change what
+happens in another. Each machine has its own pool, locks, layer stores and
+random streams (keyed by component name, :meth:`~virtsim.simulation.Simulation.stream`),
+and a fault hits a node of one machine and reaches only what runs on it
+(engine crashes spread to the other runtimes of the same engine on the same
+kernel: still one machine). What does couple machines:
+
+- an **orchestrator** (``[[orchestrators]]``): it places replicas of the
+  instances it manages on the hosts in its scope, so every machine of the
+  host groups that run its ``groups`` and of its ``hosts`` belongs together;
+- nothing else today: image pulls come from no shared registry or network
+  bottleneck, random faults draw from one stream per (kind, component), and
+  memory pressure is a machine's own.
+
+A union-find over machines joins what couples; each resulting *unit* is
+simulated whole in one partition. This is the conservative design: no
+event ever crosses a partition, so partitions need no synchronisation and
+no lookahead at all, and the results cannot differ from one process'. The
+price is that an orchestrator's whole scope runs in one worker.
+
+Units are then packed into partitions deterministically (the largest unit
+first onto the partition with the fewest instances so far; ties to the
+lower index), and each partition lists its machines in scenario order,
+named as in the whole run (``rack-b-7`` stays ``rack-b-7``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virtsim.scenario import HostSpec, Scenario, VmSpec
+from virtsim.stack import group_machines, machine_names
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Machines that interact, simulated together.
+
+    Attributes:
+        machines: Its machines, in scenario order.
+        instances: How many instances they run (the weight partitions balance).
+    """
+
+    machines: tuple[str, ...]
+    instances: int
+
+
+class _UnionFind:
+    """Disjoint sets of machine indexes; the root of a set is its smallest index."""
+
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        parent = self.parent
+        root = item
+        while parent[root] != root:
+            root = parent[root]
+        while parent[item] != root:  # path compression
+            parent[item], item = root, parent[item]
+        return root
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def units(scenario: Scenario) -> list[Unit]:
+    """The scenario's machines grouped into units that never interact, in scenario order.
+
+    A unit comes before another when its first machine does.
+    """
+    names = machine_names(scenario)
+    index = {name: i for i, name in enumerate(names)}
+    groups = {host.name: [index[m] for m in group_machines(host)] for host in scenario.hosts}
+    sets = _UnionFind(len(names))
+    for spec in scenario.orchestrators:
+        scope = set(spec.hosts) | {h.name for h in scenario.hosts
+                                   if _group_names(h) & set(spec.groups)}
+        members = [i for host in scenario.hosts if host.name in scope for i in groups[host.name]]
+        for i in members[1:]:
+            sets.join(members[0], i)
+    weight = {host.name: _instances(host) for host in scenario.hosts}
+    per_machine = [weight[host.name] for host in scenario.hosts for _ in range(host.count)]
+    members_of: dict[int, list[int]] = {}
+    for i in range(len(names)):
+        members_of.setdefault(sets.find(i), []).append(i)
+    return [Unit(tuple(names[i] for i in members), sum(per_machine[i] for i in members))
+            for members in members_of.values()]
+
+
+def _group_names(host: HostSpec) -> set[str]:
+    """The instance groups (VMs, containers) an orchestrator may name on a host group."""
+    return {vm.name for vm in host.vms} | {c.name for c in host.containers}
+
+
+def _instances(host: HostSpec) -> int:
+    """Instances on one machine of a host group: VMs, containers, processes, nested ones."""
+    return (sum(_vm_instances(vm) for vm in host.vms)
+            + sum(c.count for c in host.containers) + sum(p.count for p in host.processes))
+
+
+def _vm_instances(vm: VmSpec) -> int:
+    inside = sum(c.count for c in vm.containers) + sum(p.count for p in vm.processes)
+    return vm.count * (1 + inside)
+
+
+def partitions(scenario: Scenario, count: int) -> list[tuple[str, ...]]:
+    """The scenario's machines packed into at most ``count`` partitions of whole units.
+
+    Largest unit first (by instances, then scenario order) onto the partition
+    holding the fewest instances so far (ties: the lower index); empty
+    partitions are dropped. Each partition lists its machines in scenario
+    order. The same scenario and count always give the same partitions.
+
+    Raises:
+        ValueError: ``count`` is below 1.
+    """
+    if count < 1:
+        raise ValueError(f'"count" must be >= 1, got {count}')
+    found = units(scenario)
+    order = {name: i for i, name in enumerate(machine_names(scenario))}
+    load = [0] * count
+    bins: list[list[str]] = [[] for _ in range(count)]
+    for _, unit in sorted(enumerate(found), key=lambda u: (-u[1].instances, u[0])):
+        target = min(range(count), key=lambda k: (load[k], k))
+        load[target] += max(unit.instances, 1)  # a machine with no instances still costs
+        bins[target].extend(unit.machines)
+    return [tuple(sorted(machines, key=order.__getitem__)) for machines in bins if machines]
