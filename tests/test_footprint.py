@@ -348,3 +348,72 @@ def test_whichever_identical_machine_is_the_template_the_results_are_the_same(
     for table in ("footprint", "instance_footprint", "host_footprint", "density"):
         assert _rows(runs[0].result.table(table)) == _rows(runs[1].result.table(table))
     assert runs[0].result.metrics == runs[1].result.metrics
+
+
+def _page_cache(fp: Footprint, machine: str = "h") -> list[dict[str, Any]]:
+    return [r for r in fp.records if r["machine"] == machine and r["reclaimable"]]
+
+
+@SETTINGS
+@given(alpine=st.integers(0, 12), nginx=st.integers(1, 12))
+def test_shared_things_counted_once_the_page_cache_of_shared_layers_too(
+        catalog: Catalog, alpine: int, nginx: int) -> None:
+    """Containers that share a layer share its page cache: one reclaimable host record per
+    layer digest and per workload, however many containers read them."""
+    residency = catalog.require(ResidencyProfile, "linux")
+    data = host(containers=[{**containers(alpine, "alpine"), "count": max(alpine, 1)},
+                            {"name": "web", "image": "nginx-alpine", "count": nginx,
+                             "workload": "nginx"}])
+    fp = fp_of(data, catalog, residency=residency)
+    cached = _page_cache(fp)
+    items = [r["item"] for r in cached]
+    assert sorted(items) == sorted({*items})  # each once
+    alpine_layer = catalog.require(ImageProfile, "alpine").layers[0].size_mib
+    nginx_layer = catalog.require(ImageProfile, "nginx-alpine").layers[1].size_mib
+    from virtsim.profiles import WorkloadProfile
+    nginx_files = sum(s.read_mib for s in catalog.require(WorkloadProfile, "nginx").start)
+    expected = (alpine_layer + nginx_layer) * residency.image_read_at_start + nginx_files
+    assert sum(r["memory_mib"] for r in cached) == pytest.approx(expected)
+    assert fp.per_host["h"]["page_cache_mib"] == pytest.approx(expected)
+    assert all(r["shared"] and r["instance"] == "" for r in cached)
+    without = fp_of(data, catalog)  # no residency profile: no page cache counted
+    assert _page_cache(without) == []
+    assert fp.per_instance == without.per_instance  # shared: in no instance's total
+    assert fp.per_host["h"]["memory_mib"] == pytest.approx(
+        without.per_host["h"]["memory_mib"] + expected)
+
+
+def test_files_read_inside_a_vm_join_its_guest_page_cache(catalog: Catalog) -> None:
+    residency = catalog.require(ResidencyProfile, "linux")
+    plain = fp_of(host(vms=[vm()]), catalog, residency=residency)
+    inside = fp_of(host(vms=[vm(containers=[containers(3, "debian")])]), catalog,
+                   residency=residency)
+    layers = sum(layer.size_mib for layer in catalog.require(ImageProfile, "debian").layers)
+    grown = inside.guests["h/v"]["page_cache_mib"] - plain.guests["h/v"]["page_cache_mib"]
+    assert grown == pytest.approx(layers * residency.image_read_at_start)  # once, not 3 times
+    assert _page_cache(inside) == []  # the guest holds it, not the host's page cache
+
+
+def test_the_hosts_page_cache_is_reported_apart_and_limits_no_density(catalog: Catalog) -> None:
+    import virtsim
+
+    spec = virtsim.parse_scenario({"duration_s": 10, "hosts": [
+        {"name": "h", "profile": "m5d-metal", "cached_images": ["nginx-alpine"],
+         "containers": [{"name": "web", "image": "nginx-alpine", "count": 4,
+                         "workload": "nginx"}]}]}, catalog)
+    result = virtsim.run_scenario(spec, catalog)
+    row = result.table("host_footprint")[0]
+    page_cache = float(row["page_cache_mib"])  # type: ignore[arg-type]
+    assert page_cache > 0
+    assert float(row["anonymous_mib"]) + page_cache == pytest.approx(  # type: ignore[arg-type]
+        float(row["memory_mib"]))  # type: ignore[arg-type]
+    reclaimable = [r for r in result.table("footprint") if r["reclaimable"]]
+    assert sum(float(r["memory_mib"]) for r in reclaimable) == pytest.approx(  # type: ignore[arg-type]
+        page_cache)
+    fit = result.table("density")[0]
+    assert fit["page_cache_mib"] == pytest.approx(page_cache)
+    h = catalog.require(HostProfile, "m5d-metal")
+    shared = float(row["anonymous_mib"]) - 4 * float(fit["memory_mib"])  # type: ignore[arg-type]
+    by_memory = density(h, float(fit["memory_mib"]), 0.0, 0.0,  # type: ignore[arg-type]
+                        shared_memory_mib=shared).count
+    assert fit["count_resident"] == by_memory

@@ -176,3 +176,86 @@ def test_a_folder_nobody_can_write_in_is_an_input_error() -> None:
     # /proc exists but takes no new folders: staging there is bad input, not a crash.
     with pytest.raises(InputError, match="a folder virtsim can write in"):
         stage(Path("/proc/virtsim-out"))
+
+
+# -- every command with --out publishes through publish_to ---------------------------
+
+def test_publish_to_publishes_nothing_when_the_write_fails(tmp_path: Path) -> None:
+    from virtsim.publish import publish_to
+
+    def half(folder: Path) -> None:
+        (folder / "a.csv").write_text("x\n")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        publish_to(tmp_path / "out", half, command="test")
+    assert list(tmp_path.iterdir()) == []  # no folder, no staging left behind
+    published = publish_to(tmp_path / "out", lambda f: (f / "a.csv").write_text("x\n"),
+                           command="test", seed=3)
+    assert verify_manifest(published) == []
+    assert json.loads((published / MANIFEST).read_text())["seed"] == 3
+
+
+def test_validate_and_plan_out_are_published_whole_with_a_manifest(tmp_path: Path) -> None:
+    from virtsim.cli import main
+
+    assert main(["validate", "--only", "qemu-vmm-memory", "--out", str(tmp_path / "v")]) == 0
+    assert verify_manifest(tmp_path / "v") == []
+    manifest = json.loads((tmp_path / "v" / MANIFEST).read_text())
+    assert manifest["command"] == "validate" and manifest["only"] == ["qemu-vmm-memory"]
+    assert {f["path"] for f in manifest["files"]} == {
+        "validation.csv", "validation.json", "validation.png", "validation.svg"}
+    plan = ROOT / "experiments" / "plans" / "nginx-vs-vms.toml"
+    assert main(["plan", str(plan), "--out", str(tmp_path / "p")]) == 0
+    assert verify_manifest(tmp_path / "p") == []
+    assert json.loads((tmp_path / "p" / MANIFEST).read_text())["command"] == "plan"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own file")
+    assert main(["plan", str(plan), "--out", str(mine)]) == 2  # never emptied
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_validate_or_plan_whose_writing_fails_leaves_no_half_written_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    import virtsim.plan_figure
+    import virtsim.validation
+    from virtsim.cli import main
+
+    def broken(*_args: object) -> None:
+        raise OSError("disk full")
+
+    if command == "validate":
+        args = ["validate", "--only", "qemu-vmm-memory"]
+        monkeypatch.setattr(virtsim.validation, "draw_validation", broken)
+    else:
+        args = ["plan", str(ROOT / "experiments" / "plans" / "nginx-vs-vms.toml")]
+        monkeypatch.setattr(virtsim.plan_figure, "draw_plan", broken)
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out)]) == 1  # an internal error, reported as such
+    assert list(tmp_path.iterdir()) == []  # the tables written before the failure: gone too
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_kill_9_of_validate_leaves_the_previous_result_whole(tmp_path: Path) -> None:
+    out = publish_files(tmp_path / "out", {"validation.csv": "case\nx\n"}, seed=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "virtsim.cli", "validate", "--only",
+         "felter-pxz-kvm,qemu-vmm-memory,tcg-kernel-boot", "--out", str(out)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    staged: list[Path] = []
+    while not staged and time.monotonic() < deadline and proc.poll() is None:
+        staged = [p for p in tmp_path.iterdir() if ".virtsim-staging-" in p.name]
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if verify_manifest(out) == [] and json.loads((out / MANIFEST).read_text())["command"] \
+            == "validate":
+        return  # the swap won the race: the new result, whole
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old one, whole
+    clean_stale(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

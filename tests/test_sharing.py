@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 import simpy
@@ -245,3 +248,76 @@ def test_a_resource_added_while_running_caps_new_work_only() -> None:
     assert old.finished and capped.finished and env.now == pytest.approx(4.0)
     with pytest.raises(ValueError, match="exists"):
         pool.add_resource("vm", 1.0)
+
+
+PIECES = [([0.5, 0.0], 2.0, 0.1), ([0.0, 0.0], np.inf, 0.3), ([1.0, 40.0], np.inf, 0.0),
+          ([0.2, 0.0], 5.0, 0.05)]
+"""Work rows (cpu, disk), caps and latencies of a start's stages."""
+
+
+def _pieces_one_by_one(pool: FluidPool, log: list[tuple[str, float]]) -> None:
+    def begin(k: int) -> None:
+        if k == len(PIECES):
+            return
+        row, cap, delay = PIECES[k]
+
+        def done() -> None:
+            log.append((f"piece-{k}", pool.env.now))
+            begin(k + 1)
+
+        pool.start(row, cap=cap, delay=delay, on_done=done)
+
+    begin(0)
+
+
+def _pieces_chained(pool: FluidPool, log: list[tuple[str, float]]) -> None:
+    def done() -> None:  # not split: every piece ended at its planned bound
+        for k, bound in enumerate(chain.bounds):
+            log.append((f"piece-{k}", bound))
+
+    def split(current: int, activity: Any) -> None:
+        for k in range(current):
+            log.append((f"piece-{k}", chain.bounds[k]))
+
+        def later(k: int) -> Callable[[], None]:
+            def piece_done() -> None:
+                log.append((f"piece-{k}", pool.env.now))
+                if k + 1 < len(PIECES):
+                    row, cap, delay = PIECES[k + 1]
+                    pool.start(row, cap=cap, delay=delay, on_done=later(k + 1))
+            return piece_done
+
+        activity._on_done = later(current)
+
+    chain = pool.chain(PIECES, done, split)
+    assert chain is not None
+
+
+@pytest.mark.parametrize("newcomer_at", [None, 0.05, 0.35, 0.5, 0.9])
+def test_a_chain_gives_the_times_of_its_pieces_one_by_one(newcomer_at: float | None) -> None:
+    """Planned as one activity, the pieces end when they would one after another, also when
+    a newcomer that needs the whole CPU arrives mid-chain (the chain splits)."""
+    logs = []
+    for plan in (_pieces_one_by_one, _pieces_chained):
+        env = simpy.Environment()
+        pool = FluidPool(env, ["cpu", "disk"], [1.0, 100.0])
+        log: list[tuple[str, float]] = []
+        plan(pool, log)
+        if newcomer_at is not None:
+            def newcomer(pool: FluidPool = pool, log: list[tuple[str, float]] = log) -> None:
+                pool.start([0.6, 0.0], on_done=lambda: log.append(("newcomer", pool.env.now)))
+            env.timeout(newcomer_at).callbacks.append(lambda _e, f=newcomer: f())
+        env.run()
+        logs.append(sorted(log))
+    assert logs[0] == logs[1]
+    assert len(logs[0]) == len(PIECES) + (newcomer_at is not None)
+
+
+def test_a_chain_is_refused_on_a_contended_pool() -> None:
+    env = simpy.Environment()
+    pool = FluidPool(env, ["cpu"], [1.0])
+    pool.start([1.0])
+    pool.start([1.0])  # two one-core activities on one core: contended
+    env.run(until=0.1)
+    assert pool.chain([([0.1], 10.0, 0.0), ([0.1], 10.0, 0.0)], lambda: None,
+                      lambda _k, _a: None) is None

@@ -199,3 +199,37 @@ def test_validate_list_names_every_case() -> None:
     proc = virtsim("validate", "--list")
     assert proc.returncode == 0
     assert all(c.id in proc.stdout for c in CASES)
+
+
+# -- the figure ------------------------------------------------------------------------
+
+def test_the_figure_uses_the_palette_and_its_labels_never_overlap() -> None:
+    """Numbered points, no two numbers on top of each other nor on a point, even for cases
+    crowded together; greys and marker shapes only (areas are no technologies)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Annotation, Text
+
+    from tests.figure_colours import off_palette
+    from virtsim.validation import validation_figure
+
+    crowded = [CaseResult(c, 1.0 + 0.01 * i) for i, c in enumerate(CASES)]  # all near (1, 1)
+    spread = [CaseResult(c, c.published * (1.5 if i % 2 else 0.9)) for i, c in enumerate(CASES)]
+    for results in (crowded, spread):
+        if results is crowded:
+            results = [CaseResult(Case.model_validate({**r.case.model_dump(), "published": 1.0}),
+                                  r.simulated) for r in results]
+        fig = validation_figure(Validation(results))
+        try:
+            assert off_palette(fig) == []
+            fig.canvas.draw()
+            ax = fig.axes[0]
+            notes = [t for t in ax.texts if isinstance(t, Annotation)]
+            assert sorted(int(t.get_text()) for t in notes) == list(range(1, len(CASES) + 1))
+            boxes = [Text.get_window_extent(t) for t in notes]  # the number, not its leader
+            for i, a in enumerate(boxes):
+                assert not any(a.overlaps(b) for b in boxes[i + 1:]), notes[i].get_text()
+            points = [ax.transData.transform(t.xy) for t in notes]
+            for box in boxes:
+                assert not any(box.contains(x, y) for x, y in points)
+        finally:
+            plt.close(fig)

@@ -25,8 +25,8 @@ from virtsim import __version__
 from virtsim.budget import check_budget, estimate
 from virtsim.catalog import USER_MODELS_ENV, Catalog, load_catalog
 from virtsim.errors import MESSAGE_CHARS, InputError, display_path, printable
-from virtsim.publish import check_output_folder, stage
-from virtsim.result import Result, finite, write_outputs, write_table
+from virtsim.publish import check_output_folder, publish_to
+from virtsim.result import Result, finite, write_table
 from virtsim.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("plan", type=Path, help="plan TOML file")
     plan.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     plan.add_argument("--out", type=Path, metavar="DIR",
-                      help="write options.csv, groups.csv, plan.json and plan.png/.svg here")
+                      help="publish options.csv, groups.csv, plan.json, plan.png/.svg and a "
+                           "manifest here, whole")
     plan.add_argument("--verify", action="store_true",
                       help="simulate the chosen option at a bounded size and report where the "
                            "simulation differs from the analytic answer")
@@ -207,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true",
                           help="print the summary and every case as one JSON object")
     validate.add_argument("--out", type=Path, default=None, metavar="DIR",
-                          help="write validation.csv, validation.json and the figure here")
+                          help="publish validation.csv, validation.json, the figure and a "
+                               "manifest here, whole")
     validate.add_argument("--seed", type=_seed, default=None, metavar="N",
                           help="base seed (default: a fixed seed, so runs repeat exactly)")
     validate.add_argument("--workers", type=_workers, default=None, metavar="N",
@@ -385,23 +387,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_INTERNAL if result.failed else EXIT_OK
 
 
-def _check_out_dir(path: Path, flag: str) -> None:
-    if path.exists() and not path.is_dir():
-        raise InputError(flag, "", "a folder (existing or new)", f"the file {display_path(path)}")
-
-
 def publish_run(out: Path, scenario: Scenario, result: Result) -> None:
     """Write a run's tables, effective scenario and metrics into ``out``, whole, at once."""
-    staging = stage(out, "--out")
-    try:
+    def write(folder: Path) -> None:
         for name, records in result.tables.items():
-            write_table(staging.path / f"{name}.csv", records)
-        (staging.path / "scenario.toml").write_text(effective_scenario(scenario),
-                                                    encoding="utf-8")
-        (staging.path / "metrics.json").write_text(result.to_json() + "\n", encoding="utf-8")
-        staging.publish(command="run", scenario=scenario.name, seed=scenario.seed)
-    finally:
-        staging.discard()
+            write_table(folder / f"{name}.csv", records)
+        (folder / "scenario.toml").write_text(effective_scenario(scenario), encoding="utf-8")
+        (folder / "metrics.json").write_text(result.to_json() + "\n", encoding="utf-8")
+
+    publish_to(out, write, command="run", scenario=scenario.name, seed=scenario.seed)
 
 
 def effective_scenario(scenario: Scenario) -> str:
@@ -432,7 +426,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     catalog = _catalog(args)
     if args.out is not None:
-        _check_out_dir(args.out, "--out")
+        check_output_folder(args.out, "--out")
     spec = load_plan(args.plan, catalog)
     if args.seed is not None:
         spec = spec.model_copy(update={"seed": args.seed})
@@ -444,9 +438,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.out is not None:
         from virtsim.plan_figure import draw_plan
 
-        write_outputs(args.out, result.tables(), {"plan.json": result.to_json() + "\n"})
-        draw_plan(result, args.out / "plan.png")
-        draw_plan(result, args.out / "plan.svg")
+        def write(folder: Path) -> None:
+            for name, records in result.tables().items():
+                write_table(folder / f"{name}.csv", records)
+            (folder / "plan.json").write_text(result.to_json() + "\n", encoding="utf-8")
+            draw_plan(result, folder / "plan.png")
+            draw_plan(result, folder / "plan.svg")
+
+        publish_to(args.out, write, command="plan", plan=display_path(args.plan),
+                   seed=spec.seed)
     if args.json:
         print(result.to_json())
     else:
@@ -524,19 +524,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{case.id:<40} {case.area:<20} {case.title}")
         return EXIT_OK
     if args.out is not None:
-        _check_out_dir(args.out, "--out")
+        check_output_folder(args.out, "--out")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     result = validate(only=args.only, seed=seed, workers=args.workers)
-    written = write_validation(result, args.out) if args.out is not None else []
+    if args.out is not None:
+        publish_to(args.out, lambda folder: write_validation(result, folder),
+                   command="validate", seed=seed, only=list(args.only))
     if args.json:
         print(json.dumps(finite({"summary": result.summary(),
                                  "cases": [r.record() for r in result.results]}),
                          sort_keys=True, allow_nan=False))
     else:
         print(table_text(result))
-        if written:
+        if args.out is not None:
             print(f"written to {display_path(args.out)}: validation.csv, validation.json, "
-                  "validation.png, validation.svg")
+                  "validation.png, validation.svg, manifest.json")
     return EXIT_OK
 
 

@@ -27,6 +27,16 @@ Rules (assumptions are marked as such):
   ("guest RAM zeroed at boot"), or a negative "guest RAM clamp" when what
   runs inside exceeds the allocation and the guest would swap or OOM. Kata
   sandbox VMs (no spec) follow the same rule, without balloon or reporting.
+* **Page cache.** The files a start reads stay in the page cache of the
+  kernel that read them, once per kernel however many instances read them:
+  a container's start reads ``image_read_at_start`` of each of its image's
+  layers (:class:`~virtsim.profiles.ResidencyProfile`), and a workload's
+  start reads its files (its start stages' ``read_mib``). On the host these
+  are shared records ``page cache: ... (reclaimable)`` with ``reclaimable``
+  set: the host kernel drops them before memory runs out, so they are
+  reported apart (``page_cache_mib``) and limit no density. Inside a VM they
+  join the guest's page cache, which only a balloon returns to the host.
+  Without a residency profile no such page cache is counted.
 * **KSM.** On a host with ``ksm = true``, identical guest pages are merged
   over time: the guest kernel and disk-image idle memory of top-level VMs
   that share a (kernel, disk image) pair, and zeroed pages. KSM scans at its
@@ -87,7 +97,8 @@ __all__ = ["Density", "Footprint", "FootprintModel", "Record", "density", "footp
 
 Record = dict[str, Any]
 """One attribution record: machine, node, kind, item, memory_mib, disk_mib, shared,
-instance and guest (the VM whose guest RAM holds the bytes, or "")."""
+instance, guest (the VM whose guest RAM holds the bytes, or "") and reclaimable (host
+page cache)."""
 
 Binding = Literal["memory", "cpu", "disk", "cpu-demand", "memory-bandwidth", "random-access",
                   "disk-throughput", "disk-iops", "network"]
@@ -101,7 +112,8 @@ class Footprint:
 
     Attributes:
         records: Flat attribution records (see :data:`Record`).
-        per_host: Machine id -> ``{"memory_mib", "disk_mib"}``, the sum of its records.
+        per_host: Machine id -> ``{"memory_mib", "page_cache_mib", "disk_mib"}``, the sum
+            of its records (``page_cache_mib``: of the memory, the reclaimable ones).
         per_instance: Instance node -> ``{"memory_mib", "disk_mib"}``, its own bytes
             and those of instances inside it, shared bytes excluded.
         guests: VM node -> ``{"allocated_mib", "touched_mib", "resident_mib",
@@ -150,6 +162,11 @@ class _Walker:
         # Memory of the records inside each VM's guest RAM, summed in record order as
         # they are added (one pass, not a scan of every record per VM).
         self.inside: dict[str, float] = defaultdict(float)
+        self.files_read: dict[str, float] = defaultdict(float)
+        """VM -> MiB of files that containers and processes inside it read at start
+        (in its guest page cache beside what its boot read)."""
+        self.count_page_cache = residency is not None
+        self.read_fraction = residency.image_read_at_start if residency is not None else 0.0
 
     # -- helpers -----------------------------------------------------------
     def enclosing_vm(self, node: str) -> str:
@@ -190,7 +207,7 @@ class _Walker:
 
     def add(self, node: str, item: str, *, memory_mib: float = 0.0, disk_mib: float = 0.0,
             shared: bool = False, instance: str | None = None, guest: str | None = None,
-            once: tuple[str, ...] | None = None) -> None:
+            once: tuple[str, ...] | None = None, reclaimable: bool = False) -> None:
         """Append a record (skipped if zero, or if ``once`` was already seen)."""
         if memory_mib == 0.0 and disk_mib == 0.0:
             return
@@ -208,6 +225,7 @@ class _Walker:
             "shared": shared,
             "instance": self.owner(node) if instance is None else instance,
             "guest": self.enclosing_vm(node) if guest is None else guest,
+            "reclaimable": reclaimable,
         }
         self.records.append(record)
         self.inside[record["guest"]] += record["memory_mib"]
@@ -250,9 +268,9 @@ class _Walker:
         image = self.g.data[vm].get("profile")
         if isinstance(image, DiskImageProfile) and image.zeroes_free_memory:
             return allocated
-        return min(allocated, self.guest_base(vm)[0] + self.page_cache(vm))
+        return min(allocated, self.guest_base(vm)[0] + self.boot_reads(vm))
 
-    def page_cache(self, vm: str) -> float:
+    def boot_reads(self, vm: str) -> float:
         """MiB of files a VM's boot read into its page cache (its kernel's and image's)."""
         reads = 0.0
         for above in self.g.graph.successors(vm):
@@ -364,11 +382,27 @@ class _Walker:
             self.add(node, f"layer {layer.digest}", disk_mib=layer.size_mib, shared=True,
                      instance="" if store == self.g.machine(node) else store,
                      once=("layer", store, layer.digest))
+            self.cache(node, store, f"layer {layer.digest}", layer.size_mib * self.read_fraction)
         self.add(node, "writable layer", disk_mib=float(getattr(spec, "writable_mib", 0.0)))
 
     def _process(self, node: str) -> None:
         profile: WorkloadProfile = self.g.data[node]["profile"]
         self.add(node, "process", memory_mib=profile.memory_mib)
+        reads = sum(s.read_mib for s in profile.start)
+        self.cache(node, self.store(node), f"workload {profile.name} files", reads)
+
+    def cache(self, node: str, store: str, files: str, mib: float) -> None:
+        """``files`` read at a start into the page cache of the kernel under ``store``,
+        once per store: on the host, one shared reclaimable record; in a VM, its guest
+        page cache (balanced with the rest of its RAM in :meth:`_balance`)."""
+        if not self.count_page_cache or mib <= 0 or ("page cache", store, files) in self.seen:
+            return
+        self.seen.add(("page cache", store, files))
+        if store == self.g.machine(node):
+            self.add(node, f"page cache: {files} (reclaimable)", memory_mib=mib, shared=True,
+                     instance="", guest="", reclaimable=True)
+        else:
+            self.files_read[store] += mib
 
     def _balance(self, vm: str) -> None:
         """Add the VM's page cache, zeroed-page and clamp records (see the module docstring).
@@ -384,7 +418,7 @@ class _Walker:
         spec = self.g.data[vm].get("spec")
         image = self.g.data[vm].get("profile")
         memory = guest_memory(
-            allocated, working, self.page_cache(vm),
+            allocated, working, self.boot_reads(vm) + self.files_read[vm],
             zeroes_free_memory=isinstance(image, DiskImageProfile) and image.zeroes_free_memory,
             free_page_reporting=bool(getattr(spec, "free_page_reporting", False)),
             balloon=bool(getattr(spec, "balloon", False)), age_s=self.age_s,
@@ -419,12 +453,14 @@ def machine_footprint(graph: ResourceGraph, nodes: Sequence[str], age_s: float =
     walker = _Walker(graph, nodes, age_s, residency)
     walker.walk()
     machine = graph.data[nodes[0]]["machine"]
-    host = {"memory_mib": 0.0, "disk_mib": 0.0}
+    host = {"memory_mib": 0.0, "page_cache_mib": 0.0, "disk_mib": 0.0}
     per_instance = {inst: {"memory_mib": 0.0, "disk_mib": 0.0} for inst in walker.instances}
     totals: dict[str, list[dict[str, float]]] = {}  # owner -> totals of it and its hosts
     for record in walker.records:
         host["memory_mib"] += record["memory_mib"]
         host["disk_mib"] += record["disk_mib"]
+        if record["reclaimable"]:
+            host["page_cache_mib"] += record["memory_mib"]
         owner = record["instance"]
         if not owner:
             continue
@@ -617,6 +653,12 @@ def _demand_fit(capacity: MachineCapacity, column: int, need: float) -> float:
     return float(low)
 
 
+HOST_FIELDS = ("machine", "memory_mib", "anonymous_mib", "page_cache_mib", "disk_mib")
+"""The ``host_footprint`` columns: resident memory is the anonymous memory (kernels,
+daemons, processes, guest RAM) plus the host's page cache (files that container and
+process starts read; reclaimable, so it limits no density)."""
+
+
 class FootprintModel:
     """Run hook: footprint tables, per-host totals and density per instance group."""
 
@@ -647,8 +689,9 @@ class FootprintModel:
                     node, data["kind"], data["machine"], data["name"], sizes["memory_mib"],
                     sizes["disk_mib"]))
             sizes = part.per_host[machine]
-            sim.result.append("host_footprint", ("machine", "memory_mib", "disk_mib"),
-                              (machine, sizes["memory_mib"], sizes["disk_mib"]))
+            sim.result.append("host_footprint", HOST_FIELDS, (
+                machine, sizes["memory_mib"], sizes["memory_mib"] - sizes["page_cache_mib"],
+                sizes["page_cache_mib"], sizes["disk_mib"]))
             for fit in self.densities(sim, machine, part_of):
                 sim.result.add("density", **fit)
 
@@ -707,7 +750,9 @@ def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: st
     capacity = machine_capacity(host, native_cost(catalog))
     top, named = groups
     instance_memory = sum(result.per_instance[node]["memory_mib"] for node in top)
-    shared_memory = result.per_host[machine]["memory_mib"] - instance_memory
+    page_cache = result.per_host[machine].get("page_cache_mib", 0.0)
+    # the host's page cache is reclaimable: the kernel drops it before memory runs out
+    shared_memory = result.per_host[machine]["memory_mib"] - page_cache - instance_memory
     fits: list[Record] = []
     for name, members in named.items():
         own = [result.per_instance[m] for m in members]
@@ -732,7 +777,8 @@ def _fits(graph: ResourceGraph, catalog: Catalog, result: Footprint, machine: st
                      "binding": fit.binding, "placed": len(members), "memory_mib": memory,
                      "committed_mib": committed, "vcpus": vcpus, "cpu_demand": demand[0],
                      "disk_mib": disk, "count_committed": by_committed.count,
-                     "count_resident": by_resident.count, "memory_overcommit": overcommit})
+                     "count_resident": by_resident.count, "memory_overcommit": overcommit,
+                     "page_cache_mib": page_cache})
     return fits
 
 

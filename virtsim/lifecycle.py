@@ -49,7 +49,7 @@ the machine's pool, not to the VM's vCPU column (each stage is one thread).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +89,11 @@ from virtsim.pull_pipeline import abort as abort_pulls
 from virtsim.pull_pipeline import pull as pull_layers
 from virtsim.resolver import Compatibility, resolve
 from virtsim.result import Result
-from virtsim.sharing import Activity, FluidPool
+from virtsim.sharing import Activity, Chain, FluidPool, Piece
 from virtsim.simulation import Simulation
 
+FAST_FORWARD = True
+"""Default of :attr:`Lifecycle.fast_forward` (a switch for tests and benchmarks)."""
 RESOURCES = ("cpu", "disk", "net")
 """What start-up work uses, as ``host_utilisation`` names it."""
 _COLUMNS = (CPU, DISK_SEQ, NET)
@@ -138,6 +140,12 @@ class MachineState:
     def __post_init__(self) -> None:
         self.pool = self.machine.pool
 
+    def forget_page_cache(self) -> None:
+        """Empty the page cache. A chain of stages was planned on files being cached:
+        split it, so its later stages look at the cache when they start."""
+        self.pool.split_chains()
+        self.page_cache.clear()
+
 
 class Lifecycle:
     """The start model: starts every instance through its stages, driven by the registry.
@@ -152,7 +160,10 @@ class Lifecycle:
 
     sim: Simulation
 
-    def __init__(self) -> None:
+    def __init__(self, fast_forward: bool | None = None) -> None:
+        self.fast_forward = FAST_FORWARD if fast_forward is None else fast_forward
+        """Plan a run of plain stages on an uncontended pool as one piece of work
+        (:meth:`StageRun.next`); off, every stage is its own piece (same records)."""
         self.machines: dict[str, MachineState] = {}
         self.ready: dict[str, simpy.Event] = {}
         self.first_ready: dict[str, float] = {}
@@ -278,6 +289,8 @@ class Lifecycle:
     def report(self, sim: Simulation) -> None:
         """One ``instances`` row per attempt; start-up utilisation (metrics:
         :func:`start_metrics`)."""
+        for state in self.machines.values():  # stages done by now in chains still in flight
+            state.pool.split_chains()
         for row in self._boots:
             sim.result.append("instances", INSTANCE_FIELDS, row)
         for instance in sim.instances:
@@ -386,7 +399,7 @@ class Lifecycle:
         if host is not None:
             for store in host.stores.values():
                 abort_pulls(state.pool, store)
-        state.page_cache.clear()
+        state.forget_page_cache()
 
     def release(self, sim: Simulation, node: str) -> None:
         """``node`` stopped: its memory commitment and kernel objects go back to its host."""
@@ -410,7 +423,7 @@ class Lifecycle:
         """Firmware POST and loader, a bare-metal hypervisor, the host kernel and OS."""
         attempt = self.attempts[machine] = self.attempts.get(machine, 0) + 1
         state = self.machines[machine]
-        state.page_cache.clear()  # a reboot starts with a cold page cache
+        state.forget_page_cache()  # a reboot starts with a cold page cache
         graph = sim.graph
         host: HostProfile = graph.data[machine]["profile"]
         kernel: KernelProfile = graph.data[f"{machine}/kernel"]["profile"]
@@ -574,6 +587,8 @@ class StagePlan:
     stop: list[tuple[str, Stage]]
 
 
+_UNREAD = object()
+"""Not in the page cache (neither read nor being read)."""
 _PENDING = object()
 """A :class:`Start` step that has arranged to resume the start itself."""
 _OVER = object()
@@ -803,9 +818,10 @@ class StageRun:
     random stream of ``node``. :meth:`cancel` withdraws the stage in flight.
     """
 
-    __slots__ = ("activity", "asked", "began", "cancelled", "done", "first_read", "held",
-                 "index", "lifecycle", "node", "owner", "read_key", "request", "sim", "stage",
-                 "stages", "state", "uncontended")
+    __slots__ = ("activity", "ahead", "ahead_from", "asked", "began", "cancelled", "chained",
+                 "done", "first_read", "held", "index", "lifecycle", "node", "owner", "read_key",
+                 "request", "saved", "saved_from", "sim", "stage", "stages", "state",
+                 "uncontended")
     stage: Stage
     read_key: tuple[object, ...]
 
@@ -828,6 +844,14 @@ class StageRun:
         self.cancelled = False
         self.held: str | None = None
         """The instance that holds this run (its teardown), if any."""
+        self.ahead: list[float] = []
+        """Latencies drawn ahead for a chain (stages ``ahead_from`` on) not yet begun."""
+        self.ahead_from = 0
+        self.saved: Mapping[str, Any] | None = None
+        """The random stream's state before the draws ahead (stage ``saved_from`` on)."""
+        self.saved_from = 0
+        self.chained: tuple[list[float], list[float]] | None = None
+        """The chain in flight: each stage's latency and uncontended time."""
 
     def next(self) -> None:
         """Begin the next stage, or call ``done`` after the last."""
@@ -841,6 +865,8 @@ class StageRun:
             return
         if self.index == 0 and self.held is not None:
             self.sim.instances.hold(self.held, self)
+        if self.lifecycle.fast_forward and self.state.pool.chains_allowed and self._chain():
+            return
         self.owner, self.stage = self.stages[self.index]
         self.asked = float(self.sim.env.now)
         self.request = self.first_read = None
@@ -857,7 +883,10 @@ class StageRun:
         """Withdraw the stage in flight from the pool and its lock; run no more stages."""
         if self.cancelled:
             return
+        if isinstance(self.activity, Chain) and not self.activity.finished:
+            self.state.pool.cancel(self.activity)  # split: the stages done are recorded
         self.cancelled = True
+        self._rewind()
         activity, self.activity = self.activity, None
         if activity is not None and not activity.finished:
             self.state.pool.cancel(activity)
@@ -881,7 +910,13 @@ class StageRun:
             return
         stage = self.stage
         self.began = float(self.sim.env.now)
-        wall = stage.wall_s.sample(self.sim.stream(self.node))
+        if self.ahead and self.ahead_from == self.index:  # drawn for a chain that split
+            wall = self.ahead.pop(0)
+            self.ahead_from += 1
+            if not self.ahead:
+                self.saved = None
+        else:
+            wall = stage.wall_s.sample(self.sim.stream(self.node))
         capacity = self.state.capacity
         self.uncontended = max(wall, stage.cpu_s, stage.read_mib / capacity.disk_mib_s,
                                stage.fetch_mib / capacity.nic_mib_s)
@@ -954,6 +989,113 @@ class StageRun:
         self.index += 1
         self.next()
 
+
+    # -- fast-forward: a run of plain stages as one piece of work -------------
+    def _plain_run(self) -> int:
+        """How many stages from the next one are plain: no lock, and no disk read
+        (or their files are in the page cache already); 0 if fewer than two."""
+        stages, cache, end = self.stages, self.state.page_cache, self.index
+        while end < len(stages):
+            owner, stage = stages[end]
+            if stage.lock:
+                break
+            if stage.read_mib > 0 and cache.get(
+                    _file_key(self.sim.graph, self.node, owner, stage), _UNREAD) is not None:
+                break
+            end += 1
+        count = end - self.index
+        return count if count >= 2 else 0
+
+    def _chain(self) -> bool:
+        """Plan the plain stages from the next one as one chain on the pool, if it can.
+
+        The latencies are drawn ahead (and, should the chain split or be
+        cancelled, used or rewound, so the stream gives the same draws as
+        stage by stage). Returns whether a chain was started.
+        """
+        count = self._plain_run()
+        if not count:
+            return False
+        first = self.index
+        stream = self.sim.stream(self.node)
+        if not self.ahead:
+            self.saved, self.saved_from, self.ahead_from = stream.bit_generator.state, first, first
+        while len(self.ahead) < count:
+            stage = self.stages[self.ahead_from + len(self.ahead)][1]
+            self.ahead.append(stage.wall_s.sample(stream))
+        capacity, row = self.state.capacity, self.state.machine.row
+        pieces: list[Piece] = []
+        walls, uncontended = self.ahead[:count], []
+        for (_, stage), wall in zip(self.stages[first:first + count], walls, strict=True):
+            alone = max(stage.cpu_s, stage.fetch_mib / capacity.nic_mib_s)
+            pieces.append((row(stage.cpu_s, 0.0, stage.fetch_mib),
+                           1.0 / stage.cpu_s if stage.cpu_s > 0 else np.inf,
+                           max(0.0, wall - alone)))
+            uncontended.append(max(wall, stage.cpu_s, stage.read_mib / capacity.disk_mib_s,
+                                   stage.fetch_mib / capacity.nic_mib_s))
+        chain = self.state.pool.chain(pieces, self._chain_done, self._chain_split, self.node)
+        if chain is None:
+            return False  # stage by stage, with the latencies drawn ahead
+        del self.ahead[:count]  # the chain's, begun as it goes (the stream stays saved)
+        self.ahead_from += count
+        self.activity = chain
+        self.chained = (walls, uncontended)
+        return True
+
+    def _chain_record(self, chain: Chain, upto: int) -> None:
+        """Record the chain's first ``upto`` stages as done, as stage by stage would."""
+        assert self.chained is not None
+        uncontended = self.chained[1]
+        busy = self.state.busy
+        for k in range(upto):
+            owner, stage = self.stages[self.index + k]
+            row = chain.pieces[k][0]
+            for c, column in enumerate(_COLUMNS):
+                busy[c] += row[column]
+            start = chain.starts[k]
+            self.sim.result.append("stages", STAGE_FIELDS, (
+                self.node, owner, stage.name, start, chain.bounds[k], 0.0, uncontended[k]))
+
+    def _chain_done(self) -> None:
+        chain = self.activity
+        assert isinstance(chain, Chain) and self.chained is not None
+        count = len(chain.pieces)
+        self._chain_record(chain, count)
+        self.activity = None
+        self.chained = None
+        if not self.ahead:
+            self.saved = None
+        self.index += count
+        self.next()
+
+    def _chain_split(self, current: int, activity: Activity) -> None:
+        """The chain split: its first ``current`` stages are done; go on stage by stage."""
+        chain = self.activity
+        assert isinstance(chain, Chain) and self.chained is not None
+        walls, uncontended = self.chained
+        self._chain_record(chain, current)
+        self.index += current
+        self.owner, self.stage = self.stages[self.index]
+        self.asked = self.began = chain.starts[current]
+        self.uncontended = uncontended[current]
+        later = walls[current + 1:]
+        self.ahead[:0] = later  # drawn, not begun: the next stages use them
+        self.ahead_from = self.index + 1
+        activity._on_done = self._finished
+        self.activity = activity
+        self.chained = None
+
+    def _rewind(self) -> None:
+        """Cancelled with latencies drawn ahead: put the stream where stage by stage
+        leaves it (after the draws of the stages begun)."""
+        if not self.ahead or self.saved is None:
+            return
+        stream = self.sim.stream(self.node)
+        stream.bit_generator.state = self.saved
+        for _, stage in self.stages[self.saved_from:self.ahead_from]:
+            stage.wall_s.sample(stream)
+        self.ahead.clear()
+        self.saved = None
 
 def _file_key(graph: ResourceGraph, node: str, owner: str, stage: Stage) -> tuple[object, ...]:
     """What a stage reads, for the machine's page cache.

@@ -10,6 +10,7 @@ labelled axes.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -67,8 +68,8 @@ def save_figure(figure: Figure, path: Path, dpi: float | None = None,
             os.unlink(temporary)
 
 __all__ = ["TECHNOLOGY_COLOURS", "TECHNOLOGY_LABELS", "colour", "image_family_label",
-           "image_size_bars", "label", "marker", "outcome_cell", "outcome_patch",
-           "outcome_text_colour", "slide_figure"]
+           "image_size_bars", "label", "label_points", "marker", "outcome_cell",
+           "outcome_patch", "outcome_text_colour", "slide_figure"]
 
 def slide_figure(title: str, xlabel: str, ylabel: str,
                  size: tuple[float, float] = (10.0, 6.0)) -> tuple[Figure, Axes]:
@@ -211,3 +212,69 @@ def outcome_patch(outcome: str, text: str = "") -> Patch:
     style = OUTCOME_STYLES[outcome]
     return Patch(facecolor=style.face, edgecolor="black", hatch=style.hatch,
                  label=text or style.label)
+
+
+LEADER_GREY = "#7a7a7a"
+"""The thin line from a point to a label that had to move away from it."""
+
+
+def label_points(ax: Axes, points: Sequence[tuple[float, float]], texts: Sequence[str],
+                 fontsize: float = 9.0, marker_radius_pt: float = 4.5) -> list[Any]:
+    """Write each text beside its point so that no two labels overlap and none covers a point.
+
+    Greedy, in the order given: each label takes the first free place on rings
+    of offsets around its point, nearest ring first, inside the axes; one that
+    had to move beyond the first ring gets a thin leader line. Places are found
+    in display space once the figure's layout is settled, and the labels are
+    kept out of the layout, so they do not move it (offsets are in points, so
+    saving at another resolution keeps them apart).
+
+    Returns:
+        The annotations, in the order of ``points``.
+    """
+    fig = ax.figure
+    fig.canvas.draw()  # settle the layout: positions in display space are final
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    scale = fig.dpi / 72.0
+    radius = marker_radius_pt * scale
+    frame = ax.get_window_extent(renderer)
+    centres = [ax.transData.transform(p) for p in points]
+    taken = [(x - radius, y - radius, x + radius, y + radius) for x, y in centres]
+    notes = []
+    for (x, y), point, text in zip(centres, points, texts, strict=True):
+        probe = ax.text(0, 0, text, fontsize=fontsize)
+        box = probe.get_window_extent(renderer)
+        probe.remove()
+        half_w, half_h = box.width / 2 + 1, box.height / 2 + 1
+        dx, dy, ring = _free_place(x, y, half_w, half_h, radius, taken, frame)
+        taken.append((x + dx - half_w, y + dy - half_h, x + dx + half_w, y + dy + half_h))
+        note = ax.annotate(text, point, xytext=(dx / scale, dy / scale),
+                           textcoords="offset points", ha="center", va="center",
+                           fontsize=fontsize, annotation_clip=False,
+                           arrowprops=({"arrowstyle": "-", "color": LEADER_GREY, "lw": 0.6,
+                                        "shrinkA": 0, "shrinkB": radius / scale}
+                                       if ring > 1 else None))
+        note.set_in_layout(False)
+        notes.append(note)
+    return notes
+
+
+def _free_place(x: float, y: float, half_w: float, half_h: float, radius: float,
+                taken: Sequence[tuple[float, float, float, float]],
+                frame: Any) -> tuple[float, float, int]:
+    """The nearest offset (display units) where a label box is free and inside ``frame``."""
+    fallback = (radius + half_w, 0.0, 1)
+    for ring in range(1, 9):
+        reach = radius + ring * 1.1 * max(half_h, 4.0)
+        steps = 8 * ring
+        for k in range(steps):
+            angle = 2 * math.pi * k / steps
+            dx = math.cos(angle) * (reach + half_w * abs(math.cos(angle)))
+            dy = math.sin(angle) * (reach + half_h * abs(math.sin(angle)))
+            box = (x + dx - half_w, y + dy - half_h, x + dx + half_w, y + dy + half_h)
+            inside = (box[0] >= frame.x0 and box[2] <= frame.x1 and box[1] >= frame.y0
+                      and box[3] <= frame.y1)
+            if inside and not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3]
+                                  and t[1] < box[3] for t in taken):
+                return dx, dy, ring
+    return fallback

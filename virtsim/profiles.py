@@ -634,7 +634,8 @@ class ResidencyProfile(Profile):
     KSM scans ``ksm_pages_to_scan`` pages every ``ksm_sleep_ms`` and merges a
     page on its second pass; free page reporting returns freed pages after
     ``free_page_report_delay_s``; a balloon gives back guest free memory at
-    ``balloon_mibs``.
+    ``balloon_mibs``. A container's start reads ``image_read_at_start`` of its
+    image's unpacked layers, which stay in the page cache (reclaimable).
     """
 
     kind: ClassVar[str] = "residency"
@@ -644,6 +645,8 @@ class ResidencyProfile(Profile):
     ksm_passes_to_merge: int = Field(ge=1)
     free_page_report_delay_s: float = Field(ge=0)
     balloon_mibs: float = Field(gt=0)
+    image_read_at_start: float = Field(ge=0, le=1, description="share of a container "
+                                       "image's unpacked layers its start reads (page cache)")
 
     @property
     def ksm_scan_mibs(self) -> float:

@@ -1,13 +1,14 @@
 """Publishing a result folder whole: staged beside it, swapped in at once, with a manifest.
 
-``virtsim reproduce`` and ``virtsim run --out`` never write into the folder
-a user reads. They write into a staging folder beside it
-(``.NAME.virtsim-staging-PID-TOKEN``), finish with ``manifest.json`` (the
-command, seed, virtsim version, and every file with its size and SHA-256),
-and then swap the staging folder in with two renames. A reader sees the
-previous complete result or the new complete one, never a report of one
-seed beside tables of another, and no symlink planted in the output folder
-is ever written through (nothing is written into it).
+``virtsim reproduce`` and the ``--out`` of ``run``, ``validate`` and ``plan``
+never write into the folder a user reads (:func:`publish_to`). They write
+into a staging folder beside it (``.NAME.virtsim-staging-PID-TOKEN``),
+finish with ``manifest.json`` (the command, seed, virtsim version, and every
+file with its size and SHA-256), and then swap the staging folder in with
+two renames. A reader sees the previous complete result or the new complete
+one, never a report of one seed beside tables of another, and no symlink
+planted in the output folder is ever written through (nothing is written
+into it).
 
 A run killed before the swap leaves only its staging folder; the next run
 to the same place removes it once its owner's process is gone. A run
@@ -27,7 +28,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,32 @@ def stage(out: Path, flag: str = "--out") -> Staging:
         raise InputError(flag, "", "a folder virtsim can write in",
                          f"{display_path(parent)} ({exc.strerror or exc})") from None
     return Staging(out, path)
+
+
+def publish_to(out: Path, write: Callable[[Path], object], flag: str = "--out",
+               **facts: Any) -> Path:
+    """Stage ``out``, let ``write`` fill the staging folder, then publish it whole.
+
+    What every command with ``--out`` does (``run``, ``validate``, ``plan``):
+    a ``write`` that fails, or a process killed before the swap, publishes
+    nothing and leaves ``out`` as it was; the staging folder is removed now
+    (a failure) or by the next run to the same place (a kill).
+
+    Args:
+        out: The folder to publish.
+        write: Writes the result's files into the folder it is given.
+        flag: The option ``out`` came from, for error messages.
+        facts: What the manifest records beside the files (command, seed, ...).
+
+    Returns:
+        The published folder.
+    """
+    staging = stage(out, flag)
+    try:
+        write(staging.path)
+        return staging.publish(**facts)
+    finally:
+        staging.discard()
 
 
 def _token() -> str:

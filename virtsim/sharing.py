@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -180,6 +182,33 @@ def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarra
     return rates
 
 
+def _delay_until(now: float, when: float) -> float:
+    """The delay after ``now`` whose SimPy time (``now + delay``) is ``when`` exactly."""
+    if when <= now:
+        return 0.0
+    delay = when - now
+    while now + delay < when:
+        delay = math.nextafter(delay, math.inf)
+    while now + delay > when:
+        delay = math.nextafter(delay, 0.0)
+    return delay
+
+
+def _event_at(env: simpy.Environment, when: float) -> simpy.Event:
+    """An event processed at time ``when`` exactly (now, if ``when`` has passed)."""
+    now = float(env.now)
+    delay = _delay_until(now, when)
+    if now + delay == when or when <= now:
+        return env.timeout(delay)
+    # No delay lands on ``when`` (now + delay rounds to its neighbours): queue the event at
+    # ``when`` itself, as Environment.schedule does at now + delay.
+    event = env.event()
+    event._ok = True
+    event._value = None
+    heapq.heappush(env._queue, (when, simpy.events.NORMAL, next(env._eid), event))
+    return event
+
+
 def _instant(now: float, slack: float = 1e-12) -> float:
     """The latest time that still counts as ``now``: ``slack`` seconds later, or more
     where the clock's own rounding is coarser (a clock at 3e9 s steps by ~5e-7 s)."""
@@ -273,6 +302,46 @@ class Activity:
             self._on_done()
 
 
+Piece = tuple[list[float], float, float]
+"""One piece of a chain: its work row, its cap, its latency before the work (seconds)."""
+
+
+class Chain(Activity):
+    """Pieces of work one after another, planned as one activity (see :meth:`FluidPool.chain`).
+
+    While it is in flight the pool counts its *envelope* (the most each
+    resource is used by any one piece) as committed, and wakes only when its
+    last piece completes. Whatever could make a piece run otherwise than
+    planned (a newcomer that does not fit beside the envelope, a cancel, a
+    recomputation, a moment of the pool within slack of one of its
+    boundaries) first *splits* it: the pieces done by now complete as
+    planned, the piece in flight becomes an ordinary activity in exactly the
+    state it would have had, stage by stage, and ``on_split`` is told.
+
+    Attributes:
+        pieces: (row, cap, latency) of each piece.
+        starts: When each piece starts (the moment the one before completed).
+        begins: When each piece's work begins (after its latency); for a piece
+            with no work, when it arrives.
+        bounds: The moment each piece completes.
+        owns: Each piece's rate alone (0 for a piece with no work).
+    """
+
+    __slots__ = ("begins_at", "bounds", "on_split", "owns", "pieces", "split", "starts")
+
+    def __init__(self, env: simpy.Environment, envelope: list[float],
+                 pieces: Sequence[Piece], on_done: Callable[[], None] | None,
+                 on_split: Callable[[int, Activity], None]) -> None:
+        super().__init__(env, envelope, 1.0, np.inf, np.inf, on_done)
+        self.pieces = pieces
+        self.on_split = on_split
+        self.starts: list[float] = []
+        self.begins_at: list[float] = []
+        self.bounds: list[float] = []
+        self.owns: list[float] = []
+        self.split = False
+
+
 class FluidPool:
     """A host's resources shared by concurrent activities at max-min fair rates.
 
@@ -312,7 +381,8 @@ class FluidPool:
         self._stepping = False
         self._changed = False
         self._wake_at = np.inf
-        self._wake_token = 0
+        self._scheduled: set[float] = set()
+        """Times for which a wake-up is pending in SimPy's queue (current or superseded)."""
         self.recomputations = 0
         self._capacity_list: list[float] = self.capacity.tolist()
         self._uncontended = True
@@ -329,15 +399,21 @@ class FluidPool:
         self.effective_capacity = self.capacity.copy()
         self.listeners: list[Callable[[FluidPool], None]] = []
         """Hooks called with the pool after every recomputation of rates."""
+        self._chains: dict[Chain, None] = {}
+        """Chains in flight (only ever while the pool is uncontended)."""
+        self._marks: list[tuple[float, int, Chain]] = []
+        """The inner boundaries of the chains in flight (entries of split chains are stale)."""
 
     @property
     def activities(self) -> list[Activity]:
         """The activities admitted and not complete, in order of admission."""
+        self.split_chains()
         return list(self._active)
 
     @property
     def pending(self) -> list[Activity]:
         """The activities started that wait out their latency before they join."""
+        self.split_chains()
         return [a for _, _, a in self._arrivals]
 
     def index(self, resource: str) -> int:
@@ -353,6 +429,7 @@ class FluidPool:
             raise ValueError(f'"capacity" must be > 0, got {capacity}')
         if name in self.resources:
             raise ValueError(f"resource {name!r} exists already")
+        self.split_chains()
         self.resources = (*self.resources, name)
         self.capacity = np.append(self.capacity, float(capacity))
         self.effective_capacity = np.append(self.effective_capacity, float(capacity))
@@ -396,6 +473,7 @@ class FluidPool:
             activity.interferes = True
             self._interfering += 1
             if self._scaling and self._uncontended:  # co-runners now slow each other
+                self.split_chains()
                 self._uncontended = False
                 self._changed = True
                 self._wake_by(now)
@@ -415,6 +493,10 @@ class FluidPool:
         """
         if activity.finished or activity.cancelled:
             return
+        if isinstance(activity, Chain):
+            if activity.split:
+                return
+            activity = self._split(activity)
         activity.cancelled = True
         if activity in self._active:
             activity.bring_to(float(self.env.now))
@@ -434,6 +516,7 @@ class FluidPool:
 
     def usage(self) -> np.ndarray:
         """Current use of each resource (same units as capacity)."""
+        self.split_chains()
         now = float(self.env.now)
         use = np.zeros(len(self.resources))
         for activity in self._active:
@@ -444,6 +527,7 @@ class FluidPool:
     @property
     def busy_integral(self) -> np.ndarray:
         """Use of each resource integrated over time, up to the last :meth:`advance`."""
+        self.split_chains()
         busy = np.array(self._work_done)
         for activity in self._active:
             busy += np.array(activity.row) * activity.progress
@@ -451,6 +535,7 @@ class FluidPool:
 
     def advance(self) -> None:
         """Bring every activity's progress up to now."""
+        self.split_chains()
         now = float(self.env.now)
         for activity in self._active:  # Activity.bring_to, inlined: it runs for every change
             since = activity.begins if activity.begins > activity.since else activity.since
@@ -470,7 +555,10 @@ class FluidPool:
         committed, rooms = self._committed, self._capacity_list
         for j, w in activity.nonzero:
             if committed[j] + w * rate > rooms[j] * (1 + 1e-12):
-                return False
+                if not self._chains:
+                    return False
+                self.split_chains()  # chains count their envelope: count what they use now
+                return self._join_uncontended(activity, now, begins)
         for j, w in activity.nonzero:
             committed[j] += w * rate
         activity.rate = rate
@@ -482,6 +570,14 @@ class FluidPool:
 
     def _retire(self, activity: Activity, progress: float) -> None:
         done, committed = self._work_done, self._committed
+        if isinstance(activity, Chain):  # completed: every piece's work is done
+            del self._chains[activity]
+            for j, w in activity.nonzero:
+                committed[j] -= w
+            for row, _, _ in activity.pieces:
+                for j, amount in enumerate(row):
+                    done[j] += amount
+            return
         rate = activity.rate if self._uncontended else 0.0
         if activity.interferes:
             self._interfering -= 1
@@ -489,19 +585,145 @@ class FluidPool:
             done[j] += w * progress
             committed[j] -= w * rate
 
+    # -- chains: several pieces of work planned as one ------------------------
+    @property
+    def chains_allowed(self) -> bool:
+        """Whether a chain could be planned now (the pool is uncontended, nothing listens)."""
+        return (self._uncontended and not self.listeners
+                and not (self._interfering >= 2 and self.capacity_scale is not None))
+
+    def chain(self, pieces: Sequence[Piece], on_done: Callable[[], None],
+              on_split: Callable[[int, Activity], None], owner: str = "") -> Chain | None:
+        """Plan ``pieces`` one after another as one activity, if the pool is uncontended.
+
+        The result is what :meth:`start` for each piece in turn (each started
+        from the completion of the one before) would give, with one wake-up
+        instead of one per piece: ``on_done`` is called when the last piece
+        completes. Should anything make a piece run otherwise than planned, the
+        chain is split first (see :class:`Chain`) and ``on_split(index,
+        activity)`` hands over the piece in flight, whose ``on_done`` the
+        caller sets. Returns ``None`` (nothing started) if the pool is
+        contended, a piece has work but no rate, or the chain's envelope
+        does not fit beside what is committed.
+        """
+        if not self.chains_allowed:
+            return None
+        rooms, committed = self._capacity_list, self._committed
+        envelope = [0.0] * len(rooms)
+        now = float(self.env.now)
+        inside = self._stepping  # started from a moment: its zero-length pieces end in it
+        chain = Chain(self.env, envelope, pieces, on_done, on_split)
+        starts, begins_at, bounds, owns = chain.starts, chain.begins_at, chain.bounds, chain.owns
+        t = now
+        for row, cap, delay in pieces:
+            if len(row) != len(rooms) or min(row) < 0:
+                raise ValueError(f'"work" must be {len(rooms)} values >= 0, got {row}')
+            nonzero = [(j, w) for j, w in enumerate(row) if w > 0]
+            own = _sparse_alone_rate(nonzero, rooms, cap)
+            starts.append(t)
+            if own > _EPS:
+                begins = t + delay
+                ends = begins + 1.0 / own
+                for j, w in nonzero:
+                    if w * own > envelope[j]:
+                        envelope[j] = w * own
+                t = t if inside and ends <= _instant(t, FINISH_SLACK) else ends
+            elif cap == np.inf and sum(row) <= _EPS:  # no work: an arrival after its latency
+                begins = t + delay
+                own = 0.0
+                t = t if inside and begins <= _instant(t) else begins
+            else:
+                return None
+            begins_at.append(begins)
+            owns.append(own)
+            bounds.append(t)
+            inside = True
+        for j, w in enumerate(envelope):
+            if w > 0 and committed[j] + w > rooms[j] * (1 + 1e-12):
+                return None
+        chain.nonzero = [(j, w) for j, w in enumerate(envelope) if w > 0]
+        for j, w in chain.nonzero:
+            committed[j] += w
+        chain.owner = owner
+        chain.own = chain.rate = 1.0
+        chain.begins = chain.since = now
+        chain.ends = t
+        self._active[chain] = None
+        self._chains[chain] = None
+        heapq.heappush(self._ends, (t, next(self._order), chain))
+        for bound in bounds[:-1]:
+            heapq.heappush(self._marks, (bound, next(self._order), chain))
+        if not self._stepping:
+            self._wake_by(t)
+        return chain
+
+    def split_chains(self) -> None:
+        """Split every chain in flight into its pieces (see :class:`Chain`)."""
+        for chain in list(self._chains):
+            self._split(chain)
+
+    def _split_due(self, now: float, finished: float) -> None:
+        """Split the chains with an inner boundary due at this moment."""
+        marks = self._marks
+        while marks and marks[0][0] <= finished:
+            bound, _, chain = heapq.heappop(marks)
+            if bound >= now and chain in self._chains:
+                self._split(chain)
+
+    def _split(self, chain: Chain) -> Activity:
+        """The piece of ``chain`` in flight as an ordinary activity; the pieces before done."""
+        now = float(self.env.now)
+        committed, done = self._committed, self._work_done
+        del self._chains[chain]
+        del self._active[chain]
+        chain.split = True
+        for j, w in chain.nonzero:
+            committed[j] -= w
+        current = min(bisect_left(chain.bounds, now), len(chain.pieces) - 1)
+        for row, _, _ in chain.pieces[:current]:
+            for j, amount in enumerate(row):
+                done[j] += amount
+        row, cap, _ = chain.pieces[current]
+        activity = Activity(self.env, list(row), 1.0, cap, np.inf, None)
+        activity.owner = chain.owner
+        own = activity.own = chain.owns[current]
+        begins = chain.begins_at[current]
+        if own > 0:
+            for j, w in activity.nonzero:
+                committed[j] += w * own
+            activity.rate = own
+            activity.begins = activity.since = begins
+            activity.ends = when = begins + 1.0 / own
+            self._active[activity] = None
+            heapq.heappush(self._ends, (when, next(self._order), activity))
+        else:
+            when = begins
+            heapq.heappush(self._arrivals, (when, next(self._order), activity))
+        chain.on_split(current, activity)
+        if not self._stepping:
+            self._wake_by(when)
+        return activity
+
     # -- the pool's moments ------------------------------------------------
     def _wake_by(self, when: float) -> None:
-        """Make sure the pool wakes at ``when`` at the latest (one pending wake-up)."""
+        """Make sure the pool wakes at ``when`` at the latest (one pending wake-up).
+
+        The wake-up comes at ``when`` exactly (not ``now + (when - now)``, which
+        can round to a neighbouring float), so a moment's time is the completion
+        time worked out for it, whoever scheduled it and when. A wake-up still
+        pending for that very time (superseded earlier by a sooner one) is reused.
+        """
         if self._stepping or when >= self._wake_at:
             return  # a moment in progress schedules the next one when it ends
         self._wake_at = when
-        self._wake_token += 1
-        token = self._wake_token
-        self.env.timeout(max(0.0, when - float(self.env.now))).callbacks.append(
-            lambda _event: self._wake(token))
+        if when in self._scheduled:
+            return
+        self._scheduled.add(when)
+        _event_at(self.env, when).callbacks.append(lambda _event: self._wake(when))
 
-    def _wake(self, token: int) -> None:
-        if token != self._wake_token:
+    def _wake(self, when: float) -> None:
+        self._scheduled.discard(when)
+        if when != self._wake_at:
             return  # superseded by an earlier wake-up
         self._wake_at = np.inf
         self._stepping = True
@@ -519,6 +741,8 @@ class FluidPool:
         now = float(self.env.now)
         due, finished = _instant(now), _instant(now, FINISH_SLACK)
         arrivals, ends = self._arrivals, self._ends
+        if self._marks and self._marks[0][0] <= finished:
+            self._split_due(now, finished)
         while True:
             if arrivals and arrivals[0][0] <= due:
                 self._admit_due(now)
@@ -566,6 +790,8 @@ class FluidPool:
         return soonest
 
     def _recompute(self) -> None:
+        if self._chains:
+            self.split_chains()
         self.recomputations += 1
         self.effective_capacity = self.capacity
         now = float(self.env.now)

@@ -56,7 +56,7 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -614,52 +614,72 @@ def draw_validation(validation: Validation, out: Path) -> list[Path]:
     return paths
 
 
-AREA_COLOURS: dict[str, str] = {
-    "start-single": "#1f77b4", "start-concurrent": "#17becf", "footprint": "#bcbd22",
-    "performance-cpu": "#ff7f0e", "performance-memory": "#e377c2", "performance-io": "#8c564b",
-    "performance-network": "#9467bd", "performance-request": "#7f7f7f",
-    "emulation": "#d62728", "faults-recovery": "#2ca02c",
-}
-"""One colour per area in the validation figure."""
+AREA_MARKERS: dict[str, str] = dict(zip(AREAS, ("o", "s", "^", "v", "D", "P", "X", "*", "h",
+                                                 "p"), strict=True))
+"""One marker shape per area in the validation figure (areas are no technologies: they
+take no colour; within or missed is filled or open)."""
+INK = "#333333"
+BAND_GREY = "#bdbdbd"
 
 
 def validation_figure(validation: Validation) -> Any:
-    """The figure: each case at (published, simulated), its tolerance as a vertical band."""
-    from virtsim.plotting import slide_figure
+    """The figure: each case at (published, simulated) with its tolerance as a grey band,
+    numbered; the key beside the plot names each number's case and its ratio."""
+    import matplotlib.pyplot as plt
 
-    fig, ax = slide_figure("Held-out validation: simulated against published",
-                           "published value (each case in its own unit)",
-                           "simulated value (same unit)")
-    measured = validation.measured
+    from virtsim.plotting import SLIDE_STYLE, label_points
+
+    with plt.rc_context(cast(Any, SLIDE_STYLE)):
+        fig, (ax, key) = plt.subplots(1, 2, figsize=(16.0, 9.0), layout="constrained",
+                                      gridspec_kw={"width_ratios": (2.2, 1.0)})
+    ax.set_xlabel("published value (each case in its own unit)",
+                  fontsize=SLIDE_STYLE["axes.labelsize"])
+    ax.set_ylabel("simulated value (same unit)", fontsize=SLIDE_STYLE["axes.labelsize"])
+    key.axis("off")
+    s = validation.summary()
+    fig.suptitle(f"Held-out validation: {s['within']} of {s['cases']} cases within tolerance, "
+                 f"median |log10 ratio| {s['median_abs_log10_ratio']}",
+                 fontsize=SLIDE_STYLE["axes.titlesize"])
+    measured = sorted(validation.measured, key=lambda r: (r.case.published, r.case.id))
     if not measured:
         ax.text(0.5, 0.5, "no case produced a value", transform=ax.transAxes, ha="center")
         return fig
     low = min(min(r.case.published, r.simulated or r.case.published) for r in measured) / 3
     high = max(max(r.case.published, r.simulated or r.case.published) for r in measured) * 3
-    ax.plot([low, high], [low, high], color="#333333", linewidth=1, label="simulated = published")
-    seen: set[str] = set()
+    ax.plot([low, high], [low, high], color=INK, linewidth=1)
     for r in measured:
-        c = r.case
-        band = 1.0 + c.tolerance
-        colour = AREA_COLOURS[c.area]
+        c, band = r.case, 1.0 + r.case.tolerance
         ax.plot([c.published, c.published], [c.published / band, c.published * band],
-                color=colour, alpha=0.35, linewidth=6, solid_capstyle="butt")
-        ax.scatter([c.published], [r.simulated or c.published], color=colour,
-                   marker="o" if r.within else "X", s=60, zorder=3, edgecolor="black",
-                   linewidth=0.5,
-                   label=None if c.area in seen else c.area)
-        seen.add(c.area)
-        if not r.within:
-            ax.annotate(c.id, (c.published, r.simulated or c.published), fontsize=7,
-                        xytext=(4, 2), textcoords="offset points")
+                color=BAND_GREY, alpha=0.7, linewidth=7, solid_capstyle="butt")
+        ax.scatter([c.published], [r.simulated], marker=AREA_MARKERS[c.area], s=60, zorder=3,
+                   color=INK if r.within else "#ffffff", edgecolor=INK, linewidth=1.0)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8, loc="upper left", ncol=2)
-    s = validation.summary()
-    ax.set_title(f"Held-out validation: {s['within']} of {s['cases']} cases within tolerance, "
-                 f"median |log10 ratio| {s['median_abs_log10_ratio']} (o within, x miss)",
-                 fontsize=12)
+    _validation_legend(ax, measured)
+    label_points(ax, [(r.case.published, r.simulated or r.case.published) for r in measured],
+                 [str(n) for n in range(1, len(measured) + 1)])
+    lines = [f"{n:>2}  {'in ' if r.within else 'out'}  x{r.ratio:<7.3g} {r.case.id}"
+             for n, r in enumerate(measured, start=1)]
+    key.set_title("number on the plot: within?, simulated / published, case", fontsize=11,
+                  loc="left")
+    key.text(0.0, 1.0, "\n".join(lines), transform=key.transAxes, va="top", ha="left",
+             family="monospace", fontsize=9.5, linespacing=1.35)
     return fig
+
+
+def _validation_legend(ax: Any, measured: list[CaseResult]) -> None:
+    from matplotlib.lines import Line2D
+
+    areas = [a for a in AREAS if any(r.case.area == a for r in measured)]
+    handles = [Line2D([], [], color=INK, lw=1, label="simulated = published"),
+               Line2D([], [], color=BAND_GREY, lw=7, alpha=0.7, label="published tolerance"),
+               Line2D([], [], ls="none", marker="o", color=INK, markeredgecolor=INK,
+                      label="within tolerance (filled)"),
+               Line2D([], [], ls="none", marker="o", markerfacecolor="#ffffff",
+                      markeredgecolor=INK, label="missed (open)")]
+    handles += [Line2D([], [], ls="none", marker=AREA_MARKERS[a], markerfacecolor="#bdbdbd",
+                       markeredgecolor=INK, label=a) for a in areas]
+    ax.legend(handles=handles, fontsize=9, loc="upper left", ncol=2, framealpha=0.9)
