@@ -19,6 +19,7 @@ from virtsim.merge import OrderedPart, merge
 from virtsim.partition import partitions, units
 from virtsim.result import Result, write_table
 from virtsim.run import (
+    PROGRESS_SLICES,
     PartitionJob,
     run_partition,
     run_scenario,
@@ -267,6 +268,25 @@ def test_a_bad_fault_target_fails_the_same_on_workers() -> None:
     with pytest.raises(InputError) as two:
         run_scenario(scenario, CATALOG, workers=2)
     assert str(two.value) == str(one.value)
+
+
+def test_one_unit_runs_in_this_process_whatever_the_workers() -> None:
+    scenario = _scenario({"name": "one", "duration_s": 20,
+                          "hosts": [_host("a", 2), _host("b", 1)],
+                          "orchestrators": [{"profile": "docker-swarm",
+                                             "groups": ["ac", "bc"]}]})
+    assert len(partitions(scenario, 4)) == 1
+    steps: list[float] = []
+    four = run_scenario(scenario, CATALOG, workers=4, progress=steps.append)
+    assert len(steps) == PROGRESS_SLICES  # the clock's own slices: it ran here
+    assert four.to_json() == run_scenario(scenario, CATALOG).to_json()
+
+
+def test_a_bad_scheduler_address_is_an_input_error() -> None:
+    pytest.importorskip("distributed")
+    scenario = _scenario({"name": "x", "hosts": [_host("a", 2)]})
+    with pytest.raises(InputError, match="--scheduler"):
+        run_scenario(scenario, CATALOG, scheduler="no such address")
 
 
 def test_bad_arguments_are_refused() -> None:
