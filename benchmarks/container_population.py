@@ -13,8 +13,10 @@ For each count and engine, two ways of creating the containers:
 Prints, per point, the simulated time per container (mean, p50, p99), the
 mechanism that takes most of it and the wall time of the simulation, and
 writes ``benchmarks/container_population.json`` and ``.png`` (per-container
-time against count, and the share of each mechanism). Figures, not asserts:
-run it by hand (``python benchmarks/container_population.py [--max N]``).
+time against count, and the share of each mechanism, at once and back to
+back). Figures, not asserts:
+run it by hand (``python benchmarks/container_population.py [--max N] [--counts N,...]
+[--modes ...]``).
 """
 
 from __future__ import annotations
@@ -80,9 +82,10 @@ def point(catalog: virtsim.Catalog, engine: str, count: int, back_to_back: bool)
 
 
 def draw(points: list[dict[str, Any]], out: Path) -> None:
-    """Per-container time against count, and the share of each mechanism at each count."""
-    fig, axes = plt.subplots(1, 3, figsize=(19, 6.5), layout="constrained")
-    ax = axes[0]
+    """Per-container time against count, and the share of each mechanism at each count,
+    started at once (top) and back to back (bottom)."""
+    fig, axes = plt.subplots(2, 3, figsize=(19, 11), layout="constrained")
+    ax = axes[0, 0]
     for engine in ENGINES:
         for mode, style in (("back to back", "--"), ("at once", "-")):
             rows = [p for p in points if p["engine"] == engine and p["mode"] == mode]
@@ -96,8 +99,10 @@ def draw(points: list[dict[str, Any]], out: Path) -> None:
     ax.legend()
     keys = sorted({k for p in points for k in p["breakdown"]})
     colours = dict(zip(keys, plt.get_cmap("tab20").colors, strict=False))
-    for ax, engine in zip(axes[1:], ENGINES, strict=True):
-        rows = [p for p in points if p["engine"] == engine and p["mode"] == "at once"]
+    panels = [(axes[r, c], engine, mode) for r, mode in enumerate(("at once", "back to back"))
+              for c, engine in enumerate(ENGINES, start=1)]
+    for ax, engine, mode in panels:
+        rows = [p for p in points if p["engine"] == engine and p["mode"] == mode]
         bottom = np.zeros(len(rows))
         xs = np.arange(len(rows))
         for key in keys:
@@ -107,16 +112,18 @@ def draw(points: list[dict[str, Any]], out: Path) -> None:
                 bottom += values
         ax.set_xticks(xs, [f"{p['count']:,}" for p in rows])
         ax.set_yscale("symlog", linthresh=0.1)
-        ax.set_xlabel("containers started at once")
+        ax.set_xlabel(f"containers started {mode}")
         ax.set_ylabel("mean seconds per container")
-        ax.set_title(f"{engine}: where the time goes")
-    handles, labels = axes[1].get_legend_handles_labels()
-    more = axes[2].get_legend_handles_labels()
-    for h, lab in zip(*more, strict=True):
-        if lab not in labels:
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=9)
+        ax.set_title(f"{engine}, {mode}: where the time goes")
+    handles: list[Any] = []
+    labels: list[str] = []
+    for ax, _, _ in panels:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    axes[1, 0].axis("off")
+    axes[1, 0].legend(handles, labels, loc="center", fontsize=10, title="mechanism")
     fig.savefig(out, dpi=110)
 
 
@@ -126,6 +133,9 @@ def main() -> None:
     parser.add_argument("--max", type=int, default=max(COUNTS), help="largest count")
     parser.add_argument("--modes", choices=("both", "back-to-back", "at-once"), default="both",
                         help="run only one way (the other points are kept from the JSON)")
+    parser.add_argument("--counts", type=lambda text: [int(c) for c in text.split(",")],
+                        default=list(COUNTS), metavar="N,...",
+                        help="run only these counts (the other points are kept from the JSON)")
     args = parser.parse_args()
     catalog = virtsim.load_catalog()
     out = HERE / "container_population.json"
@@ -133,7 +143,7 @@ def main() -> None:
     modes = {"both": (True, False), "back-to-back": (True,), "at-once": (False,)}[args.modes]
     points: list[dict[str, Any]] = []
     for engine in ENGINES:
-        for count in (c for c in COUNTS if c <= args.max):
+        for count in (c for c in args.counts if c <= args.max):
             for back_to_back in modes:
                 p = point(catalog, engine, count, back_to_back)
                 points.append(p)

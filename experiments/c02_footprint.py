@@ -540,10 +540,11 @@ def draw_density(tables: Mapping[str, list[Record]]) -> MplFigure:
             count = _num(row, key)
             ax.bar(i + offset, max(count, 0.8), width, color=colour(tech), edgecolor="black",
                    hatch=hatch, alpha=alpha)
-            text = f"{int(count):,}" + (f"\n{row[binding]}" if binding else "")
-            ax.text(i + offset, max(count, 1) * 1.15, text, ha="center", fontsize=9)
+            text = f"{int(count):,}" + (f" {row[binding]}" if binding else "")
+            ax.text(i + offset, max(count, 1) * 1.15, text, ha="center", va="bottom",
+                    rotation=90, fontsize=9)  # upright: three counts side by side never touch
     ax.set_yscale("log")
-    ax.set_ylim(0.8, max([_num(r, "count_resident") for r in rows] + [10.0]) * 8)
+    ax.set_ylim(0.8, max([_num(r, "count_resident") for r in rows] + [10.0]) * 60)
     ax.set_xticks(range(len(rows)),
                   [labels[str(r["variant"])].label.replace(", ", ",\n") for r in rows],
                   rotation=30, ha="right", fontsize=10)
@@ -615,7 +616,9 @@ def figures() -> list[Figure]:
                "without CPU limits are bound by memory. By memory alone, a VM counts twice: "
                "by what it commits (its configured RAM, dotted: no overcommit) and by what "
                "it holds (the pages it touched, hatched: memory overcommitted). A Linux "
-               "guest holds a fraction of its commitment; a Windows guest all of it.",
+               "guest holds a fraction of its commitment; a Windows guest all of it. The "
+               "host's page cache (the files containers read at start, once per layer) is "
+               "reclaimable and limits no count.",
                draw_density),
         Figure("c02-resident-over-time",
                "Host memory of 64 identical 2 GiB VMs as they age. A Linux guest holds what "

@@ -125,6 +125,17 @@ class Footprint:
     per_host: dict[str, dict[str, float]] = field(default_factory=dict)
     per_instance: dict[str, dict[str, float]] = field(default_factory=dict)
     guests: dict[str, dict[str, float]] = field(default_factory=dict)
+    _named: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+
+    def named_ids(self) -> tuple[str, ...]:
+        """Every node id its records and totals name (worked out once: a template is
+        renamed for each copy of its machine)."""
+        if self._named is None:
+            ids = {r[key] for r in self.records for key in ("machine", "node", "instance",
+                                                             "guest")}
+            self._named = tuple(sorted((ids | set(self.per_host) | set(self.per_instance)
+                                        | set(self.guests)) - {""}))
+        return self._named
 
 
 @dataclass(frozen=True)
@@ -476,21 +487,18 @@ def machine_footprint(graph: ResourceGraph, nodes: Sequence[str], age_s: float =
 
 def renamed(part: Footprint, to: Callable[[str], str]) -> Footprint:
     """One machine's footprint with every node id passed through ``to`` (for a copy)."""
-    ids: dict[str, str] = {"": ""}
-
-    def new_id(node: str) -> str:
-        got = ids.get(node)
-        if got is None:
-            got = ids[node] = to(node)
-        return got
-
-    records = [{**r, "machine": new_id(r["machine"]), "node": new_id(r["node"]),
-                "instance": new_id(r["instance"]), "guest": new_id(r["guest"])}
+    named = part.named_ids()
+    ids = dict(zip(named, map(to, named), strict=True))
+    ids[""] = ""
+    ((first, host),) = part.per_host.items()
+    machine = ids[first]
+    records = [{**r, "machine": machine, "node": ids[r["node"]],
+                "instance": ids[r["instance"]], "guest": ids[r["guest"]]}
                for r in part.records]
     return Footprint(records=records,
-                     per_host={new_id(m): dict(v) for m, v in part.per_host.items()},
-                     per_instance={new_id(n): dict(v) for n, v in part.per_instance.items()},
-                     guests={new_id(n): dict(v) for n, v in part.guests.items()})
+                     per_host={machine: dict(host)},
+                     per_instance={ids[n]: dict(v) for n, v in part.per_instance.items()},
+                     guests={ids[n]: dict(v) for n, v in part.guests.items()})
 
 
 def nodes_by_machine(graph: ResourceGraph) -> dict[str, list[str]]:
