@@ -321,3 +321,33 @@ def test_a_chain_is_refused_on_a_contended_pool() -> None:
     env.run(until=0.1)
     assert pool.chain([([0.1], 10.0, 0.0), ([0.1], 10.0, 0.0)], lambda: None,
                       lambda _k, _a: None) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(jobs=st.lists(st.tuples(st.floats(0, 2), st.floats(0.01, 1), st.booleans()),
+                     min_size=3, max_size=25))
+def test_a_swap_of_like_for_like_gives_the_times_of_a_full_solve(
+        jobs: list[tuple[float, float, bool]]) -> None:
+    """Under contention, when single-thread CPU work hands over to work of the same shape
+    (a lock's next holder), the rates are kept instead of solved again: same completions."""
+    def run(swap: bool) -> list[float]:
+        env = simpy.Environment()
+        pool = FluidPool(env, ["cpu", "disk"], [2.0, 100.0])
+        if not swap:
+            pool._swap = lambda: False  # type: ignore[method-assign]
+        done: list[float] = [np.nan] * len(jobs)
+
+        def chain(i: int, at: float, cpu_s: float, disk: bool) -> None:
+            def second() -> None:  # the next piece starts as the first ends (a hand-over)
+                pool.start([cpu_s / 2, 5.0 if disk else 0.0], cap=2.0 / cpu_s,
+                           on_done=lambda: done.__setitem__(i, env.now))
+
+            env.timeout(at).callbacks.append(
+                lambda _e: pool.start([cpu_s, 0.0], cap=1.0 / cpu_s, on_done=second))
+
+        for i, job in enumerate(jobs):
+            chain(i, *job)
+        env.run()
+        return done
+
+    assert run(True) == pytest.approx(run(False), rel=1e-9, abs=1e-12)

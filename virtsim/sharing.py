@@ -237,8 +237,8 @@ class Activity:
     """
 
     __slots__ = ("_done", "_env", "_on_done", "begins", "cancelled", "cap", "ends", "finished",
-                 "interferes", "limit", "nonzero", "own", "owner", "progress", "rate", "row",
-                 "since", "weight")
+                 "interferes", "klass", "limit", "nonzero", "own", "owner", "progress", "rate",
+                 "row", "since", "weight")
 
     def __init__(self, env: simpy.Environment, work: list[float], weight: float, cap: float,
                  limit: float, on_done: Callable[[], None] | None) -> None:
@@ -265,6 +265,8 @@ class Activity:
         self._env = env
         self._done: simpy.Event | None = None
         self._on_done = on_done
+        self.klass: tuple[object, float] | None = None
+        """Its shape for max-min sharing and its scale (see :meth:`FluidPool._klass`)."""
 
     @property
     def work(self) -> np.ndarray:
@@ -399,6 +401,15 @@ class FluidPool:
         self.effective_capacity = self.capacity.copy()
         self.listeners: list[Callable[[FluidPool], None]] = []
         """Hooks called with the pool after every recomputation of rates."""
+        self._shape: dict[object, int] | None = None
+        """Contended: how many activities of each shape the last solve shared among."""
+        self._share: dict[object, float] = {}
+        """Contended: each shape's rate times its scale in the last solve."""
+        self._gone: list[Activity] = []
+        self._came: list[Activity] = []
+        """What completed and what joined (contended) since the last solve."""
+        self._irregular = False
+        """Something else changed since the last solve (a cancel, a co-runner)."""
         self._chains: dict[Chain, None] = {}
         """Chains in flight (only ever while the pool is uncontended)."""
         self._marks: list[tuple[float, int, Chain]] = []
@@ -475,7 +486,7 @@ class FluidPool:
             if self._scaling and self._uncontended:  # co-runners now slow each other
                 self.split_chains()
                 self._uncontended = False
-                self._changed = True
+                self._changed = self._irregular = True
                 self._wake_by(now)
         if self._join_uncontended(activity, now, now + delay):
             when = activity.ends
@@ -504,7 +515,7 @@ class FluidPool:
             self._retire(activity, activity.progress)
             activity.rate = 0.0
             if not self._uncontended or self._stepping:
-                self._changed = True
+                self._changed = self._irregular = True
                 self._wake_by(float(self.env.now))
         else:
             kept = [a for a in self._arrivals if a[2] is not activity]
@@ -746,7 +757,11 @@ class FluidPool:
             self._stepping = False
         if self._changed:
             self._changed = False
-            self._recompute()
+            if not self._swap():
+                self._recompute()
+            self._gone.clear()
+            self._came.clear()
+            self._irregular = False
         self._wake_by(self._next_moment())
 
     def _settle(self) -> None:
@@ -776,6 +791,7 @@ class FluidPool:
                 heapq.heappush(self._ends, (now, next(self._order), activity))
             else:
                 self._changed = True
+                self._came.append(activity)
 
     def _complete_finished(self, now: float) -> None:
         due = _instant(now, FINISH_SLACK)
@@ -790,6 +806,7 @@ class FluidPool:
             self._retire(activity, 1.0)
         if finished and not self._uncontended:
             self._changed = True
+            self._gone.extend(finished)
         for activity in finished:
             activity._finish()
 
@@ -831,7 +848,74 @@ class FluidPool:
                 a.ends = np.inf
         heapq.heapify(ends)
         self._ends = ends
+        self._shape = None
+        if not self._uncontended and not self._scaling and not self.listeners:
+            self._remember_shares(activities)
         self._notify()
+
+    # -- contended: a swap of like for like re-solves nothing ------------------
+    def _klass(self, activity: Activity) -> tuple[object, float]:
+        """``activity``'s shape for max-min sharing, and its scale.
+
+        The solve shares in units of each activity's dominant resource (its
+        row divided by its *scale*, the most of any resource's capacity one
+        unit of progress uses): activities whose scaled rows, scaled ceilings
+        and weights agree (single-thread CPU stages of any length, say) get the
+        same scaled rate, their rate that divided by their scale.
+        """
+        klass = activity.klass
+        if klass is None:
+            rooms = self._capacity_list
+            scale = max((w / rooms[j] for j, w in activity.nonzero), default=0.0)
+            if scale <= 0:
+                klass = (None, 0.0)
+            else:
+                shape = (tuple((j, round(w / scale, 9)) for j, w in activity.nonzero),
+                         round(min(activity.cap, activity.limit) * scale, 9), activity.weight)
+                klass = (shape, scale)
+            activity.klass = klass
+        return klass
+
+    def _remember_shares(self, activities: list[Activity]) -> None:
+        shape: dict[object, int] = {}
+        share: dict[object, float] = {}
+        for activity in activities:
+            key, scale = self._klass(activity)
+            if key is None:
+                return
+            shape[key] = shape.get(key, 0) + 1
+            share[key] = activity.rate * scale
+        self._shape, self._share = shape, share
+
+    def _swap(self) -> bool:
+        """If since the last solve only activities of the shapes that completed joined,
+        one for one, every rate stands: give the newcomers theirs, solve nothing.
+
+        Max-min fair shares depend on the activities' shapes and weights, not
+        on who they are (the hand-over of a kernel lock under contention: one
+        object's CPU work ends, the next holder's starts).
+        """
+        if (self._shape is None or self._irregular or not self._came or self.listeners
+                or self._uncontended or self._scaling or len(self._gone) != len(self._came)):
+            return False
+        counts: dict[object, int] = {}
+        for activity in self._gone:
+            key = self._klass(activity)[0]
+            counts[key] = counts.get(key, 0) + 1
+        for activity in self._came:
+            key = self._klass(activity)[0]
+            left = counts.get(key, 0)
+            if not left or self._share.get(key, 0.0) <= _EPS:
+                return False
+            counts[key] = left - 1
+        now = float(self.env.now)
+        order = self._order
+        for activity in self._came:
+            key, scale = self._klass(activity)
+            activity.rate = rate = self._share[key] / scale
+            activity.ends = ends = now + (1.0 - activity.progress) / rate
+            heapq.heappush(self._ends, (ends, next(order), activity))
+        return True
 
     def _postpone_not_begun(self, now: float) -> None:
         """Activities admitted early (uncontended) that have not begun wait as arrivals."""
