@@ -19,6 +19,7 @@ from virtsim.merge import OrderedPart, merge
 from virtsim.partition import partitions, units
 from virtsim.result import Result, write_table
 from virtsim.run import (
+    PROGRESS_SLICES,
     PartitionJob,
     run_partition,
     run_scenario,
@@ -177,8 +178,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                                                "container-escape"]),
                               min_size=1, max_size=2, unique=True))
         data["random_faults"] = {"kinds": kinds, "rate_scale": 3e5}
-    groups = [(c["name"], "kubernetes") for h in hosts for c in h["containers"]] + [
-        (v["name"], "openstack-evacuate") for h in hosts for v in h["vms"]]
+    groups = [(c["name"], "docker-swarm") for h in hosts for c in h["containers"]] + [
+        (v["name"], "vsphere-ha") for h in hosts for v in h["vms"]]  # they move within 20 s
     if groups and len(hosts) > 1 and draw(st.booleans()):
         group, profile = draw(st.sampled_from(groups))
         data["orchestrators"] = [{"profile": profile, "groups": [group]}]
@@ -192,7 +193,7 @@ def faults(draw: st.DrawFn, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]
         host = draw(st.sampled_from(hosts))
         machine = member_name(host["name"], draw(st.integers(0, host["count"] - 1)),
                               host["count"])
-        at = float(draw(st.integers(1, 40)))
+        at = float(draw(st.integers(1, 30)))
         if host["containers"] and draw(st.booleans()):
             group = draw(st.sampled_from(host["containers"]))
             target = f"{machine}/{member_name(group['name'], 0, group['count'])}"
@@ -200,11 +201,12 @@ def faults(draw: st.DrawFn, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]
             out.append({"kind": kind, "target": target, "at_s": at})
         else:
             out.append({"kind": draw(st.sampled_from(["machine-failure", "host-kernel-panic"])),
-                        "target": machine, "at_s": at, "repair_s": 5.0})
+                        "target": machine, "at_s": at,
+                        "repair_s": draw(st.sampled_from([5.0, 100.0]))})
     return out
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=scenarios(), count=st.integers(2, 4))
 def test_a_cut_run_equals_the_one_process_run_byte_for_byte(
         data: dict[str, Any], count: int, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -266,6 +268,25 @@ def test_a_bad_fault_target_fails_the_same_on_workers() -> None:
     with pytest.raises(InputError) as two:
         run_scenario(scenario, CATALOG, workers=2)
     assert str(two.value) == str(one.value)
+
+
+def test_one_unit_runs_in_this_process_whatever_the_workers() -> None:
+    scenario = _scenario({"name": "one", "duration_s": 20,
+                          "hosts": [_host("a", 2), _host("b", 1)],
+                          "orchestrators": [{"profile": "docker-swarm",
+                                             "groups": ["ac", "bc"]}]})
+    assert len(partitions(scenario, 4)) == 1
+    steps: list[float] = []
+    four = run_scenario(scenario, CATALOG, workers=4, progress=steps.append)
+    assert len(steps) == PROGRESS_SLICES  # the clock's own slices: it ran here
+    assert four.to_json() == run_scenario(scenario, CATALOG).to_json()
+
+
+def test_a_bad_scheduler_address_is_an_input_error() -> None:
+    pytest.importorskip("distributed")
+    scenario = _scenario({"name": "x", "hosts": [_host("a", 2)]})
+    with pytest.raises(InputError, match="--scheduler"):
+        run_scenario(scenario, CATALOG, scheduler="no such address")
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -15,8 +15,15 @@ That order is the same however units are packed: a unit runs whole in one
 partition, its events are only its own, and SimPy runs events at equal
 times in the order they were scheduled, which within one unit does not
 depend on what else runs beside it. A row that names no machine of the
-scenario (none today) goes first, ordered by all its values. Grouping is a
-stable sort on one small integer per row, cheap at millions of rows.
+scenario (none today) goes first, ordered by all its values (None, then
+numbers, then strings).
+
+Each partition puts its own tables in this order where it ran
+(:func:`order_part`: one unit number per row, a stable numpy argsort) and
+sends them back with the run of rows of each unit, so merging only splices
+runs (:func:`merge`). Measured: hyperscale at a tenth (2.1 million rows)
+orders in 2.1 s of CPU against 114 s to simulate it, on a loaded 2-core
+machine.
 
 A table's key tuple is that of its first row in this order; tables are
 listed by name. Metrics are then computed from these merged tables only

@@ -13,7 +13,10 @@ kernel: still one machine). What does couple machines:
   host groups that run its ``groups`` and of its ``hosts`` belongs together;
 - nothing else today: image pulls come from no shared registry or network
   bottleneck, random faults draw from one stream per (kind, component), and
-  memory pressure is a machine's own.
+  memory pressure is a machine's own. A model that comes to couple machines
+  (a shared registry, a network between hosts) must join them in
+  :func:`units`; ``tests/test_partition.py`` compares cut and whole runs over
+  random scenarios to catch one that does not.
 
 A union-find over machines joins what couples; each resulting *unit* is
 simulated whole in one partition. This is the conservative design: no

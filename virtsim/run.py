@@ -136,13 +136,14 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
     seed = scenario.seed if seed is None else seed
     if workers < 1:
         raise ValueError(f'"workers" must be >= 1, got {workers}')
-    if scheduler is None and workers == 1:
+    if observe is not None and (workers > 1 or scheduler is not None):
+        raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
+    if scheduler is None and (workers == 1 or len(partitions(scenario, workers)) == 1):
+        # one partition (one process asked for, or one unit): no worker process to start
         result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
         with long_lived_stack():  # the tables are millions of long-lived objects too
             parts = [order_part(result, unit_index(scenario))]
     else:
-        if observe is not None:
-            raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
         parts = _run_partitions(scenario, catalog, seed, workers, scheduler, progress)
     with long_lived_stack():
         return summarise(merge(parts), scenario, catalog, seed)
