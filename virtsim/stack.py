@@ -47,12 +47,13 @@ def build_graph(scenario: Scenario, catalog: Catalog,
     """
     builder = _Builder(catalog)
     copies: dict[str, str] = {}
+    wanted = None if machines is None else frozenset(machines)
     collecting = gc.isenabled()
     gc.disable()  # a graph is millions of long-lived objects: no cycles to find while building
     try:
         for host in scenario.hosts:
             members = [name for name in group_machines(host)
-                       if machines is None or name in machines]
+                       if wanted is None or name in wanted]
             if not members:
                 continue
             profile = host_profile(host, catalog)
