@@ -721,10 +721,13 @@ class FootprintModel:
 
 
 def footprint_metrics(result: Result) -> None:
-    """The ``footprint_mib`` (all hosts) and ``density`` metrics, from a finished run's
-    ``host_footprint`` and ``density`` tables."""
+    """The ``footprint_mib`` (all hosts: memory, of which reclaimable page cache, and disk)
+    and ``density`` metrics, from a finished run's ``host_footprint`` and ``density``
+    tables."""
     result.metrics["footprint_mib"] = {
         "memory": sum(float(v or 0.0) for v in result.column("host_footprint", "memory_mib")),
+        "page_cache": sum(float(v or 0.0)
+                          for v in result.column("host_footprint", "page_cache_mib")),
         "disk": sum(float(v or 0.0) for v in result.column("host_footprint", "disk_mib"))}
     columns = [result.column("density", name) for name in ("machine", "group", "count",
                                                             "binding")]

@@ -100,7 +100,7 @@ class Transition:
     fault: str = ""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Instance:
     """One instance: where it lives, its state, and the work it holds.
 
@@ -131,7 +131,8 @@ class Instance:
     requested_s: float = 0.0
     ready_s: float | None = None
     reason: str = ""
-    held: list[Cancellable] = field(default_factory=list, repr=False)
+    held: list[Cancellable] | None = field(default=None, repr=False)
+    """The work it holds (None: none; most instances hold nothing most of the time)."""
 
     @property
     def running(self) -> bool:
@@ -224,17 +225,26 @@ class InstanceRegistry:
     # -- work in flight ----------------------------------------------------
     def hold(self, node: str, work: Cancellable) -> None:
         """Hold ``work`` for ``node``: it is cancelled when the instance stops or crashes."""
-        self._instances[node].held.append(work)
+        instance = self._instances[node]
+        if instance.held is None:
+            instance.held = [work]
+        else:
+            instance.held.append(work)
 
     def release(self, node: str, work: Cancellable) -> None:
         """``work`` completed: the instance no longer holds it."""
-        held = self._instances[node].held
+        instance = self._instances[node]
+        held = instance.held
+        if held is None:
+            return
         for k in range(len(held) - 1, -1, -1):  # the newest is usually the one done
             if held[k] is work:
                 del held[k]
+                if not held:
+                    instance.held = None
                 return
 
     def _cancel_held(self, instance: Instance) -> None:
-        held, instance.held = instance.held, []
-        for work in held:
+        held, instance.held = instance.held, None
+        for work in held or ():
             work.cancel()

@@ -32,15 +32,14 @@ concurrent starts queue on the locks and share the CPU.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import simpy
-
-from virtsim.locks import LockTable
+from virtsim.locks import Hold, LockTable, Ticket
 from virtsim.profiles import EngineProfile, KernelCostProfile, RuntimeProfile
 from virtsim.resolver import version_tuple
-from virtsim.sharing import Activity, FluidPool
+from virtsim.sharing import Activity, Chain, FluidPool, Piece
 
 OBJECT_LOCKS: dict[str, str] = {
     "cgroup": "cgroup_mutex",
@@ -103,6 +102,15 @@ class KernelObjects:
         if self.population.mounts == 0:
             self.population.mounts = self.costs.host_base_mounts
         self.fixed = version_tuple(self.version) >= version_tuple(self.costs.fix_version)
+        self.chained: dict[ObjectCreation, None] = {}
+        """Creations planned as one chain, in flight: their objects are counted when they
+        end or split (:meth:`split_chains`), so whoever reads the population or takes a
+        lock splits them first."""
+
+    def split_chains(self) -> None:
+        """Count the objects of planned creations begun by now; they go on object by object."""
+        for creation in list(self.chained):
+            creation.split()
 
     def cost_s(self, step: ObjectStep) -> float:
         """CPU-seconds to make ``step``'s object now, given what exists."""
@@ -144,6 +152,7 @@ class KernelObjects:
 
     def remove(self, step: ObjectStep) -> None:
         """Count ``step``'s object as gone (its container was removed)."""
+        self.split_chains()
         pop = self.population
         if step.obj == "cgroup":
             pop.cgroups = max(0, pop.cgroups - 1)
@@ -162,6 +171,7 @@ class KernelObjects:
         The base reclaim cost is part of every measured stage; what grows is
         the walk over the cgroups that exist (zero with none).
         """
+        self.split_chains()
         c = self.costs
         growth: float = (self.population.cgroups / 100.0) ** c.reclaim_cgroup_exponent
         return read_mib / 1024.0 * c.reclaim_s_per_gib * c.reclaim_extra_at_100_cgroups * growth
@@ -222,12 +232,30 @@ class ObjectCreation:
         row: The pool's work vector (see :data:`Row`).
     """
 
-    __slots__ = ("activity", "asked", "began", "cancelled", "cost", "done", "holder", "index",
-                 "locks", "objects", "pool", "record", "request", "row", "steps")
+    __slots__ = (
+        "activity",
+        "asked",
+        "began",
+        "cancelled",
+        "cost",
+        "costs",
+        "done",
+        "fast_forward",
+        "holder",
+        "index",
+        "locks",
+        "objects",
+        "pool",
+        "record",
+        "request",
+        "row",
+        "steps",
+    )
 
     def __init__(self, objects: KernelObjects, locks: LockTable, pool: FluidPool,
                  steps: tuple[ObjectStep, ...], holder: str, done: Callable[[], object],
-                 record: Recorder | None = None, row: Row = three_resources) -> None:
+                 record: Recorder | None = None, row: Row = three_resources,
+                 fast_forward: bool = False) -> None:
         self.objects = objects
         self.locks = locks
         self.pool = pool
@@ -238,9 +266,14 @@ class ObjectCreation:
         self.row = row
         self.index = 0
         self.asked = self.began = self.cost = 0.0
-        self.request: simpy.resources.resource.Request | None = None
+        self.request: Ticket | None = None
         self.activity: Activity | None = None
         self.cancelled = False
+        self.fast_forward = fast_forward
+        """Plan the objects as one chain while their locks are free and the pool uncontended
+        (same records, lock holds and counts as object by object)."""
+        self.costs: list[float] = []
+        """The cost of each object of the chain in flight."""
 
     def cancel(self) -> None:
         """Its start was abandoned: leave the lock (or its queue) and the pool; no ``done``.
@@ -249,18 +282,15 @@ class ObjectCreation:
         """
         if self.cancelled:
             return
+        if isinstance(self.activity, Chain):
+            self.pool.cancel(self.activity)  # split: the objects made by now are recorded
         self.cancelled = True
         if self.activity is not None and not self.activity.finished:
             self.pool.cancel(self.activity)
         self.activity = None
-        if self.request is not None and self.index < len(self.steps):
-            lock = self.locks[self.steps[self.index].lock]  # a step with a request has a lock
-            request = self.request
-            self.request = None
-            if request.triggered:
-                lock.release(request)
-            else:
-                request.cancel()
+        if self.request is not None:
+            request, self.request = self.request, None
+            request.release()
 
     def next(self) -> None:
         """Queue for the next object's lock, or call ``done`` after the last."""
@@ -269,20 +299,25 @@ class ObjectCreation:
         if self.index == len(self.steps):
             self.done()
             return
+        if self.fast_forward and self.pool.chains_allowed and self._chain():
+            return
         step = self.steps[self.index]
         self.asked = float(self.locks.env.now)
         if not step.lock:
             self._locked(None)
             return
-        request = self.locks[step.lock].acquire(self.holder)
-        self.request = request
-        request.callbacks.append(self._locked)
+        ticket = self.locks[step.lock].take(self.holder, self._locked)
+        if not ticket.granted:  # queued (a granted one may be made and released already)
+            self.request = ticket
 
-    def _locked(self, _event: object) -> None:
+    def _locked(self, ticket: Ticket | None) -> None:
         if self.cancelled:
             return
+        self.request = ticket
         step = self.steps[self.index]
         self.began = float(self.locks.env.now)
+        if self.objects.chained:  # another start's objects, planned: count those begun by now
+            self.objects.split_chains()
         self.cost = cost = self.objects.cost_s(step)
         self.objects.add(step)  # the next holder sees this one counted
         if cost <= 0:
@@ -297,9 +332,94 @@ class ObjectCreation:
         step = self.steps[self.index]
         self.activity = None
         if self.request is not None:
-            self.locks[step.lock].release(self.request)
-        self.request = None
+            request, self.request = self.request, None
+            request.release()
         if self.record is not None and (step.lock or self.cost > 0):  # else: nothing happened
             self.record(step.obj, self.asked, self.began, float(self.locks.env.now), self.cost)
         self.index += 1
         self.next()
+
+    # -- fast-forward: the objects as one chain --------------------------------
+    def _chain(self) -> bool:
+        """Plan the objects left as one chain on the pool, if each one's lock is free.
+
+        Their costs are what object by object would find: each object is
+        counted as it begins. Until the chain ends, anyone who takes one of the
+        kernel's locks or reads its population splits it first
+        (:meth:`KernelObjects.split_chains`), so the locks are held and the
+        objects counted as object by object would have them.
+        """
+        steps = self.steps[self.index:]
+        objects = self.objects
+        if (len(steps) < 2 or objects.chained  # another's chain: taking a lock splits it
+                or not all(not step.lock or self.locks[step.lock].free for step in steps)):
+            return False
+        saved = dataclasses.replace(objects.population)
+        costs = []
+        for step in steps:
+            cost = objects.cost_s(step)
+            if cost <= 0:  # made at once, without the pool: the chain stops before it
+                break
+            costs.append(cost)
+            objects.add(step)
+        objects.population = saved
+        if len(costs) < 2:
+            return False
+        pieces: list[Piece] = [(list(self.row(cost, 0.0, 0.0)), 1.0 / cost, 0.0)
+                               for cost in costs]
+        chain = self.pool.chain(pieces, self._chain_done, self._chain_split, self.holder)
+        if chain is None:
+            return False
+        self.activity = chain
+        self.costs = costs
+        objects.chained[self] = None
+        if self.locks.before_take is None:
+            self.locks.before_take = objects.split_chains
+        return True
+
+    def split(self) -> None:
+        """Go on object by object from the one in flight (see :meth:`_chain`)."""
+        if isinstance(self.activity, Chain):
+            self.pool.split(self.activity)
+
+    def _chain_made(self, chain: Chain, upto: int) -> None:
+        """The chain's first ``upto`` objects: counted, their holds logged, recorded."""
+        for k in range(upto):
+            step = self.steps[self.index + k]
+            self.objects.add(step)
+            began, end = chain.starts[k], chain.bounds[k]
+            if step.lock:
+                lock = self.locks[step.lock]
+                if lock.log is not None:
+                    lock.log.append(Hold(lock.name, self.holder, began, end))
+            if self.record is not None and (step.lock or self.costs[k] > 0):
+                self.record(step.obj, began, began, end, self.costs[k])
+
+    def _chain_done(self) -> None:
+        chain = self.activity
+        assert isinstance(chain, Chain)
+        del self.objects.chained[self]
+        self._chain_made(chain, len(chain.pieces))
+        self.activity = None
+        self.index += len(chain.pieces)
+        self.next()
+
+    def _chain_split(self, current: int, activity: Activity) -> None:
+        chain = self.activity
+        assert isinstance(chain, Chain)
+        del self.objects.chained[self]
+        self._chain_made(chain, current)
+        self.index += current
+        step = self.steps[self.index]
+        self.asked = self.began = chain.starts[current]
+        self.cost = self.costs[current]
+        self.objects.add(step)
+        if step.lock:
+            self.request = self.locks[step.lock].take(self.holder, _granted)  # free: granted now
+            self.request.since = self.began
+        activity._on_done = self._made
+        self.activity = activity
+
+
+def _granted(_ticket: Ticket) -> None:
+    """A lock granted to a chain that split (it held it since the object began)."""

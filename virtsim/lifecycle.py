@@ -69,7 +69,7 @@ from virtsim.host_mechanisms import (
 )
 from virtsim.instances import State, Transition
 from virtsim.kernel_objects import ObjectCreation, object_steps
-from virtsim.locks import Hold
+from virtsim.locks import Hold, SerialLock, Ticket
 from virtsim.machines import CPU, DISK_SEQ, NET, MachinePool
 from virtsim.profiles import (
     CodecProfile,
@@ -114,13 +114,14 @@ def host_capacity(host: HostProfile) -> list[float]:
     return [capacity.cpu_cores, capacity.disk_mib_s, capacity.nic_mib_s]
 
 
-@dataclass
+@dataclass(slots=True)
 class MachineState:
     """Per-machine lifecycle state: its shared pool, locks, layers on each kernel."""
 
     machine: MachinePool
     capacity: HostCapacity
-    locks: dict[str, simpy.Resource] = field(default_factory=dict)
+    machine_id: str = ""
+    locks: dict[str, SerialLock] = field(default_factory=dict)
     layers: dict[str, set[str]] = field(default_factory=dict)
     pulls: dict[tuple[str, str], simpy.Process] = field(default_factory=dict)
     page_cache: dict[tuple[object, ...], list[Callable[[], None]] | None] = field(
@@ -256,7 +257,7 @@ class Lifecycle:
         for machine in graph.machines():
             spec = graph.data[machine]["spec"]
             host: HostProfile = graph.data[machine]["profile"]
-            state = MachineState(sim.pools.of(graph, machine), graph.capacity(machine))
+            state = MachineState(sim.pools.of(graph, machine), graph.capacity(machine), machine)
             self.hosts[machine] = HostMechanisms(admission_for(sim.env, graph, machine, host))
             state.layers[f"{machine}/kernel"] = {
                 layer.digest for name in spec.cached_images
@@ -637,13 +638,13 @@ class Start:
 
     def cancel(self) -> None:
         """Its instance stopped or crashed: stop the stage in flight, go no further."""
-        self.cancelled = True
         if self.run is not None:
             self.run.cancel()
             self.run = None
         if self.creation is not None:  # leave the kernel lock (or its queue) and the pool
-            self.creation.cancel()
+            self.creation.cancel()  # (a chain of objects records those made by now)
             self.creation = None
+        self.cancelled = True
 
     def resume(self, _event: object = None) -> None:
         """Run steps until one has to wait."""
@@ -729,7 +730,8 @@ class Start:
         state = lifecycle.machines[self.data["machine"]]
         self.creation = ObjectCreation(objects, host.locks[kernel], state.pool, steps, self.node,
                                        self._objects_made, self._record_object,
-                                       row=state.machine.row)
+                                       row=state.machine.row,
+                                       fast_forward=lifecycle.fast_forward)
         self.creation.next()
         return _PENDING
 
@@ -836,7 +838,7 @@ class StageRun:
         self.state = lifecycle.machines[sim.graph.machine(node)]
         self.index = 0
         self.asked = self.began = 0.0
-        self.request: simpy.resources.resource.Request | None = None
+        self.request: Ticket | None = None
         self.first_read: list[Callable[[], None]] | None = None
         self.activity: Activity | None = None
         self.owner = ""
@@ -865,7 +867,8 @@ class StageRun:
             return
         if self.index == 0 and self.held is not None:
             self.sim.instances.hold(self.held, self)
-        if self.lifecycle.fast_forward and self.state.pool.chains_allowed and self._chain():
+        if (self.lifecycle.fast_forward and self.index + 1 < len(self.stages)
+                and self.state.pool.chains_allowed and self._chain()):
             return
         self.owner, self.stage = self.stages[self.index]
         self.asked = float(self.sim.env.now)
@@ -873,9 +876,11 @@ class StageRun:
         if self.stage.lock:
             lock = self.state.locks.get(self.stage.lock)
             if lock is None:
-                lock = self.state.locks[self.stage.lock] = simpy.Resource(self.sim.env, 1)
-            self.request = lock.request()
-            self.request.callbacks.append(self._locked)
+                lock = self.state.locks[self.stage.lock] = SerialLock(
+                    self.sim.env, f"{self.state.machine_id}:{self.stage.lock}")
+            ticket = lock.take(self.node, self._locked)
+            if not ticket.granted:  # queued (a granted one may be done with it already)
+                self.request = ticket
         else:
             self._locked(None)
 
@@ -892,11 +897,8 @@ class StageRun:
             self.state.pool.cancel(activity)
             self._account(activity.progress)
         if self.request is not None:
-            if self.request.triggered:
-                self.request.resource.release(self.request)
-            else:
-                self.request.cancel()
-            self.request = None
+            request, self.request = self.request, None
+            request.release()
         if self.first_read is not None:  # others wait for this read: let them go on
             key = self.read_key
             if self.state.page_cache.get(key) is self.first_read:
@@ -905,9 +907,10 @@ class StageRun:
                 waiter()
             self.first_read = None
 
-    def _locked(self, _event: simpy.Event | None) -> None:
+    def _locked(self, ticket: Ticket | None) -> None:
         if self.cancelled:
             return
+        self.request = ticket
         stage = self.stage
         self.began = float(self.sim.env.now)
         if self.ahead and self.ahead_from == self.index:  # drawn for a chain that split
@@ -981,8 +984,8 @@ class StageRun:
         self._account(1.0)
         self.activity = None
         if self.request is not None:
-            self.request.resource.release(self.request)
-            self.request = None
+            request, self.request = self.request, None
+            request.release()
         self.sim.result.append("stages", STAGE_FIELDS, (
             self.node, self.owner, self.stage.name, self.began, float(self.sim.env.now),
             self.began - self.asked, self.uncontended))

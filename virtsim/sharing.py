@@ -572,6 +572,8 @@ class FluidPool:
         done, committed = self._work_done, self._committed
         if isinstance(activity, Chain):  # completed: every piece's work is done
             del self._chains[activity]
+            if not self._chains:  # every mark left is stale: let the chains go
+                self._marks.clear()
             for j, w in activity.nonzero:
                 committed[j] -= w
             for row, _, _ in activity.pieces:
@@ -657,6 +659,11 @@ class FluidPool:
             self._wake_by(t)
         return chain
 
+    def split(self, chain: Chain) -> None:
+        """Split ``chain`` into its pieces now, if it is still in flight (see :class:`Chain`)."""
+        if chain in self._chains:
+            self._split(chain)
+
     def split_chains(self) -> None:
         """Split every chain in flight into its pieces (see :class:`Chain`)."""
         for chain in list(self._chains):
@@ -677,6 +684,8 @@ class FluidPool:
         del self._chains[chain]
         del self._active[chain]
         chain.split = True
+        if not self._chains:
+            self._marks.clear()
         for j, w in chain.nonzero:
             committed[j] -= w
         current = min(bisect_left(chain.bounds, now), len(chain.pieces) - 1)
@@ -719,7 +728,11 @@ class FluidPool:
         if when in self._scheduled:
             return
         self._scheduled.add(when)
-        _event_at(self.env, when).callbacks.append(lambda _event: self._wake(when))
+        now = float(self.env.now)
+        delay = when - now
+        event = (self.env.timeout(delay) if delay >= 0 and now + delay == when
+                 else _event_at(self.env, when))
+        event.callbacks.append(lambda _event: self._wake(when))
 
     def _wake(self, when: float) -> None:
         self._scheduled.discard(when)
@@ -822,7 +835,8 @@ class FluidPool:
 
     def _postpone_not_begun(self, now: float) -> None:
         """Activities admitted early (uncontended) that have not begun wait as arrivals."""
-        waiting = [a for a in self._active if a.begins > _instant(now)]
+        due = _instant(now)
+        waiting = [a for a in self._active if a.begins > due]
         for activity in waiting:
             del self._active[activity]
             activity.rate = 0.0
@@ -831,12 +845,17 @@ class FluidPool:
     def _all_fit(self, activities: list[Activity]) -> bool:
         """Whether everyone at its own pace fits; if so, that is the answer (uncontended)."""
         committed = [0.0] * len(self.resources)
+        rooms = [room * (1 + 1e-12) for room in self._capacity_list]
+        fits = True
         for activity in activities:
             rate = activity.own
             for j, w in activity.nonzero:
                 committed[j] += w * rate
-        fits = all(c <= room * (1 + 1e-12)
-                   for c, room in zip(committed, self._capacity_list, strict=False))
+                if committed[j] > rooms[j]:  # sums of uses only grow: it cannot fit
+                    fits = False
+                    break
+            if not fits:
+                break
         self._uncontended = fits and not self.listeners
         if fits:
             self._committed = committed
@@ -869,7 +888,14 @@ class FluidPool:
 
     def _recompute_numpy(self, activities: list[Activity]) -> None:
         self._uncontended = False
-        work = np.array([a.row for a in activities])
+        rows, columns, amounts = [], [], []
+        for i, activity in enumerate(activities):  # rows are wide and mostly zero
+            for j, w in activity.nonzero:
+                rows.append(i)
+                columns.append(j)
+                amounts.append(w)
+        work = np.zeros((len(activities), len(self.resources)))
+        work[rows, columns] = amounts
         weights = np.array([a.weight for a in activities])
         caps = np.array([a.cap for a in activities])
         if self._scaling and self.capacity_scale is not None:

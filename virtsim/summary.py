@@ -122,7 +122,9 @@ def run_summary(name: str, seed: Any, duration_s: float, result: Result) -> str:
     lines += table(group_rows(result))
     footprint = metrics.get("footprint_mib")
     if isinstance(footprint, Mapping):
-        lines.append(f"  host footprint: memory {mebibytes(footprint.get('memory'))}, "
+        cache = footprint.get("page_cache")
+        held = f" (of which {mebibytes(cache)} page cache, reclaimable)" if cache else ""
+        lines.append(f"  host footprint: memory {mebibytes(footprint.get('memory'))}{held}, "
                      f"disk {mebibytes(footprint.get('disk'))}")
     density = metrics.get("density")
     if isinstance(density, Mapping) and density:
