@@ -321,7 +321,7 @@ def test_whichever_identical_machine_is_the_template_the_results_are_the_same(
         catalog: Catalog) -> None:
     """A partition may meet a host group's machines in another order: the template is then
     another machine, and every per-machine result must not change (rows may move)."""
-    from virtsim.footprint import FootprintModel
+    from virtsim.footprint import FootprintModel, footprint_metrics
     from virtsim.scenario import parse_scenario
     from virtsim.simulation import Simulation
     from virtsim.templates import Templates
@@ -345,9 +345,11 @@ def test_whichever_identical_machine_is_the_template_the_results_are_the_same(
     runs = [Simulation(scenario, g, catalog, 1) for g in (graph, other)]
     for sim in runs:
         FootprintModel().report(sim)
+        footprint_metrics(sim.result)
     for table in ("footprint", "instance_footprint", "host_footprint", "density"):
         assert _rows(runs[0].result.table(table)) == _rows(runs[1].result.table(table))
     assert runs[0].result.metrics == runs[1].result.metrics
+    assert runs[0].result.metrics["density"]
 
 
 def _page_cache(fp: Footprint, machine: str = "h") -> list[dict[str, Any]]:
