@@ -86,3 +86,13 @@ def test_watching_the_clock_changes_nothing(catalog: Catalog) -> None:
     assert watched.metrics == plain.metrics
     for name in plain.tables:
         assert list(watched.rows(name)) == list(plain.rows(name)), name
+
+
+def test_identical_densities_are_one_entry_with_their_machine_count() -> None:
+    result = Result()
+    result.metrics.update(density={
+        f"h-{i}/c": {"count": 72688, "binding": "memory"} for i in range(1000)}
+        | {"big-0/c": {"count": 10, "binding": "cpu"}})
+    line = next(x for x in run_summary("s", 0, 1.0, result).splitlines() if "fits one host" in x)
+    assert line == ("  fits one host: c 72,688 (memory-bound) on each of 1,000 machines, "
+                    "c 10 (cpu-bound)")

@@ -128,9 +128,7 @@ def run_summary(name: str, seed: Any, duration_s: float, result: Result) -> str:
                      f"disk {mebibytes(footprint.get('disk'))}")
     density = metrics.get("density")
     if isinstance(density, Mapping) and density:
-        lines.append("  fits one host: " + ", ".join(
-            f"{key.split('/')[-1]} {number(value.get('count'))} ({value.get('binding')}-bound)"
-            for key, value in density.items()))
+        lines.append("  fits one host: " + _densities(density))
     service = metrics.get("service_p99_ms")
     if isinstance(service, Mapping) and service.get("count"):
         lines.append(f"  services: p99 latency mean {number(service.get('mean'))} ms, worst "
@@ -145,6 +143,17 @@ def run_summary(name: str, seed: Any, duration_s: float, result: Result) -> str:
         if key not in shown:
             lines.append(f"  {key.replace('_', ' ')}: {_flat(value)}")
     return "\n".join(lines)
+
+
+def _densities(density: Mapping[str, Any]) -> str:
+    """Each group's density once, with how many machines share it (a line, not one per host)."""
+    alike: dict[tuple[str, Any, Any], int] = {}
+    for key, value in density.items():
+        fit = (key.split("/")[-1], value.get("count"), value.get("binding"))
+        alike[fit] = alike.get(fit, 0) + 1
+    return ", ".join(f"{group} {number(count)} ({binding}-bound)"
+                     + (f" on each of {number(machines)} machines" if machines > 1 else "")
+                     for (group, count, binding), machines in alike.items())
 
 
 def _flat(value: Any) -> str:
