@@ -138,13 +138,14 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
         raise ValueError(f'"workers" must be >= 1, got {workers}')
     if observe is not None and (workers > 1 or scheduler is not None):
         raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
-    if scheduler is None and (workers == 1 or len(partitions(scenario, workers)) == 1):
+    cut = partitions(scenario, workers) if scheduler is None and workers > 1 else None
+    if scheduler is None and (cut is None or len(cut) == 1):
         # one partition (one process asked for, or one unit): no worker process to start
         result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
         with long_lived_stack():  # the tables are millions of long-lived objects too
             parts = [order_part(result, unit_index(scenario))]
     else:
-        parts = _run_partitions(scenario, catalog, seed, workers, scheduler, progress)
+        parts = _run_partitions(scenario, catalog, seed, workers, scheduler, progress, cut)
     with long_lived_stack():
         return summarise(merge(parts), scenario, catalog, seed)
 
@@ -208,13 +209,15 @@ def run_partition(job: PartitionJob) -> OrderedPart | InputError:
 
 
 def _run_partitions(scenario: Scenario, catalog: Catalog, seed: int, workers: int,
-                    scheduler: str | None,
-                    progress: Callable[[float], None] | None) -> list[OrderedPart]:
+                    scheduler: str | None, progress: Callable[[float], None] | None,
+                    cut: list[tuple[str, ...]] | None) -> list[OrderedPart]:
+    """Run the partitions (``cut``, or as many as the cluster has workers) and collect them."""
     executor = make_executor(workers, scheduler)
     try:
-        count = workers if scheduler is None or workers > 1 else _cluster_workers(executor)
-        jobs = [PartitionJob(scenario, catalog, seed, machines)
-                for machines in partitions(scenario, count)]
+        if cut is None:
+            count = workers if workers > 1 else _cluster_workers(executor)
+            cut = partitions(scenario, count)
+        jobs = [PartitionJob(scenario, catalog, seed, machines) for machines in cut]
         outcomes: dict[int, OrderedPart | InputError] = {}
         for index, outcome in executor.run(run_partition, jobs):
             outcomes[index] = outcome

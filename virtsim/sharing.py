@@ -570,6 +570,12 @@ class FluidPool:
                     return False
                 self.split_chains()  # chains count their envelope: count what they use now
                 return self._join_uncontended(activity, now, begins)
+        self._run_alone(activity, rate, begins)
+        return True
+
+    def _run_alone(self, activity: Activity, rate: float, begins: float) -> float:
+        """Commit ``activity`` at its own ``rate`` from ``begins``; its end time."""
+        committed = self._committed
         for j, w in activity.nonzero:
             committed[j] += w * rate
         activity.rate = rate
@@ -577,7 +583,7 @@ class FluidPool:
         activity.ends = ends = begins + 1.0 / rate
         self._active[activity] = None
         heapq.heappush(self._ends, (ends, next(self._order), activity))
-        return True
+        return ends
 
     def _retire(self, activity: Activity, progress: float) -> None:
         done, committed = self._work_done, self._committed
@@ -709,13 +715,7 @@ class FluidPool:
         own = activity.own = chain.owns[current]
         begins = chain.begins_at[current]
         if own > 0:
-            for j, w in activity.nonzero:
-                committed[j] += w * own
-            activity.rate = own
-            activity.begins = activity.since = begins
-            activity.ends = when = begins + 1.0 / own
-            self._active[activity] = None
-            heapq.heappush(self._ends, (when, next(self._order), activity))
+            when = self._run_alone(activity, own, begins)
         else:
             when = begins
             heapq.heappush(self._arrivals, (when, next(self._order), activity))
