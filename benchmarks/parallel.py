@@ -19,7 +19,16 @@ tables (as CSV) and metrics (as JSON) of every configuration are checked to
 be the same bytes. A Dask cluster is started before the clock (its start-up
 is printed apart): a cluster serves many runs.
 
-Run: python benchmarks/parallel.py [--scale F]   (F=1: 20,000 hosts)
+With ``--orchestrated``, the datacenter gets a vSphere HA orchestrator over
+every host and one machine failure (``rack-a-0`` at 100 s, repaired after
+5,000 s): its two VMs are rescheduled after 15 s, onto hosts of the other
+partition. It runs through :func:`virtsim.run_scenario` in one process and
+on 2 local workers, where the orchestrator's scope is cut and the partitions
+advance in lockstep (:mod:`virtsim.exchange`); it prints CPU time (this
+process and its workers), wall time, the windows and placements told across,
+and checks the bytes.
+
+Run: python benchmarks/parallel.py [--scale F] [--orchestrated]   (F=1: 20,000 hosts)
 Prints figures; asserts nothing but the identical results.
 """
 
@@ -45,6 +54,7 @@ from harness import events_processed, peak_rss_mib, scenario_data
 import virtsim
 from virtsim.catalog import Catalog
 from virtsim.errors import InputError
+from virtsim.exchange import Lockstep
 from virtsim.merge import OrderedPart, merge, order_part
 from virtsim.partition import partitions
 from virtsim.profiles import HostProfile
@@ -54,6 +64,35 @@ from virtsim.simulation import Simulation
 from virtsim.sweep_executor import close_executor, make_executor
 
 CONFIGS = ("1 worker", "2 local workers", "Dask LocalCluster, 2 workers")
+ORCHESTRATED = ("orchestrated, 1 worker", "orchestrated, 2 local workers")
+
+
+def orchestrated_data(scale: float) -> dict[str, Any]:
+    """The datacenter under one vSphere HA orchestrator, with one machine failure."""
+    data = scenario_data("datacenter", scale)
+    data["orchestrators"] = [{"profile": "vsphere-ha", "groups": ["vm"]}]
+    data["faults"] = [{"kind": "machine-failure", "target": "rack-a-0", "at_s": 100.0,
+                       "repair_s": 5000.0}]
+    return data
+
+
+def run_orchestrated(config: str, scale: float) -> dict[str, Any]:
+    """One orchestrated configuration through :func:`virtsim.run_scenario`."""
+    catalog = virtsim.load_catalog()
+    scenario = virtsim.parse_scenario(orchestrated_data(scale), catalog)
+    workers = 1 if config == ORCHESTRATED[0] else 2
+    went = Lockstep()
+    gc.collect()
+    began, cpu = time.perf_counter(), time.process_time()
+    result = virtsim.run_scenario(scenario, catalog, workers=workers, lockstep=went)
+    ended = time.perf_counter()
+    cpu = time.process_time() - cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    moved = [(r["from_machine"], r["to_machine"]) for r in result.rows("reschedules")]
+    return {"config": config, "wall_s": ended - began,
+            "cpu_s": cpu + children.ru_utime + children.ru_stime, "peak_mib": peak_rss_mib(),
+            "worker_peak_mib": children.ru_maxrss / 1024, "lockstep": went.describe()
+            if workers > 1 else "one process", "moved": moved, "digest": _digest(result)}
 
 
 def counted_partition(job: PartitionJob) -> tuple[OrderedPart, int] | InputError:
@@ -143,10 +182,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0,
                         help="fraction of the 20,000 hosts (default 1)")
-    parser.add_argument("--config", choices=CONFIGS, help=argparse.SUPPRESS)
+    parser.add_argument("--orchestrated", action="store_true",
+                        help="the datacenter under one orchestrator with a machine failure, "
+                             "on 1 and 2 workers")
+    parser.add_argument("--config", choices=CONFIGS + ORCHESTRATED, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.config:
-        print(json.dumps(run_config(args.config, args.scale)))
+        run = run_orchestrated if args.config in ORCHESTRATED else run_config
+        print(json.dumps(run(args.config, args.scale)))
+        return
+    if args.orchestrated:
+        _orchestrated(args.scale)
         return
     print(f"machine: {os.cpu_count()} CPUs; load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -177,6 +223,26 @@ def main() -> None:
               flush=True)
     print(f"tables and metrics byte-identical across configurations: {len(digests) == 1}; "
           f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if len(digests) != 1:
+        sys.exit(1)
+
+
+def _orchestrated(scale: float) -> None:
+    """Each orchestrated configuration in its own subprocess; the bytes compared."""
+    print(f"machine: {os.cpu_count()} CPUs; load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    digests = set()
+    for config in ORCHESTRATED:
+        out = subprocess.run([sys.executable, __file__, "--scale", str(scale), "--config",
+                              config], check=True, capture_output=True, text=True)
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        digests.add(figures["digest"])
+        print(f"virtsim, {config:<30}: cpu {figures['cpu_s']:6.2f} s, wall "
+              f"{figures['wall_s']:6.2f} s, peak RSS {figures['peak_mib']:7.1f} MiB (largest "
+              f"worker {figures['worker_peak_mib']:.1f} MiB); {figures['lockstep']}; "
+              f"moved {figures['moved']}", flush=True)
+    print(f"tables and metrics byte-identical: {len(digests) == 1}; load average after: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if len(digests) != 1:
         sys.exit(1)
 

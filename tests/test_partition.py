@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +15,23 @@ from hypothesis import strategies as st
 import virtsim
 from virtsim.catalog import Catalog, load_catalog
 from virtsim.errors import InputError
+from virtsim.exchange import Lockstep
+from virtsim.faults import settle_records
 from virtsim.graph import member_name
-from virtsim.merge import OrderedPart, merge
+from virtsim.merge import merge
 from virtsim.partition import partitions, units
+from virtsim.profiles import OrchestratorProfile
 from virtsim.result import Result, write_table
 from virtsim.run import (
     PROGRESS_SLICES,
-    PartitionJob,
-    run_partition,
+    run_cut,
     run_scenario,
     simulate,
     summarise,
 )
 from virtsim.scenario import FaultSpec, Scenario
 from virtsim.stack import build_graph, machine_names
+from virtsim.sweep_executor import InProcess
 
 CATALOG = load_catalog()
 
@@ -108,8 +112,8 @@ def test_a_partition_that_starts_mid_group_makes_the_same_rows_for_its_machines(
                           "random_faults": {"kinds": ["container-crash"], "rate_scale": 3e5}})
     whole = simulate(scenario, CATALOG, scenario.seed)
     part = simulate(scenario, CATALOG, scenario.seed, machines=("h-2", "h-3"))
-    mine = multiset(part, without="fleet_share")
-    for name, rows in multiset(whole, without="fleet_share").items():
+    mine = multiset(part, without=MERGED)
+    for name, rows in multiset(whole, without=MERGED).items():
         kept = Counter({row: n for row, n in rows.items()
                         if any(isinstance(v, str) and v.split("/")[0] in ("h-2", "h-3")
                                for _, v in row)})
@@ -119,14 +123,25 @@ def test_a_partition_that_starts_mid_group_makes_the_same_rows_for_its_machines(
 
 # -- results the same on any cut -----------------------------------------------------------
 
-def in_process(scenario: Scenario, count: int) -> Result:
-    """A run cut into ``count`` partitions, each simulated here and sent through pickle."""
-    parts = []
-    for machines in partitions(scenario, count):
-        outcome = run_partition(PartitionJob(scenario, CATALOG, scenario.seed, machines))
-        assert isinstance(outcome, OrderedPart)
-        parts.append(pickle.loads(pickle.dumps(outcome)))
-    return summarise(merge(parts), scenario, CATALOG, scenario.seed)
+def in_process(scenario: Scenario, count: int, went: Lockstep | None = None) -> Result:
+    """A run cut into ``count`` partitions (scopes cut where they may be), each simulated
+    here (in lockstep where a scope is cut, :mod:`virtsim.exchange`), every job, call and
+    outcome sent through pickle."""
+    cut = partitions(scenario, count, CATALOG)
+    parts, updates = run_cut(scenario, CATALOG, scenario.seed, cut, PicklingInProcess(),
+                             went or Lockstep(), pickled=True)
+    parts = [pickle.loads(pickle.dumps(part)) for part in parts]
+    merged = merge(parts)
+    settle_records(merged, updates)
+    return summarise(merged, scenario, CATALOG, scenario.seed)
+
+
+class PicklingInProcess(InProcess):
+    """Jobs run here, their job and outcome sent through pickle as to a worker."""
+
+    def run(self, fn: Any, jobs: Any) -> Iterator[tuple[int, Any]]:
+        for index, job in enumerate(jobs):
+            yield index, pickle.loads(pickle.dumps(fn(pickle.loads(pickle.dumps(job)))))
 
 
 def written(result: Result, folder: Path) -> dict[str, bytes]:
@@ -138,8 +153,15 @@ def written(result: Result, folder: Path) -> dict[str, bytes]:
     return out
 
 
-def multiset(result: Result, without: str) -> dict[str, Counter[tuple[tuple[str, Any], ...]]]:
-    return {name: Counter(tuple(sorted((k, v) for k, v in row.items() if k != without))
+MERGED = ("fleet_share", "time_to_recover_s")
+"""Columns worked out from the merged tables (a share of the whole fleet; a fault's
+recovery, which may end in another partition)."""
+
+
+def multiset(result: Result, without: str | tuple[str, ...]
+             ) -> dict[str, Counter[tuple[tuple[str, Any], ...]]]:
+    skip = (without,) if isinstance(without, str) else without
+    return {name: Counter(tuple(sorted((k, v) for k, v in row.items() if k not in skip))
                           for row in rows)
             for name, rows in result.tables.items()}
 
@@ -217,8 +239,8 @@ def test_a_cut_run_equals_the_one_process_run_byte_for_byte(
         one, tmp_path_factory.mktemp("one"))
     # the whole graph simulated at once, before any merging: the same rows, in its own order
     whole = simulate(scenario, CATALOG, scenario.seed)
-    merged_rows = multiset(one, without="fleet_share")  # a share of the whole fleet: merged
-    for name, rows in multiset(whole, without="fleet_share").items():
+    merged_rows = multiset(one, without=MERGED)  # a share of the whole fleet: merged
+    for name, rows in multiset(whole, without=MERGED).items():
         if name == "downtime" and not one.rows("faults"):  # nothing failed: no downtime table
             continue
         assert rows == merged_rows[name], name
@@ -270,16 +292,27 @@ def test_a_bad_fault_target_fails_the_same_on_workers() -> None:
     assert str(two.value) == str(one.value)
 
 
+def _no_lookahead() -> Catalog:
+    """The catalogue with a cluster orchestrator that decides the instant a host fails."""
+    swarm = CATALOG.require(OrchestratorProfile, "docker-swarm")
+    instant = swarm.model_copy(update={"name": "instant", "node_failure_detection_s": 0.0,
+                                       "eviction_delay_s": 0.0, "restart_delay_s": 0.0})
+    profiles = {kind: dict(found) for kind, found in CATALOG.profiles.items()}
+    profiles["orchestrators"]["instant"] = instant
+    return Catalog(profiles, CATALOG.files)
+
+
 def test_one_unit_runs_in_this_process_whatever_the_workers() -> None:
-    scenario = _scenario({"name": "one", "duration_s": 20,
-                          "hosts": [_host("a", 2), _host("b", 1)],
-                          "orchestrators": [{"profile": "docker-swarm",
-                                             "groups": ["ac", "bc"]}]})
-    assert len(partitions(scenario, 4)) == 1
+    catalog = _no_lookahead()
+    scenario = virtsim.parse_scenario({
+        "name": "one", "duration_s": 20, "hosts": [_host("a", 2), _host("b", 1)],
+        "orchestrators": [{"profile": "instant", "groups": ["ac", "bc"]}]}, catalog)
+    assert len(partitions(scenario, 4, catalog)) == 1  # no lookahead: its scope is one unit
+    assert len(partitions(scenario, 4)) == 1  # no catalogue: every scope is one unit
     steps: list[float] = []
-    four = run_scenario(scenario, CATALOG, workers=4, progress=steps.append)
+    four = run_scenario(scenario, catalog, workers=4, progress=steps.append)
     assert len(steps) == PROGRESS_SLICES  # the clock's own slices: it ran here
-    assert four.to_json() == run_scenario(scenario, CATALOG).to_json()
+    assert four.to_json() == run_scenario(scenario, catalog).to_json()
 
 
 def test_a_bad_scheduler_address_is_an_input_error() -> None:
@@ -315,3 +348,112 @@ def test_machine_names_follow_the_build_order(catalog: Catalog) -> None:
     scenario = _scenario({"name": "n", "hosts": [_host("a", 2), _host("b", 1)]})
     assert machine_names(scenario) == ["a-0", "a-1", "b"]
     assert build_graph(scenario, catalog).machines() == machine_names(scenario)
+
+
+# -- an orchestrator's scope cut across partitions ---------------------------------------
+
+@st.composite
+def scoped(draw: st.DrawFn) -> dict[str, Any]:
+    """Small fleets under an orchestrator whose scope spans every host group, with host
+    failures that make it reschedule (sometimes onto hosts that fail later)."""
+    hosts = []
+    for h in range(draw(st.integers(2, 3))):
+        count = draw(st.integers(1, 3))
+        containers = [{"name": f"c{h}", "count": draw(st.integers(1, 2)), "image": "alpine",
+                       "workload": draw(st.sampled_from(["sysbench-cpu", "web-service", None])),
+                       "restart": "always"}]
+        vms = [{"name": f"v{h}", "count": 1, "hypervisor": "kvm", "vmm": "firecracker",
+                "disk_image": "ubuntu-24.04-cloud", "vcpus": 2, "memory_mib": 1024,
+                "workload": "sysbench-cpu", "restart": "always"}] if draw(st.booleans()) else []
+        hosts.append({"name": f"h{h}", "profile": "m5d-metal", "count": count,
+                      "cached_images": ["alpine"], "containers": containers, "vms": vms,
+                      "processes": []})
+    machines = [member_name(h["name"], i, h["count"]) for h in hosts for i in range(h["count"])]
+    faults = []
+    for _ in range(draw(st.integers(1, 3))):
+        faults.append({"kind": draw(st.sampled_from(["machine-failure", "host-kernel-panic"])),
+                       "target": draw(st.sampled_from(machines)),
+                       # 5 + 15 + 5 = 25: a failure at the instant of a decision
+                       "at_s": float(draw(st.sampled_from([2, 5, 11, 25, 30, 40]))),
+                       "repair_s": draw(st.sampled_from([3.0, 500.0]))})
+    if draw(st.booleans()):
+        host = draw(st.sampled_from(hosts))
+        machine = member_name(host["name"], 0, host["count"])
+        group = host["containers"][0]
+        faults.append({"kind": "container-crash", "at_s": float(draw(st.integers(1, 60))),
+                       "target": f"{machine}/{member_name(group['name'], 0, group['count'])}"})
+    swarm: dict[str, Any] = {"profile": "docker-swarm",
+                             "groups": [h["containers"][0]["name"] for h in hosts],
+                             "placement": draw(st.sampled_from(["spread", "bin-pack"]))}
+    if draw(st.booleans()):
+        swarm["detection_s"] = 3.0
+    data: dict[str, Any] = {"name": "scoped", "duration_s": 90,
+                            "seed": draw(st.integers(0, 999)), "hosts": hosts,
+                            "faults": faults, "orchestrators": [swarm]}
+    vm_groups = [v["name"] for h in hosts for v in h["vms"]]
+    if vm_groups and draw(st.booleans()):
+        data["orchestrators"].append({"profile": "vsphere-ha", "groups": vm_groups})
+    return data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scoped())
+def test_a_cut_scope_gives_the_one_process_run_byte_for_byte(
+        data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+    scenario = _scenario(data)
+    expected = written(run_scenario(scenario, CATALOG), tmp_path_factory.mktemp("one"))
+    for count in (2, 3):
+        went = Lockstep()
+        cut = in_process(scenario, count, went)
+        assert written(cut, tmp_path_factory.mktemp("cut")) == expected, (count, went)
+
+
+MOVES = {"name": "moves", "duration_s": 120, "seed": 5,
+         "hosts": [_host("a", 2, containers=2), _host("b", 2)],
+         "faults": [{"kind": "machine-failure", "target": "a-0", "at_s": 5, "repair_s": 1000},
+                    # a host that received work fails later: its replicas move again
+                    {"kind": "machine-failure", "target": "b-0", "at_s": 40, "repair_s": 1000}],
+         "orchestrators": [{"profile": "docker-swarm", "groups": ["ac", "bc"]}]}
+
+
+def test_an_orchestrated_scope_is_split_and_its_moves_cross_partitions(tmp_path: Path) -> None:
+    scenario = _scenario(MOVES)
+    cut = partitions(scenario, 2, CATALOG)
+    assert len(cut) == 2 and all(cut)  # today's co-location put the whole scope in one
+    side = {machine: i for i, part in enumerate(cut) for machine in part}
+    one = run_scenario(scenario, CATALOG)
+    moves = [(r["from_machine"], r["to_machine"]) for r in one.rows("reschedules")]
+    assert any(side[str(a)] != side[str(b)] for a, b in moves)  # work crosses partitions
+    assert any(a == "b-0" for a, _ in moves)  # moved again after its new host failed
+    went = Lockstep()
+    assert written(in_process(scenario, 2, went), tmp_path) == written(one, tmp_path)
+    assert went.windows and went.decided == 2 and not went.fallback  # settled together
+    assert went.placements >= 2  # at 25 s and at 60 s, work placed across
+    assert "2 partitions in lockstep" in went.describe()
+
+
+def test_a_fault_on_an_instance_moved_to_another_partition_runs_the_scope_whole(
+        tmp_path: Path) -> None:
+    data = dict(MOVES, faults=[*MOVES["faults"], {"kind": "container-crash", "at_s": 50,
+                                                  "target": "a-0/ac-1"}])  # now on b-1
+    scenario = _scenario(data)
+    one = run_scenario(scenario, CATALOG)
+    went = Lockstep()
+    assert written(in_process(scenario, 2, went), tmp_path) == written(one, tmp_path)
+    assert "moved it to" in went.fallback
+
+
+def test_local_workers_and_a_dask_cluster_cut_a_scope_the_same(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    scenario = _scenario(MOVES)
+    for name in ("one", "local", "dask"):
+        (tmp_path / name).mkdir()
+    one = written(run_scenario(scenario, CATALOG), tmp_path / "one")
+    went = Lockstep()
+    local = run_scenario(scenario, CATALOG, workers=2, lockstep=went)
+    assert went.partitions == 2 and went.placements and not went.fallback
+    with distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
+                                  dashboard_address=":0") as cluster:
+        on_dask = run_scenario(scenario, CATALOG, scheduler=cluster.scheduler_address)
+    assert written(local, tmp_path / "local") == one
+    assert written(on_dask, tmp_path / "dask") == one

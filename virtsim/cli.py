@@ -285,6 +285,7 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from virtsim.exchange import Lockstep
     from virtsim.run import run_scenario
 
     if args.out is not None:
@@ -295,15 +296,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if not args.force:
         check_budget(estimate(scenario, catalog), display_path(args.scenario))
+    went = Lockstep()
     with _clock_bar(scenario.duration_s, args.no_progress) as advance:
         result = run_scenario(scenario, catalog, progress=advance, workers=args.workers,
-                              scheduler=args.scheduler)
+                              scheduler=args.scheduler, lockstep=went)
     if args.out is not None:
         publish_run(args.out, scenario, result)
     if args.json:
         print(result.to_json())
     else:
         print(summary(scenario, result))
+        if args.workers > 1 or args.scheduler:
+            print(f"partitions: {went.describe()}")
         if args.out is not None:
             print(f"results written to {display_path(args.out)}")
     warn_overload(result)

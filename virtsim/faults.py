@@ -50,7 +50,8 @@ from virtsim.catalog import Catalog
 from virtsim.errors import InputError
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
-from virtsim.orchestration import Fleet, Recovery, managers, top_level
+from virtsim.merge import row_order
+from virtsim.orchestration import Fleet, Recovery, managers, orchestrators, top_level
 from virtsim.profiles import (
     EngineProfile,
     ExploitProfile,
@@ -61,9 +62,11 @@ from virtsim.profiles import (
     WorkloadProfile,
 )
 from virtsim.resolver import version_lt
-from virtsim.result import Result
+from virtsim.result import Result, Scalar
 from virtsim.scenario import FaultSpec, RandomFaultsSpec, Scenario, host_profile
+from virtsim.scope import Knowledge, Member, Notes, RecordKey, machine_of
 from virtsim.simulation import Simulation, component_rng
+from virtsim.stack import group_machines as group_machines_of
 from virtsim.stack import machine_names
 
 FaultKind = Literal[
@@ -76,6 +79,9 @@ SECONDS_PER_YEAR = 365.25 * 86400
 RUNNING: frozenset[str] = frozenset({"requested", "pulling", "starting", "ready", "stopping"})
 """Instance states a crash can end: one not yet asked for, stopped or already down loses
 nothing."""
+HOST_FAULTS: frozenset[str] = frozenset({"machine-failure", "host-kernel-panic",
+                                         "hypervisor-crash"})
+"""Fault kinds that may take a whole host down (and so make an orchestrator reschedule)."""
 PRESSURE_SHARE = 0.9
 """Share of a host's RAM declared by its VMs and workloads above which memory pressure is checked
 (a cheap screen; the check itself uses the footprint model's resident sizes)."""
@@ -251,12 +257,23 @@ class FaultModel:
     downtime: dict[str, float] = field(default_factory=dict)
     compromised: set[str] = field(default_factory=set)
     up: set[str] = field(default_factory=set)
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any] | RecordKey] = field(default_factory=dict)
+    """Logical instance -> its open ``recoveries`` row (another partition's: its key)."""
     repairing: set[str] = field(default_factory=set)
     count: int = 0
     oom_kills: dict[str, int] = field(default_factory=dict)
     fleet: Fleet | None = None
     recovery: Recovery | None = None
+    knowledge: Knowledge = field(default_factory=Knowledge)
+    """What this partition knows of the others (:mod:`virtsim.scope`; nothing in a whole run)."""
+    notes: Notes = field(default_factory=Notes)
+    """What it tells them once it ran."""
+    closed: list[tuple[str, float, float]] = field(default_factory=list)
+    """Outages ended during the run: (instance, start, end)."""
+    machine_up: dict[str, bool] = field(default_factory=dict)
+    """This run's machines in an orchestrator's scope -> up now (kept in a cut run only)."""
+    driven: bool = False
+    """Whether its orchestrators' instants are settled from outside (:mod:`virtsim.exchange`)."""
 
     def attach(self, sim: Simulation) -> None:
         """Check every scheduled fault's target, draw random faults, schedule them all."""
@@ -267,19 +284,33 @@ class FaultModel:
         self.pending.clear()
         self.repairing.clear()
         self.oom_kills.clear()
+        self.closed.clear()
+        self.machine_up.clear()
+        self.notes = Notes()
+        self.knowledge = Knowledge(transitions={})
         if not _models_faults(sim.scenario, sim.catalog):
             return  # nothing can fail: keep large fault-free fleets cheap
         self.fleet = Fleet.of(sim)
+        found = orchestrators(sim.scenario, sim.catalog)
         self.recovery = Recovery(self.lifecycle, self.fleet,
-                                 managers(sim.scenario, sim.graph, sim.catalog))
+                                 managers(sim.scenario, sim.graph, sim.catalog),
+                                 knowledge=self.knowledge,
+                                 by_name={m.name: m for m, _ in found}, driven=self.driven)
+        self.recovery.member = self.member
+        self.recovery.adopt_member = self.adopt_member
+        self.recovery.attach(sim)
+        if sim.partial:
+            self._watch_scopes(sim, [m for m, _ in found if m.reschedules])
         sim.instances.subscribe(lambda change: self.instance_ready(sim, change.instance),
                                 "ready")
         elsewhere = _other_partitions(sim)
+        injected: list[FaultSpec] = []
         for index, spec in enumerate(sim.scenario.faults):
             if spec.target.partition("/")[0] in elsewhere:
                 continue  # another partition's machine: that partition injects it
             self._resolve(sim, index, spec)
             sim.env.process(self.inject(sim, str(index), spec, "scheduled"))
+            injected.append(spec)
         if sim.scenario.random_faults is not None:
             drawn = draw_faults(sim.graph, sim.catalog, sim.scenario.random_faults,
                                 sim.scenario.duration_s, sim.seed)
@@ -288,6 +319,12 @@ class FaultModel:
                 k = seen[spec.kind, spec.target] = seen.get((spec.kind, spec.target), -1) + 1
                 sim.env.process(self.inject(sim, f"{spec.kind}@{spec.target}#{k}", spec,
                                             "random"))
+            injected += drawn
+        if self.driven:  # every instant a decision may come at, known before the clock starts
+            self.recovery.expected += sorted({
+                spec.at_s + (manager.detection_s + manager.profile.eviction_delay_s)
+                + manager.profile.restart_delay_s for spec in injected
+                if spec.kind in HOST_FAULTS for manager, _ in found if manager.reschedules})
         self.count = len(sim.scenario.faults) + (len(drawn) if sim.scenario.random_faults
                                                  is not None else 0)
 
@@ -318,6 +355,12 @@ class FaultModel:
         yield sim.env.timeout(spec.at_s)
         graph = self.fleet.graph
         target = self.fleet.current.get(spec.target, spec.target)
+        if machine_of(target) not in self.fleet.local:  # it moved to another partition
+            self.notes.fallback = self.notes.fallback or (
+                f"fault {index} ({spec.kind} at {sim.now:g} s) reaches {spec.target} "
+                f"after its orchestrator moved it to {machine_of(target)}, in another "
+                "partition")
+            return
         succeeded, why = True, "injected"
         try:
             radius = blast_radius(graph, spec.kind, target)
@@ -364,6 +407,7 @@ class FaultModel:
         machine = graph.machine(radius.origin)
         if whole_host and machine not in self.repairing:  # one under repair is off already
             self.lifecycle.machine_down(sim, machine)
+            self._went(sim, machine, up=False)
             sim.env.process(self._reboot(sim, machine, repair))
         if kind == "engine-crash":
             back = sim.env.timeout(repair)
@@ -446,13 +490,14 @@ class FaultModel:
         if logical in self.down:
             began = self.down.pop(logical)
             self.downtime[logical] = self.downtime.get(logical, 0.0) + sim.now - began
-            sim.result.add("outages", instance=logical, start_s=began, end_s=sim.now)
+            self.closed.append((logical, began, sim.now))
             record = self.pending.pop(logical, None)
-            if record is not None:
-                if record["restarted_s"] is None:  # started as part of its rescheduled VM
-                    record.update(action="moved with its VM", to_machine=self.fleet.graph.machine(
-                        node), restarted_s=self.recovery.last_ready.get(logical))
-                record.update(ready_s=sim.now, recovery_s=sim.now - float(record["at_s"]))
+            ready = (sim.now, machine_of(node), self.recovery.last_ready.get(logical))
+            if isinstance(record, dict):
+                settle_record(record, *ready)
+            elif record is not None:  # another partition holds its row: settled once merged
+                self.notes.record_updates.append((record, dict(zip(
+                    ("ready_s", "to_machine", "last_ready_s"), ready, strict=True))))
         if top_level(self.fleet.graph, node):
             self.check_cgroup(sim, node)
             self.check_memory(sim, self.fleet.graph.machine(node))
@@ -508,17 +553,82 @@ class FaultModel:
         if self.fleet is None:
             return
         end = sim.now
-        for logical in self.fleet.current:
+        fleet = self.fleet
+        here = [lg for lg, node in fleet.current.items() if machine_of(node) in fleet.local]
+        if fleet.foreign is not None:  # instances placed here from elsewhere: by scenario order
+            here.sort(key=fleet.rank.__getitem__)
+        outages: list[dict[str, Scalar]] = [dict(instance=lg, start_s=start, end_s=stop)
+                                            for lg, start, stop in self.closed]
+        for logical in here:
             down = self.downtime.get(logical, 0.0)
             if logical in self.down:  # never recovered within the run
                 down += end - self.down[logical]
-                sim.result.add("outages", instance=logical, start_s=self.down[logical],
-                               end_s=None)
+                outages.append(dict(instance=logical, start_s=self.down[logical], end_s=None))
             sim.result.add("downtime", instance=logical, downtime_s=down,
-                           recovered=logical not in self.down, node=self.fleet.current[logical])
+                           recovered=logical not in self.down, node=fleet.current[logical])
+        outages.sort(key=lambda row: row_order("outages", row))
+        for row in outages:
+            sim.result.add("outages", **row)
         if sim.result.rows("faults"):
-            self._recovery_times(sim)
             self._work_lost(sim)
+        self.notes.placements = list(self.recovery.made) if self.recovery else []
+
+    # -- a scope cut across partitions ----------------------------------------
+    def member(self, suffix: str, logical: str) -> Member:
+        """An instance about to move, with its bookkeeping (for the partition it moves to)."""
+        assert self.fleet is not None and self.recovery is not None
+        record = self.pending.get(logical)
+        manager = self.recovery.managed.get(logical)
+        return Member(suffix, logical, self.fleet.rank[logical],
+                      manager.name if manager is not None else "", self.down.get(logical),
+                      self.downtime.get(logical, 0.0), self.recovery.restarts.get(logical),
+                      self.recovery.last_ready.get(logical),
+                      (str(record["fault"]), str(record["instance"])) if isinstance(record, dict)
+                      else record, logical in self.up)
+
+    def adopt_member(self, member: Member) -> None:
+        """Take over the bookkeeping of an instance placed here from another partition."""
+        assert self.fleet is not None
+        logical = member.logical
+        self.fleet.rank[logical] = member.rank
+        if member.down_s is None:
+            self.down.pop(logical, None)
+        else:
+            self.down[logical] = member.down_s
+        self.downtime[logical] = member.downtime_s
+        if member.record is None:
+            self.pending.pop(logical, None)
+        else:
+            self.pending[logical] = member.record
+        if member.up:
+            self.up.add(logical)
+        else:
+            self.up.discard(logical)
+
+    def _watch_scopes(self, sim: Simulation, scopes: list[Any]) -> None:
+        """Keep the up/down timeline of this run's machines in a rescheduling scope."""
+        assert self.fleet is not None
+        boots = {m: host.boot for host in sim.scenario.hosts
+                 for m in group_machines_of(host)}
+        for machine in sorted({m for manager in scopes for m in manager.machines
+                               if m in self.fleet.local}):
+            self.machine_up[machine] = not boots[machine]
+            self.notes.transitions[machine] = []
+            if boots[machine]:
+                sim.env.process(self._await_up(sim, machine))
+
+    def _went(self, sim: Simulation, machine: str, up: bool) -> None:
+        """A machine of a scope went up or down (kept only in a cut run)."""
+        if machine not in self.machine_up or self.machine_up[machine] == up:
+            return
+        self.machine_up[machine] = up
+        self.notes.transitions[machine].append((sim.now, up))
+        if not up:
+            sim.env.process(self._await_up(sim, machine))
+
+    def _await_up(self, sim: Simulation, machine: str) -> Generator[simpy.Event, Any, None]:
+        yield self.lifecycle.ready[machine]
+        self._went(sim, machine, up=True)
 
     def _work_lost(self, sim: Simulation) -> None:
         """Each instance a crash reached lost what its workload runs say they lost.
@@ -537,20 +647,6 @@ class FaultModel:
         for row in sim.result.table("blast_radius"):
             row["work_lost_s"] = lost.get((str(row["fault"]), str(row["node"])), 0.0)
 
-    def _recovery_times(self, sim: Simulation) -> None:
-        """Per fault: from the fault until the last instance it took is ready again."""
-        latest: dict[str, float | None] = {}
-        for row in sim.result.table("recoveries"):
-            fault = str(row["fault"])
-            ready = row["recovery_s"]
-            if ready is None:
-                latest[fault] = None
-            elif fault not in latest or latest[fault] is not None:
-                latest[fault] = max(_num(ready), latest.get(fault) or 0.0)
-        for row in sim.result.table("faults"):
-            row["time_to_recover_s"] = (None if row["effect"] == "compromise"
-                                        else latest.get(str(row["fault"]), 0.0))
-
 
 def fault_metrics(result: Result, duration_s: float) -> None:
     """Availability, blast radius, recovery and loss metrics from a finished run's tables.
@@ -566,6 +662,7 @@ def fault_metrics(result: Result, duration_s: float) -> None:
     fleet_size = len(result.rows("downtime"))
     for row in faults:
         row["fleet_share"] = _num(row["instances"]) / fleet_size if fleet_size else 0.0
+    _recovery_times(result)
     total_down = sum(_num(down) for down in result.column("downtime", "downtime_s"))
     metrics = result.metrics
     metrics["availability"] = (
@@ -585,6 +682,40 @@ def fault_metrics(result: Result, duration_s: float) -> None:
         full = None not in reached
         metrics["time_to_full_recovery_s"] = max(_num(t) for t in reached) if full else None
     metrics["reschedules"] = len(result.rows("reschedules"))
+
+
+def _recovery_times(result: Result) -> None:
+    """Per fault: from the fault until the last instance it took is ready again."""
+    latest: dict[str, float | None] = {}
+    for row in result.rows("recoveries"):
+        fault = str(row["fault"])
+        ready = row["recovery_s"]
+        if ready is None:
+            latest[fault] = None
+        elif fault not in latest or latest[fault] is not None:
+            latest[fault] = max(_num(ready), latest.get(fault) or 0.0)
+    for row in result.table("faults"):
+        row["time_to_recover_s"] = (None if row["effect"] == "compromise"
+                                    else latest.get(str(row["fault"]), 0.0))
+
+
+def settle_record(record: dict[str, Any], ready_s: float, machine: str,
+                  last_ready_s: float | None) -> None:
+    """A lost instance is ready again: its ``recoveries`` row says when, and where a
+    rescheduled VM took it along."""
+    if record["restarted_s"] is None:  # started as part of its rescheduled VM
+        record.update(action="moved with its VM", to_machine=machine, restarted_s=last_ready_s)
+    record.update(ready_s=ready_s, recovery_s=ready_s - float(record["at_s"]))
+
+
+def settle_records(result: Result, updates: list[tuple[RecordKey, dict[str, Any]]]) -> None:
+    """Apply what partitions reported of ``recoveries`` rows other partitions wrote."""
+    if not updates:
+        return
+    rows = {(str(row["fault"]), str(row["instance"])): row for row in result.table("recoveries")}
+    for key, update in updates:
+        settle_record(rows[key], float(update["ready_s"]), str(update["to_machine"]),
+                      update["last_ready_s"])
 
 
 def _other_partitions(sim: Simulation) -> set[str]:

@@ -1,29 +1,35 @@
 """Merging partitions: one result whose rows cannot depend on how the run was cut.
 
 A run's tables come out of one or several partitions (:mod:`virtsim.partition`),
-each holding whole *units* of machines that never interact. Every table
-then takes one **canonical order**, in every run, one process or many:
+each holding some of the scenario's machines. Every table then takes one
+**canonical order**, in every run, one process or many:
 
-1. rows are grouped by the unit of the machine they belong to, units in
-   the order of their first machine in the scenario (a row's machine is its
-   ``machine`` column, else the machine part of its ``from_machine``,
-   ``node``, ``instance`` or ``target`` id: ``rack-b-7/vm-1`` belongs to
-   ``rack-b-7``);
-2. within a unit, rows keep the order the simulation produced them in.
+1. rows are grouped by the machine they belong to, machines in scenario
+   order (a row's machine is its ``machine`` column, else the machine part
+   of its ``from_machine``, ``node``, ``instance`` or ``target`` id:
+   ``rack-b-7/vm-1`` belongs to ``rack-b-7``);
+2. within a machine, rows keep the order the simulation produced them in,
+   except in the tables of :data:`ORDERED_BY`, which list a machine's rows
+   by the values named there.
 
-That order is the same however units are packed: a unit runs whole in one
-partition, its events are only its own, and SimPy runs events at equal
-times in the order they were scheduled, which within one unit does not
-depend on what else runs beside it. A row that names no machine of the
-scenario (none today) goes first, ordered by all its values (None, then
-numbers, then strings).
+That order is the same however machines are packed: a machine's rows come
+from the partition that runs it, produced by its own events, and SimPy runs
+events at equal times in the order they were scheduled, which for one
+machine does not depend on what else runs beside it (an orchestrator's
+decisions, which do join machines, are taken at the end of their instant in
+a fixed order: :mod:`virtsim.scope`). The one kind of row another machine
+produces, an outage that ends when the instance is ready elsewhere, is in a
+table ordered by value. A row that names no machine of the scenario (none
+today) goes first, ordered by all its values (None, then numbers, then
+strings).
 
 Each partition puts its own tables in this order where it ran
-(:func:`order_part`: one unit number per row, a stable numpy argsort) and
-sends them back with the run of rows of each unit, so merging only splices
-runs (:func:`merge`). Measured: hyperscale at a tenth (2.1 million rows)
-orders in 2.1 s of CPU against 114 s to simulate it, on a loaded 2-core
-machine.
+(:func:`order_part`: one machine number per row, a stable numpy argsort) and
+sends them back with the run of rows of each machine (its *unit* below), so
+merging only splices runs (:func:`merge`), and merges by value a machine's
+runs of an :data:`ORDERED_BY` table that come from several partitions.
+Measured: hyperscale at a tenth (2.1 million rows) orders in 2.1 s of CPU
+against 114 s to simulate it, on a loaded 2-core machine.
 
 A table's key tuple is that of its first row in this order; tables are
 listed by name. Metrics are then computed from these merged tables only
@@ -44,6 +50,17 @@ MACHINE_COLUMNS: tuple[str, ...] = ("machine", "from_machine", "node", "instance
 """The columns that place a row on a machine, in the order they are tried."""
 
 Row = tuple[Scalar, ...] | Record
+
+ORDERED_BY: dict[str, tuple[str, ...]] = {"outages": ("end_s", "instance", "start_s")}
+"""Tables whose rows of one machine are listed by these columns (None last), not in the
+order they were produced: an outage ends when its instance is ready, perhaps on another
+machine of another partition."""
+
+
+def row_order(table: str, record: Mapping[str, Scalar]) -> tuple[object, ...]:
+    """Where a row of an :data:`ORDERED_BY` table goes among its machine's rows."""
+    return tuple((record[c] is None, 0.0 if record[c] is None else record[c])
+                 for c in ORDERED_BY[table])
 
 
 Runs = list[tuple[int, int]]
@@ -100,7 +117,7 @@ def merge(parts: Sequence[OrderedPart]) -> Result:
     merged = Result()
     for name in names:
         keys, rows = _splice([(part.result.raw(name), part.runs.get(name, []),
-                               part.plain.get(name, True)) for part in parts])
+                               part.plain.get(name, True)) for part in parts], name)
         merged.put(name, keys, rows)
     return merged
 
@@ -109,7 +126,7 @@ Piece = tuple[int, tuple[str, ...], list[Row], int, int]
 """One unit's rows in one partition: (unit, keys, the partition's rows, start, stop)."""
 
 
-def _splice(tables: list[tuple[tuple[tuple[str, ...], list[Row]], Runs, bool]]
+def _splice(tables: list[tuple[tuple[tuple[str, ...], list[Row]], Runs, bool]], name: str = ""
             ) -> tuple[tuple[str, ...], list[Row]]:
     tables = [table for table in tables if table[0][1]]
     if not tables:
@@ -122,7 +139,9 @@ def _splice(tables: list[tuple[tuple[tuple[str, ...], list[Row]], Runs, bool]]
         for unit, count in runs:
             pieces.append((unit, keys, rows, at, at + count))
             at += count
-    pieces.sort(key=lambda piece: piece[0])  # stable; a unit is in one partition only
+    pieces.sort(key=lambda piece: piece[0])  # stable
+    if name in ORDERED_BY:
+        pieces = _by_value(pieces, name)
     loose = [(keys, row) for unit, keys, rows, start, stop in pieces if unit < 0
              for row in rows[start:stop]]
     loose.sort(key=lambda item: _value_key(*item))
@@ -143,6 +162,27 @@ def _splice(tables: list[tuple[tuple[tuple[str, ...], list[Row]], Runs, bool]]
                 row = tuple(row.values())
             out.append(row)
     return keys, out
+
+
+def _by_value(pieces: list[Piece], name: str) -> list[Piece]:
+    """One machine's rows that come from several partitions, merged by :func:`row_order`."""
+    out: list[Piece] = []
+    for piece in pieces:
+        if out and out[-1][0] == piece[0] >= 0:
+            unit, keys, rows, start, stop = out.pop()
+            both = [_record(keys, row) for row in rows[start:stop]] + [
+                _record(piece[1], row) for row in piece[2][piece[3]:piece[4]]]
+            both.sort(key=lambda record: row_order(name, record))
+            first = tuple(both[0])
+            merged: list[Row] = [tuple(r.values()) if tuple(r) == first else r for r in both]
+            out.append((unit, first, merged, 0, len(merged)))
+        else:
+            out.append(piece)
+    return out
+
+
+def _record(keys: tuple[str, ...], row: Row) -> Record:
+    return row if isinstance(row, dict) else dict(zip(keys, row, strict=True))
 
 
 def _compact(keys: tuple[str, ...], rows: list[Row]) -> bool:

@@ -32,6 +32,14 @@ fleet's graph (``<host>/<instance>.r<n>``, the n-th replica placed on that
 host) and started through the lifecycle's start procedures, so image pulls,
 boots and contention are real. When nothing fits, it waits for its own host
 to come back.
+
+A decision is taken at the end of its instant (:data:`~virtsim.scope.LATE`:
+after every other event of that time, the decisions of one instant in the
+order of their instances in the scenario), so it sees the same hosts up and
+the same load however the run is cut. A scope may span partitions
+(:mod:`virtsim.scope`): a partition then sees the machines it does not run
+through the templates of their host groups, their up/down timelines and the
+placements decided elsewhere, and starts the replicas placed on its own.
 """
 
 from __future__ import annotations
@@ -48,12 +56,13 @@ from virtsim.catalog import Catalog
 from virtsim.footprint import machine_footprint, nodes_by_machine
 from virtsim.graph import ResourceGraph
 from virtsim.lifecycle import Lifecycle
-from virtsim.profiles import HostProfile, OrchestratorProfile
+from virtsim.profiles import OrchestratorProfile
 from virtsim.scenario import ContainerSpec, HostSpec, Scenario, VmSpec
+from virtsim.scope import HostTraits, Knowledge, Member, Placement, Rank, Settle, machine_of
 from virtsim.simulation import Simulation
-from virtsim.stack import build_graph
+from virtsim.stack import build_graph, group_machines, machine_names
 
-Placement = Literal["spread", "bin-pack"]
+PlacementPolicy = Literal["spread", "bin-pack"]
 LOCAL_MANAGERS: dict[str, str] = {"container": "docker-restart", "vm": "libvirt-restart"}
 """The restart manager of an instance with a ``restart`` policy and no orchestrator."""
 
@@ -67,12 +76,12 @@ class Manager:
         profile: Its catalogue profile.
         placement: Placement policy for rescheduled instances.
         detection_s: Time from a host failure until the host is declared failed.
-        machines: Machines it may place rescheduled instances on.
+        machines: Machines it may place rescheduled instances on (scenario order).
     """
 
     name: str
     profile: OrchestratorProfile
-    placement: Placement
+    placement: PlacementPolicy
     detection_s: float
     machines: tuple[str, ...] = ()
 
@@ -81,6 +90,12 @@ class Manager:
         """Whether it moves instances off a failed host (a cluster orchestrator)."""
         return self.profile.scope == "cluster"
 
+    @property
+    def lookahead_s(self) -> float:
+        """The least time from a host failure to a placement decision: detection,
+        eviction and the restart delay (nothing it decides can come sooner)."""
+        return self.detection_s + self.profile.eviction_delay_s + self.profile.restart_delay_s
+
     def backoff_s(self, restarts: int) -> float:
         """The delay before the ``restarts``-th consecutive restart (0-based)."""
         first = self.profile.restart_delay_s
@@ -88,21 +103,33 @@ class Manager:
         return float(min(cap, first * 2.0**restarts))
 
 
-def managers(scenario: Scenario, graph: ResourceGraph, catalog: Catalog) -> dict[str, Manager]:
-    """The manager of every recoverable instance of the graph, by node id."""
-    by_group: dict[str, Manager] = {}
+def orchestrators(scenario: Scenario, catalog: Catalog) -> list[tuple[Manager, tuple[str, ...]]]:
+    """Each ``[[orchestrators]]`` entry as a manager, with the groups it manages."""
+    out = []
     for index, spec in enumerate(scenario.orchestrators):
         profile = catalog.require(OrchestratorProfile, spec.profile)
         hosts = set(spec.hosts) or {h.name for h in scenario.hosts
                                     if _group_names(h) & set(spec.groups)}
-        machines = tuple(m for m in graph.machines() if graph.graph.nodes[m]["name"] in hosts)
-        manager = Manager(f"orchestrators[{index}]:{profile.name}", profile,
-                          spec.placement or profile.placement,
-                          profile.node_failure_detection_s if spec.detection_s is None
-                          else spec.detection_s, machines)
-        by_group.update(dict.fromkeys(spec.groups, manager))
-    local = {kind: Manager(name, catalog.require(OrchestratorProfile, name), "spread", 0.0)
-             for kind, name in LOCAL_MANAGERS.items()}
+        machines = tuple(m for h in scenario.hosts if h.name in hosts for m in group_machines(h))
+        out.append((Manager(f"orchestrators[{index}]:{profile.name}", profile,
+                            spec.placement or profile.placement,
+                            profile.node_failure_detection_s if spec.detection_s is None
+                            else spec.detection_s, machines), tuple(spec.groups)))
+    return out
+
+
+def local_managers(catalog: Catalog) -> dict[str, Manager]:
+    """The restart manager of each instance kind."""
+    return {kind: Manager(name, catalog.require(OrchestratorProfile, name), "spread", 0.0)
+            for kind, name in LOCAL_MANAGERS.items()}
+
+
+def managers(scenario: Scenario, graph: ResourceGraph, catalog: Catalog) -> dict[str, Manager]:
+    """The manager of every recoverable instance of the graph, by node id."""
+    by_group: dict[str, Manager] = {}
+    for manager, groups in orchestrators(scenario, catalog):
+        by_group.update(dict.fromkeys(groups, manager))
+    local = local_managers(catalog)
     out: dict[str, Manager] = {}
     for node in graph.instances():
         data = graph.graph.nodes[node]
@@ -139,7 +166,7 @@ class HostLoad:
 
 
 def choose_host(loads: Sequence[HostLoad], cpus: float, memory_mib: float,
-                policy: Placement) -> str | None:
+                policy: PlacementPolicy) -> str | None:
     """The host a placement policy picks for one instance, or None if none fits.
 
     Ties fall to the earlier host in ``loads``.
@@ -156,14 +183,78 @@ def choose_host(loads: Sequence[HostLoad], cpus: float, memory_mib: float,
     return best.machine
 
 
+@dataclass(frozen=True)
+class HostTemplate:
+    """One machine of a host group as a placement sees it, ids below the machine only.
+
+    Attributes:
+        traits: Its stack.
+        shared_mib: Memory its instances do not account for (kernel, daemons, caches).
+        members: Its top-level instances in graph order: (id below the machine, CPUs,
+            resident memory, group).
+    """
+
+    traits: HostTraits
+    shared_mib: float
+    members: tuple[tuple[str, float, float, str], ...]
+
+
+class ForeignHosts:
+    """The machines of a scope that another partition runs, seen through their host
+    group's template (worked out once per group, on a one-machine graph)."""
+
+    def __init__(self, scenario: Scenario, catalog: Catalog) -> None:
+        self.scenario = scenario
+        self.catalog = catalog
+        self.group_of = {m: host for host in scenario.hosts for m in group_machines(host)}
+        self.templates: dict[str, HostTemplate] = {}
+
+    def template(self, machine: str) -> HostTemplate:
+        """The template of ``machine``'s host group."""
+        host = self.group_of[machine]
+        found = self.templates.get(host.name)
+        if found is None:
+            found = self.templates[host.name] = _template(self.scenario, self.catalog, host)
+        return found
+
+
+def _template(scenario: Scenario, catalog: Catalog, host: HostSpec) -> HostTemplate:
+    first = group_machines(host)[0]
+    graph = build_graph(scenario, catalog, {first})
+    sizes = machine_footprint(graph, nodes_by_machine(graph)[first])
+    members = []
+    placed = 0.0
+    for node in graph.instances():
+        if top_level(graph, node):
+            memory = sizes.per_instance[node]["memory_mib"]
+            placed += memory
+            members.append((node[len(first):], _cpus(graph, node), memory,
+                            str(graph.graph.nodes[node]["name"])))
+    return HostTemplate(host_traits(graph, first),
+                        sizes.per_host[first]["memory_mib"] - placed, tuple(members))
+
+
+def host_traits(graph: ResourceGraph, machine: str) -> HostTraits:
+    """What a placement needs to know of ``machine``'s stack."""
+    on_machine = [n for n in graph.graph.successors(machine) if graph.kind(n) == "hypervisor"]
+    on_kernel = [n for n in graph.graph.successors(f"{machine}/kernel")
+                 if graph.kind(n) == "hypervisor"]
+    return HostTraits(graph.graph.nodes[machine]["profile"],
+                      graph.graph.nodes[f"{machine}/kernel"]["profile"],
+                      frozenset(graph.graph.nodes[n]["profile"].name
+                                for n in (*on_machine, *on_kernel)), bool(on_machine))
+
+
 @dataclass
 class Fleet:
     """Where each logical instance runs now, and what each host has left.
 
     A logical instance is the node the scenario built; after a reschedule it
     runs as a replica node on another machine. The fleet's graph is the
-    scenario's graph plus every replica (copied on the first reschedule, so
-    the scenario's own graph stays as declared for the other models).
+    scenario's graph plus every replica placed on this run's machines (copied
+    on the first, so the scenario's own graph stays as declared for the other
+    models). Machines another partition runs are seen through their host
+    group's template (:class:`ForeignHosts`) and the placements made there.
     """
 
     view: Simulation
@@ -178,23 +269,38 @@ class Fleet:
     """Machine -> replicas placed on it so far (numbers replica names: ``web-1.r2`` is the
     second placed there; counted per machine, so another orchestrator's moves never shift
     them)."""
+    rank: dict[str, Rank] = field(default_factory=dict)
+    """Logical instance -> its place in the scenario (orders one instant's decisions)."""
+    group: dict[str, str] = field(default_factory=dict)
+    """Logical top-level instance -> its group."""
+    local: frozenset[str] = frozenset()
+    """The machines this run simulates."""
+    traits: dict[str, HostTraits] = field(default_factory=dict)
+    foreign: ForeignHosts | None = None
     copied: bool = False
 
     @classmethod
     def of(cls, sim: Simulation) -> Fleet:
         """The fleet as the scenario places it, with each instance's resource demand."""
         graph = sim.graph
-        fleet = cls(sim)
+        fleet = cls(sim, local=frozenset(graph.machines()))
+        if sim.partial:
+            fleet.foreign = ForeignHosts(sim.scenario, sim.catalog)
         sizes = _member_footprints(sim)
+        index = {m: i for i, m in enumerate(machine_names(sim.scenario))}
         on_machine: dict[str, float] = {}
+        counted: dict[str, int] = {}
         for node in graph.instances():
             machine = graph.machine(node)
             fleet.current[node] = fleet.logical[node] = node
             fleet.memory_mib[node] = sizes[machine][0][node]
             fleet.cpus[node] = _cpus(graph, node)
+            position = counted[machine] = counted.get(machine, -1) + 1
+            fleet.rank[node] = (index[machine], position)
             if top_level(graph, node):
                 on_machine[machine] = on_machine.get(machine, 0.0) + fleet.memory_mib[node]
                 fleet.top.setdefault(machine, []).append(node)
+                fleet.group[node] = str(graph.graph.nodes[node]["name"])
         for machine, (_, host_mib) in sizes.items():
             fleet.shared_mib[machine] = host_mib - on_machine.get(machine, 0.0)
         return fleet
@@ -206,30 +312,91 @@ class Fleet:
 
     def placed_on(self, machine: str) -> list[str]:
         """Logical top-level instances whose current node is on ``machine``."""
+        self._see(machine)
         return self.top.get(machine, [])
+
+    def host(self, machine: str) -> HostTraits:
+        """The stack of ``machine``, this run's or another partition's."""
+        found = self.traits.get(machine)
+        if found is None:
+            if machine in self.local:
+                found = self.traits[machine] = host_traits(self.graph, machine)
+            else:
+                self._see(machine)
+                found = self.traits[machine]
+        return found
+
+    def _see(self, machine: str) -> None:
+        """Set up a machine of another partition from its host group's template."""
+        if machine in self.local or machine in self.traits or self.foreign is None:
+            return
+        template = self.foreign.template(machine)
+        self.traits[machine] = template.traits
+        self.shared_mib[machine] = template.shared_mib
+        placed = self.top[machine] = []
+        for suffix, cpus, memory, group in template.members:
+            node = machine + suffix
+            self.cpus[node], self.memory_mib[node], self.group[node] = cpus, memory, group
+            placed.append(node)
 
     def load(self, machine: str, group: str, overcommit: float) -> HostLoad:
         """What ``machine`` has left for one more instance of ``group``."""
-        host: HostProfile = self.graph.graph.nodes[machine]["profile"]
+        host = self.host(machine).profile
         placed = self.placed_on(machine)
         cpus = host.cores * host.threads_per_core * overcommit - sum(self.cpus[p] for p in placed)
         memory = (host.memory_gib * 1024.0 - self.shared_mib.get(machine, 0.0)
                   - sum(self.memory_mib[p] for p in placed))
-        same = sum(1 for p in placed if self.graph.graph.nodes[p]["name"] == group)
+        same = sum(1 for p in placed if self.group[p] == group)
         return HostLoad(machine, cpus, memory, same)
 
-    def add_replica(self, catalog: Catalog, logical: str, machine: str) -> list[str]:
-        """Build ``logical`` again on ``machine``; its new instance nodes, outermost first."""
+    def can_host(self, node: str, machine: str) -> bool:
+        """Whether ``machine``'s stack can run the instance ``node`` (of this run's graph)."""
+        return _can_host(self.graph, node, self.host(machine))
+
+    def plan(self, logical: str, machine: str, at_s: float,
+             member: Callable[[str, str], Member]) -> Placement:
+        """The placement of ``logical`` (running here) on ``machine`` now: its replica's
+        name and spec, and it and what runs inside it with their bookkeeping."""
+        node = self.current[logical]
+        graph = self.graph
+        data = graph.graph.nodes[node]
+        number = self.replicas.get(machine, 0) + 1
+        leaf = logical.rsplit("/", 1)[-1]
+        spec: VmSpec | ContainerSpec = data["spec"].model_copy(
+            update={"name": f"{leaf}.r{number}", "count": 1, "start_at_s": 0.0})
+        inside = sorted(n for n in graph.descendants(node)
+                        if graph.graph.nodes[n]["kind"] in ("vm", "container", "process")
+                        and graph.graph.nodes[n].get("instance", True))
+        members = tuple(member(n[len(node):], self.logical.get(n, n)) for n in [node, *inside])
+        return Placement(at_s, self.rank[logical], logical, node, machine, number, spec,
+                         self.group[logical], self.cpus[logical], self.memory_mib[logical],
+                         members)
+
+    def apply(self, placement: Placement) -> None:
+        """Book a placement (made here or elsewhere): the load moves, the number is taken."""
+        source, target = placement.from_machine, placement.to_machine
+        self._see(source)
+        self._see(target)
+        logical = placement.logical
+        self.replicas[target] = placement.number
+        placed = self.top.get(source, [])
+        if logical in placed:
+            placed.remove(logical)
+        self.top.setdefault(target, []).append(logical)
+        self.cpus[logical], self.memory_mib[logical] = placement.cpus, placement.memory_mib
+        self.group[logical], self.rank[logical] = placement.group, placement.rank
+        for member in placement.members:
+            if member.logical in self.current or target in self.local:
+                self.current[member.logical] = placement.to_node + member.suffix
+
+    def build(self, catalog: Catalog, placement: Placement) -> list[str]:
+        """Build a placement's replica on this run's target machine; its new instance
+        nodes, outermost first."""
         graph = self.graph
         if not self.copied:  # the scenario's own graph stays as declared
             graph = ResourceGraph(graph.graph.copy())
             self.copied = True
-        node = self.current[logical]
-        data = graph.graph.nodes[node]
-        number = self.replicas[machine] = self.replicas.get(machine, 0) + 1
-        leaf = logical.rsplit("/", 1)[-1]
-        spec: VmSpec | ContainerSpec = data["spec"].model_copy(
-            update={"name": f"{leaf}.r{number}", "count": 1, "start_at_s": 0.0})
+        machine, spec = placement.to_machine, placement.spec
         host: HostSpec = graph.graph.nodes[machine]["spec"]
         kinds = {"vms": (spec,) if isinstance(spec, VmSpec) else (),
                  "containers": (spec,) if isinstance(spec, ContainerSpec) else ()}
@@ -239,19 +406,17 @@ class Fleet:
         for n in fresh:
             graph.graph.add_node(n, **small.graph.nodes[n])
         graph.graph.add_edges_from(e for e in small.graph.edges if e[1] in fresh)
-        root = f"{machine}/{spec.name}"
-        graph.graph.nodes[root]["name"] = data["name"]
+        root = placement.to_node
+        graph.graph.nodes[root]["name"] = placement.group
         out = [n for n in nx.topological_sort(graph.graph.subgraph(fresh))
                if n in (root, *small.descendants(root)) and small.graph.nodes[n]["kind"]
                in ("vm", "container", "process") and small.graph.nodes[n].get("instance", True)]
+        members = {member.suffix: member for member in placement.members}
         for new in out:
-            old = node + new[len(root):]
-            lg = self.logical.get(old, old)
-            self.current[lg] = new
-            self.logical[new] = lg
-            graph.graph.nodes[new]["replica_of"] = lg
-        self.top[graph.machine(node)].remove(logical)
-        self.top.setdefault(machine, []).append(logical)
+            logical = members[new[len(root):]].logical
+            self.current[logical] = new
+            self.logical[new] = logical
+            graph.graph.nodes[new]["replica_of"] = logical
         self.view = dataclasses.replace(self.view, graph=ResourceGraph(graph.graph))
         return out
 
@@ -282,6 +447,23 @@ def _cpus(graph: ResourceGraph, node: str) -> float:
     return float(getattr(data.get("spec"), "cpus", None) or 0.0)
 
 
+@dataclass(frozen=True)
+class Request:
+    """A lost instance waiting for its orchestrator's decision at the end of the instant."""
+
+    logical: str
+    manager: Manager
+    record: dict[str, Any]
+
+
+def _no_ledger(suffix: str, logical: str) -> Member:
+    return Member(suffix, logical, (0, 0), "", None, 0.0, None, None, None, False)
+
+
+def _keep_nothing(member: Member) -> None:
+    """Adopt no bookkeeping (a recovery without a fault model)."""
+
+
 @dataclass
 class Recovery:
     """Runs each manager's recovery of lost instances and records its decisions."""
@@ -294,6 +476,29 @@ class Recovery:
     engine_back: dict[str, simpy.Event] = field(default_factory=dict)
     awaiting: set[str] = field(default_factory=set)
     """Logical instances lost and not yet started again."""
+    knowledge: Knowledge = field(default_factory=Knowledge)
+    """What this partition has heard of the others' machines (nothing in a whole run)."""
+    by_name: dict[str, Manager] = field(default_factory=dict)
+    """Every manager of the run by name (for instances placed here from elsewhere)."""
+    made: list[Placement] = field(default_factory=list)
+    """The decisions taken here, in order."""
+    member: Callable[[str, str], Member] = _no_ledger
+    """An instance about to move, with its fault bookkeeping (set by the fault model)."""
+    adopt_member: Callable[[Member], None] = field(default=_keep_nothing)
+    """Take over the fault bookkeeping of an instance placed here from elsewhere."""
+    requests: dict[float, list[Request]] = field(default_factory=dict)
+    boots: dict[str, bool] = field(default_factory=dict)
+    driven: bool = False
+    """Whether the end of an instant is driven from outside (:mod:`virtsim.exchange`: the
+    partitions of a cut scope settle each instant together) rather than by an event."""
+    expected: list[float] = field(default_factory=list)
+    """Instants at which a decision may come, known from the failure that would cause it."""
+
+    def attach(self, sim: Simulation) -> None:
+        """In a partition: note which machines boot at the start (down until told)."""
+        if sim.partial:
+            self.boots = {m: host.boot for host in sim.scenario.hosts
+                          for m in group_machines(host)}
 
     def recover(self, sim: Simulation, fault: str, logical: str, host_failed: bool,
                 record: dict[str, Any]) -> Generator[simpy.Event, Any, None]:
@@ -305,11 +510,14 @@ class Recovery:
         if host_failed:
             back = self.lifecycle.ready[machine]
             if manager.reschedules:
-                declared = sim.env.timeout(manager.detection_s + manager.profile.eviction_delay_s)
+                wait = manager.detection_s + manager.profile.eviction_delay_s
+                self.expected.append(sim.now + wait + manager.profile.restart_delay_s)
+                declared = sim.env.timeout(wait)
                 yield back | declared
                 if not back.triggered:
                     record.update(detected_s=sim.now)
-                    yield from self.reschedule(sim, logical, manager, record)
+                    yield sim.env.timeout(manager.profile.restart_delay_s)
+                    self.request(sim, Request(logical, manager, record))
                     return
             else:
                 yield back
@@ -337,38 +545,102 @@ class Recovery:
         self.restarts[logical] = count + 1
         return manager.backoff_s(count)
 
-    def reschedule(self, sim: Simulation, logical: str, manager: Manager,
-                   record: dict[str, Any]) -> Generator[simpy.Event, Any, None]:
+    def request(self, sim: Simulation, request: Request) -> None:
+        """Ask for a decision at the end of this instant."""
+        at = sim.now
+        if not self.driven and at not in self.requests:
+            Settle(sim.env, 0.0).callbacks.append(self._settler(sim, at))
+        self.requests.setdefault(at, []).append(request)
+
+    def _settler(self, sim: Simulation, at: float) -> Callable[[simpy.Event], None]:
+        return lambda _event: self.settle(sim, at)
+
+    def settle(self, sim: Simulation, at: float) -> None:
+        """The end of an instant: its decisions, by the rank of their instances."""
+        for request in sorted(self.requests.pop(at, []),
+                              key=lambda r: self.fleet.rank[r.logical]):
+            self.decide(sim, request)
+
+    def decide_rank(self, sim: Simulation, rank: Rank) -> Placement | None:
+        """Take the decision of this instant's request of ``rank`` (a driven instant); the
+        placement made, if any."""
+        pending = self.requests.get(sim.now, [])
+        request = next(r for r in pending if self.fleet.rank[r.logical] == rank)
+        pending.remove(request)
+        if not pending:
+            del self.requests[sim.now]
+        made = len(self.made)
+        self.decide(sim, request)
+        return self.made[-1] if len(self.made) > made else None
+
+    def is_up(self, sim: Simulation, machine: str) -> bool:
+        """Whether a machine (this run's or another partition's) is up now."""
+        if machine in self.fleet.local:
+            return self.lifecycle.is_up(machine)
+        return self.knowledge.is_up(machine, sim.now, self.boots.get(machine, False))
+
+    def decide(self, sim: Simulation, request: Request) -> None:
         """Place the instance on another live host by policy, or wait for its own host."""
-        fleet = self.fleet
+        fleet, logical, manager, record = self.fleet, request.logical, request.manager, \
+            request.record
         node = fleet.current[logical]
-        home = fleet.graph.machine(node)
-        yield sim.env.timeout(manager.profile.restart_delay_s)
-        group = str(fleet.graph.graph.nodes[node]["name"])
+        home = machine_of(node)
+        group = fleet.group[logical]
         loads = [fleet.load(m, group, manager.profile.cpu_overcommit) for m in manager.machines
-                 if m != home and self.lifecycle.is_up(m) and _can_host(fleet.graph, node, m)]
+                 if m != home and self.is_up(sim, m) and fleet.can_host(node, m)]
         target = choose_host(loads, fleet.cpus[logical], fleet.memory_mib[logical],
                              manager.placement)
         if target is None:
             record.update(action="no capacity: wait for host")
-            yield self.lifecycle.ready[home]
-            if fleet.current[logical] != node:
-                self.awaiting.discard(logical)
-                return
-            record.update(to_machine=home, restarted_s=sim.now)
-            self.start(sim, [node])
+            sim.env.process(self.wait_for_home(sim, logical, node, record))
             return
-        new = fleet.add_replica(sim.catalog, logical, target)
-        for n in new:
-            self.lifecycle.register(fleet.view, n, fleet.logical[n])
-            old = node + n[len(new[0]):]
+        placement = fleet.plan(logical, target, sim.now, self.member)
+        self.made.append(placement)
+        fleet.apply(placement)
+        new = fleet.build(sim.catalog, placement) if target in fleet.local else []
+        for member in placement.members:
+            old = node + member.suffix
             if sim.instances.state(old) == "crashed":
                 sim.instances.move(old, "moved", cause=f"rescheduled to {target}")
+            self.awaiting.discard(member.logical)
         sim.result.add("reschedules", at_s=sim.now, instance=logical, from_node=node,
-                       to_node=new[0], from_machine=home, to_machine=target,
+                       to_node=placement.to_node, from_machine=home, to_machine=target,
                        orchestrator=manager.name, placement=manager.placement)
         record.update(action="reschedule", to_machine=target, restarted_s=sim.now)
+        self.launch(sim, new)
+
+    def adopt(self, sim: Simulation, placement: Placement) -> None:
+        """Book a decision taken in another partition; start its replica if it is placed here."""
+        fleet = self.fleet
+        fleet.apply(placement)
+        if placement.to_machine not in fleet.local:
+            return
+        new = fleet.build(sim.catalog, placement)
+        for member in placement.members:
+            self.adopt_member(member)
+            if member.manager:
+                self.managed[member.logical] = self.by_name[member.manager]
+            if member.restarts is not None:
+                self.restarts[member.logical] = member.restarts
+            if member.last_ready_s is not None:
+                self.last_ready[member.logical] = member.last_ready_s
+        self.launch(sim, new)
+
+    def launch(self, sim: Simulation, new: list[str]) -> None:
+        """Register a replica's new nodes and start them through the lifecycle."""
+        for n in new:
+            self.lifecycle.register(self.fleet.view, n, self.fleet.logical[n])
         self.start(sim, new)
+
+    def wait_for_home(self, sim: Simulation, logical: str, node: str,
+                      record: dict[str, Any]) -> Generator[simpy.Event, Any, None]:
+        """Nothing fits: the instance starts again when its own host is back."""
+        yield self.lifecycle.ready[machine_of(node)]
+        if self.fleet.current[logical] != node:
+            self.awaiting.discard(logical)
+            return
+        record.update(to_machine=machine_of(node), restarted_s=sim.now)
+        self.start(sim, [node])
 
     def start(self, sim: Simulation, nodes: list[str]) -> None:
         """Start nodes (and, for an in-place VM, nothing else) through the lifecycle."""
@@ -377,21 +649,14 @@ class Recovery:
             sim.env.process(self.lifecycle.start(self.fleet.view, node, restart=True))
 
 
-def _can_host(graph: ResourceGraph, node: str, machine: str) -> bool:
-    """Whether ``machine``'s stack can run the instance (same hypervisor, or an engine's OS)."""
+def _can_host(graph: ResourceGraph, node: str, host: HostTraits) -> bool:
+    """Whether a machine's stack can run the instance (same hypervisor, or an engine's OS)."""
     data = graph.graph.nodes[node]
-    kernel = graph.graph.nodes[f"{machine}/kernel"]["profile"]
     if data["kind"] == "container":
         engine = graph.data[graph.runtime_of(node)]["engine"]
-        return bool(kernel.family in engine.os_families)
+        return bool(host.kernel.family in engine.os_families)
     hyper = graph.graph.nodes[graph.host(graph.host(node) or "") or ""]["profile"]
-    present = {graph.graph.nodes[n]["profile"].name for n in graph.graph.successors(machine)
-               if graph.kind(n) == "hypervisor"}
-    present |= {graph.graph.nodes[n]["profile"].name
-                for n in graph.graph.successors(f"{machine}/kernel")
-                if graph.kind(n) == "hypervisor"}
-    if hyper.name in present:
+    if hyper.name in host.hypervisors:
         return True
-    bare = any(graph.kind(n) == "hypervisor" for n in graph.graph.successors(machine))
-    return bool(hyper.placement != "bare-metal" and not bare
-                and kernel.family in hyper.host_families)
+    return bool(hyper.placement != "bare-metal" and not host.bare
+                and host.kernel.family in hyper.host_families)

@@ -1,28 +1,32 @@
-"""Independence analysis: a scenario's machines split into units that never interact.
+"""Independence analysis: a scenario's machines split into units, and units into partitions.
 
 A run can be cut into partitions that run in separate processes (or on a
-Dask cluster) only where nothing one partition does can change what
-happens in another. Each machine has its own pool, locks, layer stores and
+Dask cluster) where what one partition does reaches another only in ways
+the partitions can tell each other. Each machine has its own pool, locks, layer stores and
 random streams (keyed by component name, :meth:`~virtsim.simulation.Simulation.stream`),
 and a fault hits a node of one machine and reaches only what runs on it
 (engine crashes spread to the other runtimes of the same engine on the same
 kernel: still one machine). What does couple machines:
 
 - an **orchestrator** (``[[orchestrators]]``): it places replicas of the
-  instances it manages on the hosts in its scope, so every machine of the
-  host groups that run its ``groups`` and of its ``hosts`` belongs together;
+  instances it manages on the hosts in its scope (the host groups that run
+  its ``groups`` and its ``hosts``). Its decisions come no sooner than its
+  *lookahead* after a host fails (detection, eviction, restart delay), and
+  what it needs of a machine is narrow: up or down, and what was placed
+  there. So its scope may be cut: the partitions advance in lockstep and
+  settle each instant at which a decision may come together
+  (:mod:`virtsim.scope`, :mod:`virtsim.exchange`). An orchestrator with no
+  lookahead (every delay zero) still joins its whole scope into one unit,
+  as does every orchestrator when :func:`units` is given no catalogue;
 - nothing else today: image pulls come from no shared registry or network
   bottleneck, random faults draw from one stream per (kind, component), and
   memory pressure is a machine's own. A model that comes to couple machines
   (a shared registry, a network between hosts) must join them in
-  :func:`units`; ``tests/test_partition.py`` compares cut and whole runs over
-  random scenarios to catch one that does not.
+  :func:`units` or tell the other partitions; ``tests/test_partition.py``
+  compares cut and whole runs over random scenarios to catch one that does not.
 
-A union-find over machines joins what couples; each resulting *unit* is
-simulated whole in one partition. This is the conservative design: no
-event ever crosses a partition, so partitions need no synchronisation and
-no lookahead at all, and the results cannot differ from one process'. The
-price is that an orchestrator's whole scope runs in one worker.
+A union-find over machines joins what must run together; each resulting
+*unit* is simulated whole in one partition.
 
 Units are then packed into partitions deterministically (the largest unit
 first onto the partition with the fewest instances so far; ties to the
@@ -34,7 +38,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virtsim.scenario import HostSpec, Scenario, VmSpec
+from virtsim.catalog import Catalog
+from virtsim.profiles import OrchestratorProfile
+from virtsim.scenario import HostSpec, OrchestratorSpec, Scenario, VmSpec
 from virtsim.stack import group_machines, machine_names
 
 
@@ -72,16 +78,20 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def units(scenario: Scenario) -> list[Unit]:
-    """The scenario's machines grouped into units that never interact, in scenario order.
+def units(scenario: Scenario, catalog: Catalog | None = None) -> list[Unit]:
+    """The scenario's machines grouped into units simulated whole, in scenario order.
 
-    A unit comes before another when its first machine does.
+    A unit comes before another when its first machine does. Given the
+    catalogue, an orchestrator whose scope may be cut (:func:`cuttable`) joins
+    nothing; without it, every orchestrator joins its scope.
     """
     names = machine_names(scenario)
     index = {name: i for i, name in enumerate(names)}
     groups = {host.name: [index[m] for m in group_machines(host)] for host in scenario.hosts}
     sets = _UnionFind(len(names))
     for spec in scenario.orchestrators:
+        if catalog is not None and cuttable(spec, catalog):
+            continue
         scope = set(spec.hosts) | {h.name for h in scenario.hosts
                                    if _group_names(h) & set(spec.groups)}
         members = [i for host in scenario.hosts if host.name in scope for i in groups[host.name]]
@@ -94,6 +104,16 @@ def units(scenario: Scenario) -> list[Unit]:
         members_of.setdefault(sets.find(i), []).append(i)
     return [Unit(tuple(names[i] for i in members), sum(per_machine[i] for i in members))
             for members in members_of.values()]
+
+
+def cuttable(spec: OrchestratorSpec, catalog: Catalog) -> bool:
+    """Whether an orchestrator's scope may span partitions: it moves no work between
+    machines, or it decides no sooner than a positive time after a host fails."""
+    profile = catalog.require(OrchestratorProfile, spec.profile)
+    detection = (profile.node_failure_detection_s if spec.detection_s is None
+                 else spec.detection_s)
+    lookahead = detection + profile.eviction_delay_s + profile.restart_delay_s
+    return profile.scope != "cluster" or lookahead > 0
 
 
 def _group_names(host: HostSpec) -> set[str]:
@@ -112,8 +132,10 @@ def _vm_instances(vm: VmSpec) -> int:
     return vm.count * (1 + inside)
 
 
-def partitions(scenario: Scenario, count: int) -> list[tuple[str, ...]]:
-    """The scenario's machines packed into at most ``count`` partitions of whole units.
+def partitions(scenario: Scenario, count: int,
+               catalog: Catalog | None = None) -> list[tuple[str, ...]]:
+    """The scenario's machines packed into at most ``count`` partitions of whole units
+    (:func:`units`: given the catalogue, orchestrators' scopes may be cut).
 
     Largest unit first (by instances, then scenario order) onto the partition
     holding the fewest instances so far (ties: the lower index); empty
@@ -125,7 +147,7 @@ def partitions(scenario: Scenario, count: int) -> list[tuple[str, ...]]:
     """
     if count < 1:
         raise ValueError(f'"count" must be >= 1, got {count}')
-    found = units(scenario)
+    found = units(scenario, catalog)
     order = {name: i for i, name in enumerate(machine_names(scenario))}
     load = [0] * count
     bins: list[list[str]] = [[] for _ in range(count)]

@@ -13,24 +13,36 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from virtsim.catalog import Catalog
 from virtsim.compat import CompatibilityReport, compatibility_metrics
 from virtsim.errors import InputError
-from virtsim.faults import FaultModel, fault_metrics
+from virtsim.exchange import (
+    DaskSessions,
+    InProcessSessions,
+    Lockstep,
+    ProcessSessions,
+    Sessions,
+    Step,
+    lockstep,
+    reach_of,
+)
+from virtsim.faults import FaultModel, fault_metrics, settle_records
 from virtsim.footprint import FootprintModel, footprint_metrics
 from virtsim.graph import INSTANCE_KINDS, NODE_KINDS
 from virtsim.lifecycle import Lifecycle, start_metrics
 from virtsim.merge import OrderedPart, merge, order_part
+from virtsim.orchestration import orchestrators
 from virtsim.overload import OverloadReport, overload_warnings
-from virtsim.partition import partitions, units
+from virtsim.partition import partitions
 from virtsim.performance import PerformanceModel, workload_metrics
 from virtsim.result import Result
 from virtsim.scenario import Scenario, host_profile
+from virtsim.scope import Notes, Placement, Rank, at_instant
 from virtsim.simulation import Simulation
-from virtsim.stack import build_graph, group_machines
-from virtsim.sweep_executor import Executor, close_executor, make_executor
+from virtsim.stack import build_graph, group_machines, machine_names
+from virtsim.sweep_executor import Executor, InProcess, close_executor, make_executor
 
 
 class Model(Protocol):
@@ -104,7 +116,8 @@ Observer = Callable[[Simulation], None]
 def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
                  observe: Observer | None = None,
                  progress: Callable[[float], None] | None = None,
-                 workers: int = 1, scheduler: str | None = None) -> Result:
+                 workers: int = 1, scheduler: str | None = None,
+                 lockstep: Lockstep | None = None) -> Result:
     """Build the scenario's stack, run every model for its duration and collect the result.
 
     The tables come out in their canonical order (:mod:`virtsim.merge`) and the
@@ -129,6 +142,8 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
         scheduler: Run the partitions on this Dask distributed scheduler
             (``tcp://host:8786``) instead: as many partitions as ``workers`` if above 1,
             else one per worker of the cluster.
+        lockstep: Filled in with how a cut run went (partitions, the windows of
+            :mod:`virtsim.exchange`, a fallback to whole scopes); never part of the result.
 
     Raises:
         ValueError: ``workers`` below 1, or ``observe`` with several workers or a scheduler.
@@ -138,16 +153,21 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
         raise ValueError(f'"workers" must be >= 1, got {workers}')
     if observe is not None and (workers > 1 or scheduler is not None):
         raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
-    cut = partitions(scenario, workers) if scheduler is None and workers > 1 else None
+    cut = (partitions(scenario, workers, catalog) if scheduler is None and workers > 1
+           else None)
+    updates: list[Any] = []
     if scheduler is None and (cut is None or len(cut) == 1):
         # one partition (one process asked for, or one unit): no worker process to start
         result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
         with long_lived_stack():  # the tables are millions of long-lived objects too
             parts = [order_part(result, unit_index(scenario))]
     else:
-        parts = _run_partitions(scenario, catalog, seed, workers, scheduler, progress, cut)
+        parts, updates = _run_partitions(scenario, catalog, seed, workers, scheduler, progress,
+                                         cut, lockstep if lockstep is not None else Lockstep())
     with long_lived_stack():
-        return summarise(merge(parts), scenario, catalog, seed)
+        merged = merge(parts)
+        settle_records(merged, updates)
+        return summarise(merged, scenario, catalog, seed)
 
 
 def simulate(scenario: Scenario, catalog: Catalog, seed: int,
@@ -164,14 +184,18 @@ def simulate(scenario: Scenario, catalog: Catalog, seed: int,
         observe: As for :func:`run_scenario`.
         progress: As for :func:`run_scenario`.
     """
-    sim = Simulation(scenario, build_graph(scenario, catalog, machines), catalog, seed,
-                     partial=machines is not None)
-    active = models()
+    return simulate_part(scenario, catalog, seed, machines, observe=observe,
+                         progress=progress)[0]
+
+
+def simulate_part(scenario: Scenario, catalog: Catalog, seed: int,
+                  machines: Collection[str] | None = None, observe: Observer | None = None,
+                  progress: Callable[[float], None] | None = None) -> tuple[Result, Notes]:
+    """:func:`simulate`, with what this partition tells the others (:mod:`virtsim.scope`)."""
+    sim, active, faults = _attached(scenario, catalog, seed, machines)
+    if observe is not None:
+        observe(sim)
     with long_lived_stack():
-        for model in active:
-            model.attach(sim)
-        if observe is not None:
-            observe(sim)
         if progress is None:
             sim.env.run(until=scenario.duration_s)
         else:
@@ -180,7 +204,22 @@ def simulate(scenario: Scenario, catalog: Catalog, seed: int,
                 progress(sim.env.now)
         for model in active:
             model.report(sim)
-    return sim.result
+    return sim.result, faults.notes
+
+
+def _attached(scenario: Scenario, catalog: Catalog, seed: int,
+              machines: Collection[str] | None, driven: bool = False
+              ) -> tuple[Simulation, tuple[Model, ...], FaultModel]:
+    """A run with every model attached, the clock not started; its fault model."""
+    sim = Simulation(scenario, build_graph(scenario, catalog, machines), catalog, seed,
+                     partial=machines is not None)
+    active = models()
+    faults = next(model for model in active if isinstance(model, FaultModel))
+    faults.driven = driven
+    with long_lived_stack():
+        for model in active:
+            model.attach(sim)
+    return sim, active, faults
 
 
 @dataclass(frozen=True)
@@ -193,7 +232,15 @@ class PartitionJob:
     machines: tuple[str, ...]
 
 
-def run_partition(job: PartitionJob) -> OrderedPart | InputError:
+@dataclass
+class Finished:
+    """One partition's tables in canonical order, and what it tells the others."""
+
+    part: OrderedPart
+    notes: Notes
+
+
+def run_partition(job: PartitionJob) -> Finished | InputError:
     """Simulate one partition and put its tables in canonical order, there, compactly
     (tuples of values) for the trip back.
 
@@ -201,35 +248,163 @@ def run_partition(job: PartitionJob) -> OrderedPart | InputError:
     the :class:`~virtsim.errors.InputError` itself, to be raised where the run began.
     """
     try:
-        result = simulate(job.scenario, job.catalog, job.seed, job.machines)
+        result, notes = simulate_part(job.scenario, job.catalog, job.seed, job.machines)
     except InputError as exc:
         return exc
     with long_lived_stack():
-        return order_part(result, unit_index(job.scenario))
+        return Finished(order_part(result, unit_index(job.scenario)), notes)
+
+
+class Session:
+    """One partition held open between the windows of a lockstep run
+    (:mod:`virtsim.exchange`): its clock advanced window by window, its decisions taken
+    when told, the others' decisions and transitions booked as they come."""
+
+    def __init__(self, job: PartitionJob) -> None:
+        self.job = job
+        self.error: InputError | None = None
+        self.told_expected = 0
+        self.told_transitions: dict[str, int] = {}
+        try:
+            self.sim, self.active, self.faults = _attached(
+                job.scenario, job.catalog, job.seed, job.machines, driven=True)
+        except InputError as exc:
+            self.error = exc
+
+    def foreseen(self) -> list[float]:
+        """The instants at which its orchestrators may decide (from its faults' times)."""
+        recovery = self.faults.recovery if self.error is None else None
+        if recovery is None:
+            return []
+        self.told_expected = len(recovery.expected)
+        return list(recovery.expected)
+
+    def advance(self, until: float) -> Step | InputError:
+        """Run to ``until``, every event of that instant done but its decisions."""
+        if self.error is not None:
+            return self.error
+        with long_lived_stack():
+            self.sim.env.run(until=at_instant(self.sim.env, until))
+        recovery, notes = self.faults.recovery, self.faults.notes
+        step = Step(fallback=notes.fallback)
+        if recovery is None:
+            return step
+        step.expected = recovery.expected[self.told_expected:]
+        self.told_expected = len(recovery.expected)
+        step.requests = sorted(self.faults.fleet.rank[r.logical]  # type: ignore[union-attr]
+                               for r in recovery.requests.get(until, ()))
+        if any(at < until for at in recovery.requests):
+            step.fallback = step.fallback or "a decision came at an instant not foreseen"
+        for machine, changes in notes.transitions.items():
+            told = self.told_transitions.get(machine, 0)
+            if len(changes) > told:
+                step.transitions[machine] = changes[told:]
+                self.told_transitions[machine] = len(changes)
+        return step
+
+    def tell(self, transitions: dict[str, list[tuple[float, bool]]]) -> None:
+        """Hear other partitions' scope machines go up or down."""
+        known = self.faults.knowledge.transitions
+        for machine, changes in transitions.items():
+            known[machine] = (*known.get(machine, ()), *changes)
+
+    def decide(self, rank: Rank) -> Placement | None:
+        """Take this instant's decision for the instance of ``rank``."""
+        assert self.faults.recovery is not None
+        return self.faults.recovery.decide_rank(self.sim, rank)
+
+    def adopt(self, placement: Placement) -> None:
+        """Book another partition's decision; start its replica if it is placed here."""
+        assert self.faults.recovery is not None
+        self.faults.recovery.adopt(self.sim, placement)
+
+    def finish(self) -> Finished | InputError:
+        """Run to the end, report, and put the tables in canonical order."""
+        if self.error is not None:
+            return self.error
+        with long_lived_stack():
+            self.sim.env.run(until=self.job.scenario.duration_s)
+            recovery = self.faults.recovery
+            if recovery is not None and recovery.requests:  # never settled: cannot be cut
+                self.faults.notes.fallback = "a decision came at an instant not foreseen"
+            for model in self.active:
+                model.report(self.sim)
+            return Finished(order_part(self.sim.result, unit_index(self.job.scenario)),
+                            self.faults.notes)
+
+
+def run_cut(scenario: Scenario, catalog: Catalog, seed: int, cut: list[tuple[str, ...]],
+            executor: Executor, went: Lockstep,
+            progress: Callable[[float], None] | None = None,
+            pickled: bool = False) -> tuple[list[OrderedPart], list[Any]]:
+    """Run the partitions of ``cut`` on ``executor``: one job each, or, where an
+    orchestrator's scope spans partitions, held open and advanced in lockstep
+    (:mod:`virtsim.exchange`); if that cannot go on, again with every scope whole.
+
+    Args:
+        pickled: In this process, send every call's arguments and results through
+            pickle, as to a worker (tests).
+
+    Returns:
+        The partitions' tables, and the ``recoveries`` updates to apply once merged.
+    """
+    managers = [manager for manager, _ in orchestrators(scenario, catalog)
+                if manager.reschedules]
+    scopes = [frozenset(manager.machines) for manager in managers]
+    side = {machine: index for index, part in enumerate(cut) for machine in part}
+    went.partitions = len(cut)
+    outcomes: list[Any] = []
+    if any(len({side[m] for m in scope}) > 1 for scope in scopes):
+        jobs = [PartitionJob(scenario, catalog, seed, machines) for machines in cut]
+        sessions = open_sessions(executor, jobs, pickled)
+        try:
+            outcomes = lockstep(sessions, len(jobs), scenario.duration_s,
+                                [reach_of(part, scopes) for part in cut], went)
+        finally:
+            sessions.close()
+        if went.fallback:
+            cut = partitions(scenario, len(cut))  # every scope whole
+    if not outcomes:
+        jobs = [PartitionJob(scenario, catalog, seed, machines) for machines in cut]
+        outcomes = [None] * len(jobs)
+        for done, (index, outcome) in enumerate(executor.run(run_partition, jobs), start=1):
+            outcomes[index] = outcome
+            if progress is not None:
+                progress(scenario.duration_s * done / len(jobs))
+    elif progress is not None:
+        progress(scenario.duration_s)
+    for outcome in outcomes:
+        if isinstance(outcome, InputError):
+            raise outcome
+    finished = [outcome for outcome in outcomes if isinstance(outcome, Finished)]
+    return ([f.part for f in finished],
+            [update for f in finished for update in f.notes.record_updates])
+
+
+def open_sessions(executor: Executor, jobs: list[PartitionJob], pickled: bool = False
+                  ) -> Sessions:
+    """Open each partition where ``executor`` runs its jobs."""
+    client = getattr(executor, "client", None)
+    if client is not None:
+        return DaskSessions(client, Session, jobs)
+    if isinstance(executor, InProcess):
+        return InProcessSessions(Session, jobs, pickled)
+    return ProcessSessions(Session, jobs)
 
 
 def _run_partitions(scenario: Scenario, catalog: Catalog, seed: int, workers: int,
                     scheduler: str | None, progress: Callable[[float], None] | None,
-                    cut: list[tuple[str, ...]] | None) -> list[OrderedPart]:
+                    cut: list[tuple[str, ...]] | None,
+                    went: Lockstep) -> tuple[list[OrderedPart], list[Any]]:
     """Run the partitions (``cut``, or as many as the cluster has workers) and collect them."""
     executor = make_executor(workers, scheduler)
     try:
         if cut is None:
             count = workers if workers > 1 else _cluster_workers(executor)
-            cut = partitions(scenario, count)
-        jobs = [PartitionJob(scenario, catalog, seed, machines) for machines in cut]
-        outcomes: dict[int, OrderedPart | InputError] = {}
-        for index, outcome in executor.run(run_partition, jobs):
-            outcomes[index] = outcome
-            if progress is not None:
-                progress(scenario.duration_s * len(outcomes) / len(jobs))
+            cut = partitions(scenario, count, catalog)
+        return run_cut(scenario, catalog, seed, cut, executor, went, progress)
     finally:
         close_executor(executor)
-    ordered = [outcomes[i] for i in range(len(jobs))]
-    for outcome in ordered:
-        if isinstance(outcome, InputError):
-            raise outcome
-    return [outcome for outcome in ordered if isinstance(outcome, OrderedPart)]
 
 
 def _cluster_workers(executor: Executor) -> int:
@@ -241,8 +416,9 @@ def _cluster_workers(executor: Executor) -> int:
 
 
 def unit_index(scenario: Scenario) -> dict[str, int]:
-    """Each machine's unit (:func:`virtsim.partition.units`), numbered in scenario order."""
-    return {machine: i for i, unit in enumerate(units(scenario)) for machine in unit.machines}
+    """Each machine's number in scenario order: the groups of the canonical order
+    (:mod:`virtsim.merge`)."""
+    return {machine: i for i, machine in enumerate(machine_names(scenario))}
 
 
 def summarise(result: Result, scenario: Scenario, catalog: Catalog, seed: int) -> Result:
