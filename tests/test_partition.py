@@ -457,3 +457,19 @@ def test_local_workers_and_a_dask_cluster_cut_a_scope_the_same(tmp_path: Path) -
         on_dask = run_scenario(scenario, CATALOG, scheduler=cluster.scheduler_address)
     assert written(local, tmp_path / "local") == one
     assert written(on_dask, tmp_path / "dask") == one
+
+
+def test_a_host_that_fails_at_the_instant_of_a_decision_is_no_candidate_on_any_cut(
+        tmp_path: Path) -> None:
+    # a-0 fails at 5 s: Swarm decides at 5 + 15 + 5 = 25 s, the instant b-1 (another
+    # partition's machine on a 2-way cut) fails: every event of the instant comes first
+    data = dict(MOVES, faults=[MOVES["faults"][0], {"kind": "machine-failure", "target": "b-1",
+                                                    "at_s": 25, "repair_s": 1000}])
+    scenario = _scenario(data)
+    assert partitions(scenario, 2, CATALOG)[1] == ("a-1", "b-1")
+    one = run_scenario(scenario, CATALOG)
+    at_25 = [r["to_machine"] for r in one.rows("reschedules") if r["at_s"] == 25.0]
+    assert at_25 and "b-1" not in at_25
+    went = Lockstep()
+    assert written(in_process(scenario, 2, went), tmp_path) == written(one, tmp_path)
+    assert went.decided and not went.fallback
