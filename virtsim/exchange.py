@@ -130,7 +130,8 @@ class Sessions(Protocol):
 
 
 def lockstep(sessions: Sessions, count: int, duration_s: float,
-             reach: Sequence[frozenset[str]], went: Lockstep) -> list[Any]:
+             reach: Sequence[frozenset[str]], went: Lockstep,
+             progress: Callable[[float], None] | None = None) -> list[Any]:
     """Advance ``count`` open partitions together to the end (see the module docs).
 
     Args:
@@ -139,6 +140,7 @@ def lockstep(sessions: Sessions, count: int, duration_s: float,
         duration_s: The run's end.
         reach: Per partition, the machines of the scopes it shares.
         went: Filled in with how it went.
+        progress: Called with the simulated time each window reaches.
 
     Returns:
         Each partition's :meth:`Session.finish`, or an :class:`InputError` to raise; an
@@ -173,6 +175,8 @@ def lockstep(sessions: Sessions, count: int, duration_s: float,
                     sessions.call(other, "adopt", placement)
                     went.placements += 1
         now = until
+        if progress is not None:
+            progress(now)
     finished = list(sessions.call_all("finish"))
     reason = next((f.notes.fallback for f in finished
                    if getattr(getattr(f, "notes", None), "fallback", None)), None)

@@ -311,12 +311,14 @@ class Session:
     def decide(self, rank: Rank) -> Placement | None:
         """Take this instant's decision for the instance of ``rank``."""
         assert self.faults.recovery is not None
-        return self.faults.recovery.decide_rank(self.sim, rank)
+        with long_lived_stack():  # a first replica copies the fleet's graph: many objects
+            return self.faults.recovery.decide_rank(self.sim, rank)
 
     def adopt(self, placement: Placement) -> None:
         """Book another partition's decision; start its replica if it is placed here."""
         assert self.faults.recovery is not None
-        self.faults.recovery.adopt(self.sim, placement)
+        with long_lived_stack():
+            self.faults.recovery.adopt(self.sim, placement)
 
     def finish(self) -> Finished | InputError:
         """Run to the end, report, and put the tables in canonical order."""
@@ -359,7 +361,7 @@ def run_cut(scenario: Scenario, catalog: Catalog, seed: int, cut: list[tuple[str
         sessions = open_sessions(executor, jobs, pickled)
         try:
             outcomes = lockstep(sessions, len(jobs), scenario.duration_s,
-                                [reach_of(part, scopes) for part in cut], went)
+                                [reach_of(part, scopes) for part in cut], went, progress)
         finally:
             sessions.close()
         if went.fallback:
