@@ -109,11 +109,16 @@ class Lockstep:
         """One line for the run's summary."""
         line = f"{self.partitions} partition{'s' if self.partitions != 1 else ''}"
         if self.windows:
-            line += (f" in lockstep: {self.windows} windows, {self.decided} decision instants,"
-                     f" {self.placements} placements told across")
+            line += (f" in lockstep: {_count(self.windows, 'window')}, "
+                     f"{_count(self.decided, 'decision instant')}, "
+                     f"{_count(self.placements, 'placement')} told across")
         if self.fallback:
             line += f"; scopes then run whole ({self.fallback})"
         return line
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class Sessions(Protocol):
