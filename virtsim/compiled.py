@@ -21,7 +21,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 HOT_MODULES: tuple[str, ...] = ("sharing", "lifecycle", "kernel_objects", "instances", "locks",
-                                "machines")
+                                "machines", "graph", "host_mechanisms", "admission")
 """The modules the build compiles (the include list of pyproject's mypyc hook)."""
 
 PACKAGE = Path(__file__).resolve().parent
