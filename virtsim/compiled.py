@@ -61,4 +61,4 @@ def warn_if_stale(package: Path = PACKAGE) -> None:
         warnings.warn(
             f"virtsim: {', '.join(f'virtsim/{n}.py' for n in stale)} changed after it was "
             f"compiled: the compiled module runs, not the edited source. Install again "
-            f"(pip install -e .) or delete virtsim/*.so to run the source.", stacklevel=2)
+            f"(pip install -e .) to compile the edit.", stacklevel=2)
