@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import measure, scenario_data
 
+from virtsim.compiled import HOT_MODULES, compiled_modules
+
 TARGETS = {"datacenter": "< 10 s, < 1 GiB", "datacenter-mixed": "< 30 s",
            "hyperscale": "< 180 s, < 8 GiB"}
 
@@ -42,7 +44,8 @@ def run_one(name: str, scale: float, profile: str | None) -> None:
     ready = result.metrics.get("time_to_ready_s", {})
     label = f"{name} x{scale:g}" if scale != 1 else name
     print(figures.line(f"{label:<18}") + f"; target {TARGETS.get(name, '-')}; simulated "
-          f"p50 ready {ready.get('p50', float('nan')):.1f} s", flush=True)
+          f"p50 ready {ready.get('p50', float('nan')):.1f} s; compiled modules "
+          f"{len(compiled_modules())} of {len(HOT_MODULES)}", flush=True)
 
 
 def main() -> None:
