@@ -120,3 +120,13 @@ def test_a_stored_table_is_written_as_its_records_are(table: Result, chunk: int)
         module.write_table(fast, table.rows("t"))
         module.write_table(slow, list(table.rows("t")))
         assert fast.read_bytes() == slow.read_bytes()
+
+
+def test_rows_appended_in_bulk_keep_their_table_keys() -> None:
+    result = Result()
+    result.append_rows("t", ("a", "b"), [])
+    assert result.tables == {}
+    result.append_rows("t", ("a", "b"), [(1, 2.0), (3, 4.0)])
+    result.append_rows("t", ("b", "a"), [(5.0, 6)])  # other keys: kept as a dict
+    assert list(result.rows("t")) == [{"a": 1, "b": 2.0}, {"a": 3, "b": 4.0},
+                                      {"b": 5.0, "a": 6}]

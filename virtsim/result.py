@@ -102,6 +102,20 @@ class Result:
         else:
             rows.append(dict(zip(keys, values, strict=True)))
 
+    def append_rows(self, table: str, keys: tuple[str, ...],
+                    rows: list[tuple[Scalar, ...]]) -> None:
+        """Append many records given as their keys and value tuples (nothing if none)."""
+        if not rows:
+            return
+        stored = self._rows.get(table)
+        if stored is None:
+            stored = self._rows[table] = []
+            self._keys[table] = keys
+        if keys == self._keys[table]:
+            stored.extend(rows)
+        else:
+            stored.extend(dict(zip(keys, row, strict=True)) for row in rows)
+
     def extend(self, table: str, records: list[Record]) -> None:
         """Append many records to ``table`` (kept as the very dicts given)."""
         if table not in self._rows:
