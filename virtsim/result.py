@@ -9,6 +9,7 @@ holds the headline numbers a run prints (and ``--json`` emits).
 from __future__ import annotations
 
 import csv
+import gc
 import itertools
 import json
 import math
@@ -239,7 +240,13 @@ def write_table(path: Path, records: Iterable[Record]) -> None:
     stage table is millions of rows. The bytes are the same either way.
     """
     if isinstance(records, Rows) and records._rows:
-        _write_rows(path, records._keys, records._rows)
+        collecting = gc.isenabled()
+        gc.disable()  # writing makes no cycles: no scans of a large result's rows meanwhile
+        try:
+            _write_rows(path, records._keys, records._rows)
+        finally:
+            if collecting:
+                gc.enable()
         return
     header: dict[str, None] = {}
     for row in records:
