@@ -60,6 +60,7 @@ Rules (assumptions are marked as such):
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -711,9 +712,13 @@ class MachineRows:
 
     def renamed(self, to: Callable[[str], str]) -> MachineRows:
         """The same rows for a copy of the machine (ids through ``to``)."""
-        ids = dict(zip(self.ids, map(to, self.ids), strict=True))
+        first = self.host[0]
+        machine, cut, under = to(first), len(first), first + "/"
+        # the ids under the machine: the copy's name and the same suffix (interned, as
+        # the graph's ids are), without a call of ``to`` each
+        ids = {node: sys.intern(machine + node[cut:]) if node.startswith(under) else to(node)
+               for node in self.ids}
         ids[""] = ""
-        machine = ids[self.host[0]]
         return MachineRows(
             [(machine, ids[node], kind, item, memory, disk, shared, ids[owner], ids[guest],
               reclaimable)
