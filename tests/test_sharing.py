@@ -333,8 +333,7 @@ def test_a_swap_of_like_for_like_gives_the_times_of_a_full_solve(
     def run(swap: bool) -> list[float]:
         env = simpy.Environment()
         pool = FluidPool(env, ["cpu", "disk"], [2.0, 100.0])
-        if not swap:
-            pool._swap = lambda: False  # type: ignore[method-assign]
+        pool.swaps = swap
         done: list[float] = [np.nan] * len(jobs)
 
         def chain(i: int, at: float, cpu_s: float, disk: bool) -> None:

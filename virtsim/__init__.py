@@ -22,6 +22,7 @@ by :mod:`virtsim.footprint`, :mod:`virtsim.performance` and
 """
 
 from virtsim.catalog import Catalog, load_catalog
+from virtsim.compiled import warn_if_stale
 from virtsim.errors import InputError
 from virtsim.graph import HostCapacity, ResourceGraph
 from virtsim.instances import InstanceRegistry, Transition
@@ -58,3 +59,5 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+warn_if_stale()

@@ -41,12 +41,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    import simpy
+import simpy
 
-    from virtsim.graph import ResourceGraph
+from virtsim.graph import ResourceGraph
 
 State = Literal["requested", "pulling", "starting", "ready", "stopping", "stopped", "crashed",
                 "moved"]

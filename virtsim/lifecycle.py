@@ -658,8 +658,10 @@ class Start:
                 return
             if wait is _OVER:
                 break
-            if isinstance(wait, simpy.Event) and wait.callbacks is not None:
-                wait.callbacks.append(self.resume)  # not processed yet: resume when it is
+            # SimPy sets a processed event's callbacks to None (untyped there: read as Any)
+            callbacks = getattr(wait, "callbacks", None) if isinstance(wait, simpy.Event) else None
+            if callbacks is not None:
+                callbacks.append(self.resume)  # not processed yet: resume when it is
                 return
         if self.over is not None and not self.cancelled:
             self.over()

@@ -329,7 +329,7 @@ class Chain(Activity):
         owns: Each piece's rate alone (0 for a piece with no work).
     """
 
-    __slots__ = ("begins_at", "bounds", "on_split", "owns", "pieces", "split", "starts")
+    __slots__ = ("begins_at", "bounds", "on_split", "owns", "pieces", "sparse", "split", "starts")
 
     def __init__(self, env: simpy.Environment, envelope: list[float],
                  pieces: Sequence[Piece], on_done: Callable[[], None] | None,
@@ -341,6 +341,8 @@ class Chain(Activity):
         self.begins_at: list[float] = []
         self.bounds: list[float] = []
         self.owns: list[float] = []
+        self.sparse: list[list[tuple[int, float]]] = []
+        """Each piece's (resource index, work) where it has work."""
         self.split = False
 
 
@@ -410,6 +412,9 @@ class FluidPool:
         """What completed and what joined (contended) since the last solve."""
         self._irregular = False
         """Something else changed since the last solve (a cancel, a co-runner)."""
+        self.swaps = True
+        """Keep the rates on a swap of like for like (:meth:`_swap`); False solves again at
+        every change (to check the shortcut against)."""
         self._chains: dict[Chain, None] = {}
         """Chains in flight (only ever while the pool is uncontended)."""
         self._marks: list[tuple[float, int, Chain]] = []
@@ -593,8 +598,8 @@ class FluidPool:
                 self._marks.clear()
             for j, w in activity.nonzero:
                 committed[j] -= w
-            for row, _, _ in activity.pieces:
-                for j, amount in enumerate(row):
+            for nonzero in activity.sparse:
+                for j, amount in nonzero:
                     done[j] += amount
             return
         rate = activity.rate if self._uncontended else 0.0
@@ -633,11 +638,13 @@ class FluidPool:
         inside = self._stepping  # started from a moment: its zero-length pieces end in it
         chain = Chain(self.env, envelope, pieces, on_done, on_split)
         starts, begins_at, bounds, owns = chain.starts, chain.begins_at, chain.bounds, chain.owns
+        sparse = chain.sparse
         t = now
         for row, cap, delay in pieces:
             if len(row) != len(rooms) or min(row) < 0:
                 raise ValueError(f'"work" must be {len(rooms)} values >= 0, got {row}')
             nonzero = [(j, w) for j, w in enumerate(row) if w > 0]
+            sparse.append(nonzero)
             own = _sparse_alone_rate(nonzero, rooms, cap)
             starts.append(t)
             if own > _EPS:
@@ -706,8 +713,8 @@ class FluidPool:
         for j, w in chain.nonzero:
             committed[j] -= w
         current = min(bisect_left(chain.bounds, now), len(chain.pieces) - 1)
-        for row, _, _ in chain.pieces[:current]:
-            for j, amount in enumerate(row):
+        for nonzero in chain.sparse[:current]:
+            for j, amount in nonzero:
                 done[j] += amount
         row, cap, _ = chain.pieces[current]
         activity = Activity(self.env, list(row), 1.0, cap, np.inf, None)
@@ -895,8 +902,9 @@ class FluidPool:
         on who they are (the hand-over of a kernel lock under contention: one
         object's CPU work ends, the next holder's starts).
         """
-        if (self._shape is None or self._irregular or not self._came or self.listeners
-                or self._uncontended or self._scaling or len(self._gone) != len(self._came)):
+        if (not self.swaps or self._shape is None or self._irregular or not self._came
+                or self.listeners or self._uncontended or self._scaling
+                or len(self._gone) != len(self._came)):
             return False
         counts: dict[object, int] = {}
         for activity in self._gone:
