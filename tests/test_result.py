@@ -94,7 +94,7 @@ CELLS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(
 
 
 COLUMNS = [st.floats(), st.integers(), st.booleans(), st.text(max_size=4),
-           st.sampled_from(["a", "b\rc", "x,y"]), CELLS]
+           st.sampled_from(["a", "b\rc", "x,y", 'say "hi"', "", "two\nlines"]), CELLS]
 """Each column of a table draws its cells from one of these (mostly of one type: the
 rows a model writes), or from any type."""
 
@@ -137,3 +137,15 @@ def test_rows_appended_in_bulk_keep_their_table_keys() -> None:
     result.append_rows("t", ("b", "a"), [(5.0, 6)])  # other keys: kept as a dict
     assert list(result.rows("t")) == [{"a": 1, "b": 2.0}, {"a": 3, "b": 4.0},
                                       {"b": 5.0, "a": 6}]
+
+
+def test_a_lone_empty_cell_is_quoted_as_the_csv_module_does(tmp_path: Path) -> None:
+    from virtsim.result import write_table
+
+    result = Result()
+    for value in ("", "a", ""):
+        result.add("t", note=value)
+    result.add("u", a="", b=1.5)
+    for name, text in (("t", 'note\n""\na\n""\n'), ("u", "a,b\n,1.5\n")):
+        write_table(tmp_path / f"{name}.csv", result.rows(name))
+        assert (tmp_path / f"{name}.csv").read_text() == text

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 Scalar = str | int | float | bool | None
 Record = dict[str, Scalar]
@@ -286,9 +286,40 @@ def _write_rows(path: Path, keys: tuple[str, ...],
             if not plain:
                 chunk = [row if as_is and type(row) is tuple
                          else _ordered(header, keys, row) for row in chunk]
+            line = _line_format(chunk) if len(header) > 1 else None
+            if line is not None:  # the bytes the csv module would write, a row at a time
+                out.write("".join([line % row for row in chunk]))
+                continue
             if not _PLAIN_CELLS.issuperset(map(type, itertools.chain.from_iterable(chunk))):
                 chunk = [tuple(map(_cell, row)) for row in chunk]
             writer.writerows(chunk)
+
+
+_AS_TEXT = {float: "%r", int: "%d", bool: "%s", str: "%s"}
+"""How a column whose cells are all of one type is written (floats by their repr, as the
+csv module writes them)."""
+
+_QUOTED = (",", '"', "\n", "\r")
+"""Characters that make the csv module quote a text cell."""
+
+
+def _line_format(chunk: Sequence[object]) -> str | None:
+    """A ``%`` format that writes each row of ``chunk`` (tuples of two or more cells) as
+    the csv module would, or None if there is none: a column of several types or of
+    None, or text the csv module would quote. (It quotes a lone empty cell: rows of one
+    cell are not for this.)"""
+    formats = []
+    for column in zip(*cast(Sequence[tuple[Scalar, ...]], chunk), strict=True):
+        kinds = set(map(type, column))
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind not in _AS_TEXT:
+            return None
+        if kind is str:
+            text = "\x00".join(cast(tuple[str, ...], column))
+            if any(c in text for c in _QUOTED):
+                return None
+        formats.append(_AS_TEXT[kind])
+    return ",".join(formats) + "\n"
 
 
 def _ordered(header: list[str], keys: tuple[str, ...],
