@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import virtsim
 from virtsim.catalog import Catalog
@@ -40,6 +44,26 @@ def test_groups_are_added_as_they_appear_and_stage_rows_fill_the_width(
     assert (row[CPU], row[DISK_SEQ], row[NET], len(row)) == (2.0, 3.0, 4.0, len(DEMANDS) + 1)
     env.run()
     assert early.finished and env.now == pytest.approx(1.0)
+
+
+@functools.cache
+def _felter_pool() -> MachinePool:
+    catalog = virtsim.load_catalog()
+    return MachinePool(simpy.Environment(), HostCapacity.of(
+        catalog.require(HostProfile, "felter-server")), compose(catalog, [NATIVE]),
+        groups=[("h/vm", 2.0)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from([0.0, 0.5, 2.0]), min_size=len(DEMANDS) + 1,
+                              max_size=len(DEMANDS) + 1), max_size=12))
+def test_the_interference_hook_on_lists_is_the_hook_on_arrays(rows: list[list[float]]) -> None:
+    """The pool solves a few activities without numpy: the list form of the co-runner hook
+    gives every factor of the array form, to the bit."""
+    pool = _felter_pool()
+    assert pool.pool.capacity_scale_rows is not None
+    work = np.array(rows) if rows else np.zeros((0, len(DEMANDS) + 1))
+    assert pool.interference_rows(rows) == pool.interference(work).tolist()
 
 
 def service_level(catalog: Catalog, storm: int) -> dict[str, Any]:

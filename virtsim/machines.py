@@ -58,6 +58,7 @@ class MachinePool:
         self.interference_max_neighbours = native.cache_interference_max_neighbours
         if self.interference_per_neighbour > 0:
             self.pool.capacity_scale = self.interference
+            self.pool.capacity_scale_rows = self.interference_rows
         for group, cores in groups:
             self.add_group(group, cores)
 
@@ -92,6 +93,17 @@ class MachinePool:
         loss = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
         factor[[CPU, MEMORY, RANDOM]] = loss
         factor[len(DEMANDS):] = loss  # capped groups are CPU
+        return factor
+
+    def interference_rows(self, rows: list[list[float]]) -> list[float]:
+        """:meth:`interference` on the work rows as lists (a few activities: no numpy)."""
+        corunners = sum(1 for row in rows if row[CPU] > 0 or row[MEMORY] > 0 or row[RANDOM] > 0)
+        neighbours = min(max(corunners - 1, 0), self.interference_max_neighbours)
+        loss = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
+        factor = [loss] * len(self.pool.resources)
+        for column in range(len(DEMANDS)):
+            if column not in (CPU, MEMORY, RANDOM):
+                factor[column] = 1.0
         return factor
 
 

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 _EPS = 1e-12
 # Work rows are checked against the pool's resources when work starts (and rows of a
@@ -182,31 +183,27 @@ def _progressive_fill(work: np.ndarray, capacity: np.ndarray, weights: np.ndarra
     return rates
 
 
-def _delay_until(now: float, when: float) -> float:
-    """The delay after ``now`` whose SimPy time (``now + delay``) is ``when`` exactly."""
-    if when <= now:
-        return 0.0
-    delay = when - now
-    while now + delay < when:
-        delay = math.nextafter(delay, math.inf)
-    while now + delay > when:
-        delay = math.nextafter(delay, 0.0)
-    return delay
+class _WakeUp:
+    """A pool's wake-up in SimPy's queue: what SimPy reads of an event, and no more.
+
+    SimPy processes an entry of its queue by calling its ``callbacks`` with it
+    and checking ``_ok``; a :class:`simpy.Timeout` would also keep its delay and
+    environment and go through :meth:`simpy.Environment.schedule`, and the
+    pool wakes once per completion.
+    """
+
+    __slots__ = ("_ok", "_value", "callbacks", "pool", "when")
+
+    def __init__(self, pool: FluidPool, when: float) -> None:
+        self._ok = True
+        self._value: object = None
+        self.callbacks: list[Callable[[_WakeUp], None]] | None = [_ring]
+        self.pool = pool
+        self.when = when
 
 
-def _event_at(env: simpy.Environment, when: float) -> simpy.Event:
-    """An event processed at time ``when`` exactly (now, if ``when`` has passed)."""
-    now = float(env.now)
-    delay = _delay_until(now, when)
-    if now + delay == when or when <= now:
-        return env.timeout(delay)
-    # No delay lands on ``when`` (now + delay rounds to its neighbours): queue the event at
-    # ``when`` itself, as Environment.schedule does at now + delay.
-    event = env.event()
-    event._ok = True
-    event._value = None
-    heapq.heappush(env._queue, (when, simpy.events.NORMAL, next(env._eid), event))
-    return event
+def _ring(wake: _WakeUp) -> None:
+    wake.pool._wake(wake.when)
 
 
 def _instant(now: float, slack: float = 1e-12) -> float:
@@ -399,8 +396,11 @@ class FluidPool:
         each resource's capacity (and on the cap of every activity using that resource).
         It is consulted only while two or more activities interfere: with fewer it must
         return ones (no co-runner, no loss)."""
+        self.capacity_scale_rows: Callable[[list[list[float]]], list[float]] | None = None
+        """The same hook on the work rows as lists, if given: with a few activities in
+        flight the rates are solved without numpy, and so is the hook."""
         self._interfering = 0
-        self.effective_capacity = self.capacity.copy()
+        self._effective: np.ndarray | list[float] = self.capacity.copy()
         self.listeners: list[Callable[[FluidPool], None]] = []
         """Hooks called with the pool after every recomputation of rates."""
         self._shape: dict[object, int] | None = None
@@ -419,6 +419,12 @@ class FluidPool:
         """Chains in flight (only ever while the pool is uncontended)."""
         self._marks: list[tuple[float, int, Chain]] = []
         """The inner boundaries of the chains in flight (entries of split chains are stale)."""
+
+    @property
+    def effective_capacity(self) -> np.ndarray:
+        """Each resource's capacity now: ``capacity`` less what co-runners cost it (the
+        ``capacity_scale`` hook)."""
+        return np.asarray(self._effective, dtype=float)
 
     @property
     def activities(self) -> list[Activity]:
@@ -448,7 +454,7 @@ class FluidPool:
         self.split_chains()
         self.resources = (*self.resources, name)
         self.capacity = np.append(self.capacity, float(capacity))
-        self.effective_capacity = np.append(self.effective_capacity, float(capacity))
+        self._effective = np.append(self.effective_capacity, float(capacity))
         self._capacity_list.append(float(capacity))
         self._committed.append(0.0)
         self._work_done.append(0.0)
@@ -746,11 +752,10 @@ class FluidPool:
         if when in self._scheduled:
             return
         self._scheduled.add(when)
-        now = float(self.env.now)
-        delay = when - now
-        event = (self.env.timeout(delay) if delay >= 0 and now + delay == when
-                 else _event_at(self.env, when))
-        event.callbacks.append(lambda _event: self._wake(when))
+        env: Any = self.env  # its queue holds (time, priority, id, event): SimPy's own order
+        now = float(env._now)
+        at = when if when > now else now  # at ``when`` exactly, not now + (when - now)
+        heapq.heappush(env._queue, (at, NORMAL, next(env._eid), _WakeUp(self, when)))
 
     def _wake(self, when: float) -> None:
         self._scheduled.discard(when)
@@ -830,7 +835,7 @@ class FluidPool:
         if self._chains:
             self.split_chains()
         self.recomputations += 1
-        self.effective_capacity = self.capacity
+        self._effective = self.capacity
         now = float(self.env.now)
         self.advance()
         self._postpone_not_begun(now)
@@ -968,10 +973,13 @@ class FluidPool:
         """:meth:`_recompute_numpy` for a few activities: numpy only for the hook."""
         self._uncontended = False
         rows = [a.row for a in activities]
-        factor = np.clip(scale(np.array([a.row for a in activities if a.interferes])),
-                         1e-9, 1.0).tolist()
+        interfering = [a.row for a in activities if a.interferes]
+        if self.capacity_scale_rows is not None:
+            factor = [min(max(f, 1e-9), 1.0) for f in self.capacity_scale_rows(interfering)]
+        else:
+            factor = np.clip(scale(np.array(interfering)), 1e-9, 1.0).tolist()
         capacity = [c * f for c, f in zip(self._capacity_list, factor, strict=False)]
-        self.effective_capacity = np.array(capacity)
+        self._effective = capacity
         caps = [min(a.cap * min((f for w, f in zip(a.row, factor, strict=False) if w > 0),
                                 default=1.0), a.limit) for a in activities]
         rates = _small_max_min(rows, capacity, [a.weight for a in activities], caps)
@@ -995,7 +1003,7 @@ class FluidPool:
             # (its threads) falls with the slowest resource it uses.
             interfering = np.array([a.interferes for a in activities])
             factor = np.clip(self.capacity_scale(work[interfering]), 1e-9, 1.0)
-            self.effective_capacity = self.capacity * factor
+            self._effective = self.capacity * factor
             caps = caps * np.where(work > 0, factor, 1.0).min(axis=1)
         caps = np.minimum(caps, [a.limit for a in activities])
         rates = max_min_rates(work, self.effective_capacity, weights, caps)
