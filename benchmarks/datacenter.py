@@ -25,6 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import measure, scenario_data, write_tables
 
+from virtsim.compiled import HOT_MODULES, compiled_modules
+
 TARGETS = {"datacenter": "< 10 s, < 1 GiB", "datacenter-mixed": "< 30 s",
            "hyperscale": "< 180 s, < 8 GiB"}
 
@@ -43,7 +45,8 @@ def run_one(name: str, scale: float, profile: str | None, write: bool = False) -
     ready = result.metrics.get("time_to_ready_s", {})
     label = f"{name} x{scale:g}" if scale != 1 else name
     print(figures.line(f"{label:<18}") + f"; target {TARGETS.get(name, '-')}; simulated "
-          f"p50 ready {ready.get('p50', float('nan')):.1f} s", flush=True)
+          f"p50 ready {ready.get('p50', float('nan')):.1f} s; compiled modules "
+          f"{len(compiled_modules())} of {len(HOT_MODULES)}", flush=True)
     if write:
         wall, cpu, size = write_tables(result)
         print(f"{'':<18}  writing the tables as CSV: wall {wall:.2f} s, cpu {cpu:.2f} s, "

@@ -21,7 +21,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 HOT_MODULES: tuple[str, ...] = ("sharing", "lifecycle", "kernel_objects", "instances", "locks",
-                                "machines")
+                                "machines", "graph", "host_mechanisms", "admission")
 """The modules the build compiles (the include list of pyproject's mypyc hook)."""
 
 PACKAGE = Path(__file__).resolve().parent
@@ -61,4 +61,4 @@ def warn_if_stale(package: Path = PACKAGE) -> None:
         warnings.warn(
             f"virtsim: {', '.join(f'virtsim/{n}.py' for n in stale)} changed after it was "
             f"compiled: the compiled module runs, not the edited source. Install again "
-            f"(pip install -e .) or delete virtsim/*.so to run the source.", stacklevel=2)
+            f"(pip install -e .) to compile the edit.", stacklevel=2)
