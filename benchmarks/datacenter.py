@@ -8,7 +8,8 @@ memory is its own. Targets on the 2-core development machine: datacenter
 under 10 s and 1 GiB, mixed under 30 s, hyperscale under 3 minutes and 8 GiB.
 
 Run: python benchmarks/datacenter.py [NAME ...] [--scale F] [--repeat N] [--profile FILE]
-     (default: datacenter; --scale 0.1 runs a tenth of the hosts)
+     [--write] (default: datacenter; --scale 0.1 runs a tenth of the hosts; --write also
+     times writing the tables as CSV, as ``virtsim run --out`` does)
 Prints figures; asserts nothing.
 """
 
@@ -22,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import measure, scenario_data
+from harness import measure, scenario_data, write_tables
 
 from virtsim.compiled import HOT_MODULES, compiled_modules
 
@@ -30,7 +31,7 @@ TARGETS = {"datacenter": "< 10 s, < 1 GiB", "datacenter-mixed": "< 30 s",
            "hyperscale": "< 180 s, < 8 GiB"}
 
 
-def run_one(name: str, scale: float, profile: str | None) -> None:
+def run_one(name: str, scale: float, profile: str | None, write: bool = False) -> None:
     """Run one scenario in this process and print its figures (and profile)."""
     data = scenario_data(name, scale)
     profiler = cProfile.Profile() if profile else None
@@ -46,6 +47,10 @@ def run_one(name: str, scale: float, profile: str | None) -> None:
     print(figures.line(f"{label:<18}") + f"; target {TARGETS.get(name, '-')}; simulated "
           f"p50 ready {ready.get('p50', float('nan')):.1f} s; compiled modules "
           f"{len(compiled_modules())} of {len(HOT_MODULES)}", flush=True)
+    if write:
+        wall, cpu, size = write_tables(result)
+        print(f"{'':<18}  writing the tables as CSV: wall {wall:.2f} s, cpu {cpu:.2f} s, "
+              f"{size / 2**20:,.1f} MiB", flush=True)
 
 
 def main() -> None:
@@ -55,16 +60,19 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the hosts")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each (report the best)")
     parser.add_argument("--profile", help="write a cProfile of the run to this file")
+    parser.add_argument("--write", action="store_true", help="also time writing the CSVs")
     parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inline:
-        run_one(args.names[0], args.scale, args.profile)
+        run_one(args.names[0], args.scale, args.profile, args.write)
         return
     for name in args.names:
         for _ in range(args.repeat):
             command = [sys.executable, __file__, name, "--inline", "--scale", str(args.scale)]
             if args.profile:
                 command += ["--profile", args.profile]
+            if args.write:
+                command.append("--write")
             subprocess.run(command, check=True)
 
 

@@ -4,8 +4,9 @@ The benchmarks share this: :func:`scenario_data` loads a scenario file and scale
 host counts, :func:`measure` runs it through the same steps as
 :func:`virtsim.run_scenario` in one process (build the graph, attach the models,
 advance the clock, report, put the tables in canonical order and compute the
-metrics) and times each phase. CPU time is printed beside wall time: on a
-machine shared with other work it is the steadier of the two. Events processed are the events SimPy
+metrics) and times each phase, in wall and in CPU time: on a machine shared
+with other work CPU time is the steadier of the two. :func:`write_tables` times
+writing the tables as CSV, as ``virtsim run --out`` does. Events processed are the events SimPy
 scheduled minus those still queued when the clock stopped.
 """
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 import gc
 import itertools
 import resource
+import tempfile
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import simpy
 import virtsim
 from virtsim.catalog import Catalog
 from virtsim.merge import merge, order_part
+from virtsim.result import write_table
 from virtsim.run import long_lived_stack, models, summarise, unit_index
 from virtsim.scenario import Scenario
 from virtsim.simulation import Simulation
@@ -83,6 +86,8 @@ class Measurement:
     report_s: float
     peak_mib: float
     cpu_s: float
+    cpu_phases: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each phase (build, attach, run, report)."""
 
     @property
     def wall_s(self) -> float:
@@ -93,7 +98,8 @@ class Measurement:
         """One printed line of figures."""
         return (f"{label}: wall {self.wall_s:7.2f} s, cpu {self.cpu_s:7.2f} s (build "
                 f"{self.build_s:.2f}, attach {self.attach_s:.2f}, run {self.run_s:.2f}, "
-                f"report {self.report_s:.2f}), "
+                f"report {self.report_s:.2f}; cpu "
+                + ", ".join(f"{k} {v:.2f}" for k, v in self.cpu_phases.items()) + "), "
                 f"peak RSS {self.peak_mib:7.1f} MiB, {self.events:,} events "
                 f"({1e6 * self.run_s / max(self.events, 1):.1f} us/event in run), "
                 f"{self.hosts:,} hosts, {self.instances:,} instances, {self.nodes:,} nodes")
@@ -107,26 +113,43 @@ def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measu
     scenario: Scenario = virtsim.parse_scenario(data, catalog)
     loaded = time.perf_counter()
     gc.collect()
-    cpu = time.process_time()
+    cpu = [time.process_time()]
     graph = build_graph(scenario, catalog)
     built = time.perf_counter()
+    cpu.append(time.process_time())
     sim = Simulation(scenario, graph, catalog, scenario.seed)
     active = models()
     with long_lived_stack():
         for model in active:
             model.attach(sim)
         attached = time.perf_counter()
+        cpu.append(time.process_time())
         sim.env.run(until=scenario.duration_s)
         ran = time.perf_counter()
+        cpu.append(time.process_time())
         for model in active:
             model.report(sim)
     with long_lived_stack():
         result = summarise(merge([order_part(sim.result, unit_index(scenario))]), scenario,
                            catalog, scenario.seed)
     reported = time.perf_counter()
-    cpu = time.process_time() - cpu
+    cpu.append(time.process_time())
     hosts = sum(h.count for h in scenario.hosts)
+    phases = dict(zip(("build", "attach", "run", "report"),
+                      (b - a for a, b in itertools.pairwise(cpu)), strict=True))
     figures = Measurement(hosts, int(result.metrics.get("instances", 0)), len(graph),
                           events_processed(sim.env), loaded - began, built - loaded,
-                          attached - built, ran - attached, reported - ran, peak_rss_mib(), cpu)
+                          attached - built, ran - attached, reported - ran, peak_rss_mib(),
+                          cpu[-1] - cpu[0], phases)
     return figures, result
+
+
+def write_tables(result: virtsim.Result) -> tuple[float, float, int]:
+    """Write every table of ``result`` as CSV into a temporary folder, as ``virtsim run
+    --out`` does; returns the wall and CPU seconds it took and the bytes written."""
+    with tempfile.TemporaryDirectory() as folder:
+        began, cpu = time.perf_counter(), time.process_time()
+        for name, rows in result.tables.items():
+            write_table(Path(folder) / f"{name}.csv", rows)
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+        return wall, cpu, sum(p.stat().st_size for p in Path(folder).iterdir())

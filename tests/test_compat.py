@@ -360,3 +360,32 @@ def test_compatibility_csv_keeps_kernel_versions_as_text(catalog: Catalog,
     frame = pd.read_csv(tmp_path / "compatibility.csv")
     assert all(isinstance(v, str) for v in frame["kernel_version"])
     assert sorted(frame["kernel_version"]) == ["4.4.0", "6.1.0", "6.12.0"]
+
+
+def test_containers_of_copied_machines_get_the_answers_walked_ones_do(catalog: Catalog) -> None:
+    from virtsim.compat import CompatibilityReport
+    from virtsim.graph import ResourceGraph
+    from virtsim.scenario import parse_scenario
+    from virtsim.simulation import Simulation
+    from virtsim.stack import build_graph
+
+    def group(image: str, runtime: str = "runc") -> dict[str, object]:
+        return {"name": image, "image": image, "count": 2, "runtime": runtime}
+
+    scenario = parse_scenario({"hosts": [
+        {"name": "h", "profile": "m5d-metal", "count": 3,
+         "containers": [group("alpine"), group("nginx-alpine", "runsc")],
+         "vms": [{"name": "vm", "count": 2, "hypervisor": "kvm", "vmm": "qemu",
+                  "disk_image": "ubuntu-24.04-cloud", "containers": [group("alpine")]}]},
+        {"name": "g", "profile": "m5d-metal", "count": 2, "containers": [group("alpine")]},
+    ]}, catalog)
+    graph = build_graph(scenario, catalog)
+    assert graph.copies  # machines stamped from their group's first
+    stamped = Simulation(scenario, graph, catalog, 1)
+    walked = Simulation(scenario, ResourceGraph(graph.graph), catalog, 1)
+    for sim in (stamped, walked):
+        CompatibilityReport().report(sim)
+    assert stamped.result.tables == walked.result.tables
+    assert len(stamped.result.rows("compatibility")) == 3 * 8 + 2 * 2
+    hows = {str(row["how"]) for row in stamped.result.rows("compatibility")}
+    assert "native" in hows and any("VM vm" in how for how in hows) and len(hows) >= 3

@@ -142,6 +142,11 @@ def test_host_group_members_are_stamped_copies_of_the_first(catalog: Catalog) ->
             "node-2" + s[len("node-0"):] for s in graph.graph.successors(a)]
         assert graph.original(b) == a and graph.original(a) == a
         assert graph.in_copy(a, "node-2") == b and graph.in_copy(a, "node-2") is b
+    alone = build_graph(scenario, catalog, ["node-2"])  # built, not stamped
+    assert alone.copies == {}
+    assert list(alone.graph.nodes(data=True)) == [(n, graph.data[n]) for n in third]
+    assert list(alone.graph.edges) == [e for e in graph.graph.edges if e[1] in alone.graph]
+    assert all(list(alone.graph.pred[n]) == list(graph.graph.pred[n]) for n in third)
 
 
 @pytest.mark.parametrize("path", sorted((SCENARIOS.parent.parent / "benchmarks" / "scenarios")

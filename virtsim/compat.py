@@ -203,6 +203,11 @@ def container_placement(graph: ResourceGraph,
     return outcome, how, fit
 
 
+Answer = tuple[tuple[str, ...], tuple[Scalar, ...], tuple[Scalar, ...]]
+"""A container's ``compatibility`` record: its keys, the values before the machine and
+those after it (the instance and machine go in between)."""
+
+
 class CompatibilityReport:
     """Run hook: one ``compatibility`` record per container; counts per outcome in the metrics."""
 
@@ -214,22 +219,29 @@ class CompatibilityReport:
 
         Containers on stacks of the same shape
         (:meth:`~virtsim.graph.ResourceGraph.stack_shape`) get the same answer,
-        worked out once.
+        worked out once; a container of a copied machine (see
+        :class:`~virtsim.templates.Templates`) gets the answer of its place in the
+        machine it copies, without walking its stack.
         """
         graph = sim.graph
-        answers: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[Scalar, ...],
-                                                 tuple[Scalar, ...], str]] = {}
+        by_shape: dict[tuple[object, ...], Answer] = {}
+        by_place: dict[tuple[str, str], Answer] = {}
+        first_of = sim.templates.first
+        data = graph.data
         for node in graph.nodes("container"):
-            machine = graph.machine(node)
-            shape = graph.stack_shape(node)
-            answer = answers.get(shape)
+            machine = data[node]["machine"]
+            place = (first_of(machine), node[len(machine):])
+            answer = by_place.get(place)
             if answer is None:
-                image_fields, rest_fields = _compatibility_record(sim, node)
-                answer = answers[shape] = (
-                    ("instance", *image_fields, "machine", *rest_fields),
-                    tuple(image_fields.values()), tuple(rest_fields.values()),
-                    str(rest_fields["outcome"]))
-            keys, image, rest, _outcome = answer
+                shape = graph.stack_shape(node)
+                answer = by_shape.get(shape)
+                if answer is None:
+                    image_fields, rest_fields = _compatibility_record(sim, node)
+                    answer = by_shape[shape] = (
+                        ("instance", *image_fields, "machine", *rest_fields),
+                        tuple(image_fields.values()), tuple(rest_fields.values()))
+                by_place[place] = answer
+            keys, image, rest = answer
             sim.result.append("compatibility", keys, (node, *image, machine, *rest))
 
 

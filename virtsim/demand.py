@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from virtsim.catalog import Catalog
-from virtsim.graph import ResourceGraph
+from virtsim.graph import INSTANCE_KINDS, ResourceGraph
 from virtsim.layer_costs import DEMANDS, NATIVE, LayerCost, compose
 from virtsim.performance import (
     Placement,
@@ -100,7 +100,10 @@ def instance_demand(graph: ResourceGraph, catalog: Catalog, node: str) -> np.nda
     host: HostProfile = graph.data[graph.machine(node)]["profile"]
     total = np.zeros(len(DEMANDS))
     inside = {node} | graph.descendants(node)
-    instances = set(graph.instances())
+    data = graph.data
+    # the instances a placement can name: those inside ``node`` and those it runs on
+    instances = {n for n in (*inside, *graph.path_to_machine(node))
+                 if data[n]["kind"] in INSTANCE_KINDS and data[n].get("instance", True)}
     for process in sorted(n for n in inside if graph.kind(n) == "process"):
         placed = place(graph, catalog, instances, process)
         if placed is None:

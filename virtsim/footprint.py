@@ -60,6 +60,7 @@ Rules (assumptions are marked as such):
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -667,6 +668,68 @@ daemons, processes, guest RAM) plus the host's page cache (files that container 
 process starts read; reclaimable, so it limits no density)."""
 
 
+FOOTPRINT_FIELDS = ("machine", "node", "kind", "item", "memory_mib", "disk_mib", "shared",
+                    "instance", "guest", "reclaimable")
+"""The ``footprint`` columns: an attribution :data:`Record`'s fields, in its order."""
+
+INSTANCE_FIELDS = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
+"""The ``instance_footprint`` columns."""
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class MachineRows:
+    """One machine's rows of the footprint tables, as value tuples (a template's are
+    stamped out for each copy of its machine by :meth:`renamed`)."""
+
+    footprint: list[Row]
+    instances: list[Row]
+    host: Row
+    density: list[Row]
+    density_fields: tuple[str, ...]
+    ids: tuple[str, ...]
+    """Every node id the rows name (the machine's first)."""
+
+    @classmethod
+    def of(cls, graph: ResourceGraph, machine: str, part: Footprint,
+           fits: list[Record]) -> MachineRows:
+        """The rows of ``machine`` from its footprint and its density records."""
+        if any(tuple(record) != FOOTPRINT_FIELDS for record in part.records):
+            raise ValueError("an attribution record without the footprint fields")
+        data = graph.data
+        instances = [(node, data[node]["kind"], data[node]["machine"], data[node]["name"],
+                      sizes["memory_mib"], sizes["disk_mib"])
+                     for node, sizes in part.per_instance.items()]  # graph order: stable
+        sizes = part.per_host[machine]
+        host = (machine, sizes["memory_mib"], sizes["memory_mib"] - sizes["page_cache_mib"],
+                sizes["page_cache_mib"], sizes["disk_mib"])
+        fields = tuple(fits[0]) if fits else ()
+        if any(tuple(fit) != fields or fields[0] != "machine" for fit in fits):
+            raise ValueError("density records without the same fields, machine first")
+        return cls([tuple(record.values()) for record in part.records], instances, host,
+                   [tuple(fit.values()) for fit in fits], fields, part.named_ids())
+
+    def renamed(self, to: Callable[[str], str]) -> MachineRows:
+        """The same rows for a copy of the machine (ids through ``to``)."""
+        first = self.host[0]
+        machine, cut, under = to(first), len(first), first + "/"
+        # the ids under the machine: the copy's name and the same suffix (interned, as
+        # the graph's ids are), without a call of ``to`` each
+        ids = {node: sys.intern(machine + node[cut:]) if node.startswith(under) else to(node)
+               for node in self.ids}
+        ids[""] = ""
+        return MachineRows(
+            [(machine, ids[node], kind, item, memory, disk, shared, ids[owner], ids[guest],
+              reclaimable)
+             for _, node, kind, item, memory, disk, shared, owner, guest, reclaimable
+             in self.footprint],
+            [(ids[node], kind, machine, group, memory, disk)
+             for node, kind, _, group, memory, disk in self.instances],
+            (machine, *self.host[1:]), [(machine, *fit[1:]) for fit in self.density],
+            self.density_fields, ())
+
+
 class FootprintModel:
     """Run hook: footprint tables, per-host totals and density per instance group."""
 
@@ -677,47 +740,46 @@ class FootprintModel:
         """Attribution, per-instance and per-host tables; density of each group (metrics:
         :func:`footprint_metrics`).
 
-        Machine by machine: each machine's footprint and densities come from the
-        run's template cache (worked out once per host group), and its rows are
-        written before the next machine's are made.
+        Machine by machine, in graph order: each machine's rows come from the run's
+        template cache, worked out once per host group (:class:`MachineRows`) and
+        stamped out for the copies; each table gets its rows in one piece.
         """
         graph = sim.graph
         residency = sim.catalog.get("residency", "linux")
+        residency = residency if isinstance(residency, ResidencyProfile) else None
         part_of = per_machine(graph, age_s=sim.now, templates=sim.templates,
-                              residency=residency if isinstance(residency, ResidencyProfile)
-                              else None)
-        keys = ("instance", "kind", "machine", "group", "memory_mib", "disk_mib")
+                              residency=residency)
+
+        def one_machine(first: str) -> MachineRows:
+            return MachineRows.of(graph, first, part_of(first),
+                                  self.densities(sim, first, part_of))
+
+        what = f"footprint-rows@{sim.now!r}/{id(residency)}"
+        footprint: list[Row] = []
+        instances: list[Row] = []
+        hosts: list[Row] = []
+        density: list[Row] = []
+        density_fields: tuple[str, ...] = ()
         for machine in graph.machines():
-            part = part_of(machine)
-            for record in part.records:
-                sim.result.append("footprint", tuple(record), tuple(record.values()))
-            for node, sizes in part.per_instance.items():  # graph order: stable
-                data = graph.data[node]
-                sim.result.append("instance_footprint", keys, (
-                    node, data["kind"], data["machine"], data["name"], sizes["memory_mib"],
-                    sizes["disk_mib"]))
-            sizes = part.per_host[machine]
-            sim.result.append("host_footprint", HOST_FIELDS, (
-                machine, sizes["memory_mib"], sizes["memory_mib"] - sizes["page_cache_mib"],
-                sizes["page_cache_mib"], sizes["disk_mib"]))
-            for fit in self.densities(sim, machine, part_of):
-                sim.result.add("density", **fit)
+            rows = sim.templates.per_machine(what, machine, one_machine, MachineRows.renamed)
+            footprint += rows.footprint
+            instances += rows.instances
+            hosts.append(rows.host)
+            density += rows.density
+            density_fields = density_fields or rows.density_fields
+        sim.result.append_rows("footprint", FOOTPRINT_FIELDS, footprint)
+        sim.result.append_rows("instance_footprint", INSTANCE_FIELDS, instances)
+        sim.result.append_rows("host_footprint", HOST_FIELDS, hosts)
+        sim.result.append_rows("density", density_fields, density)
 
     @staticmethod
     def densities(sim: Simulation, machine: str,
                   part_of: Callable[[str], Footprint]) -> list[Record]:
         """For each instance group on ``machine``: how many would fit, and what binds
-        (worked out once per host group from its footprint, ``part_of(machine)``)."""
+        (worked out from its footprint, ``part_of(machine)``)."""
         graph = sim.graph
-
-        def one_machine(first: str) -> list[Record]:
-            part = part_of(first)
-            return _fits(graph, sim.catalog, part, first, _top_level_groups(graph, part))
-
-        def renamed_fits(fits: list[Record], to: Callable[[str], str]) -> list[Record]:
-            return [{**fit, "machine": to(fit["machine"])} for fit in fits]
-
-        return sim.templates.per_machine("density", machine, one_machine, renamed_fits)
+        part = part_of(machine)
+        return _fits(graph, sim.catalog, part, machine, _top_level_groups(graph, part))
 
 
 def footprint_metrics(result: Result) -> None:

@@ -159,7 +159,7 @@ class ResourceGraph:
     """Node -> its attribute dict, read without copying (do not mutate)."""
 
     def __post_init__(self) -> None:
-        self.below = {str(v): str(u) for u, v in self.graph.edges}
+        self.below = {str(v): str(u) for v, on in self.graph.pred.items() for u in on}
         self.data = self.graph._node  # networkx's node-attribute store, as its docs name it
 
     # -- structure ---------------------------------------------------------

@@ -61,7 +61,7 @@ from virtsim.machines import (
 from virtsim.operations import has_mix, request_cost
 from virtsim.profiles import HostProfile, WorkloadProfile
 from virtsim.queueing import Queue, mixture_quantile
-from virtsim.result import Record, Result
+from virtsim.result import Result
 from virtsim.sharing import Activity, FluidPool
 from virtsim.simulation import Simulation
 from virtsim.templates import Templates
@@ -736,6 +736,26 @@ class WorkloadRun:
             self.load.pool.cancel(self.track.activity)
 
 
+SKIPPED_FIELDS = ("instance", "workload", "note")
+"""A ``workloads`` row of a workload that could not be placed (no layer-cost profile)."""
+
+BASE_FIELDS = ("instance", "workload", "mode", "machine", "layers", "cpu_limit", "start_s",
+               "owner", "attempt", "replica_of", "end_s", "outcome", "fault", "work_lost_s")
+"""The first columns of every placed workload's ``workloads`` row."""
+
+BATCH_FIELDS = (*BASE_FIELDS, "completion_s", "alone_s", "native_s", "slowdown_vs_native",
+                "note")
+"""A batch job's ``workloads`` row."""
+
+SERVICE_FIELDS = (*BASE_FIELDS, "offered_per_s", "throughput_per_s", "capacity_per_s",
+                  "mean_latency_ms", "p99_latency_ms", "alone_p99_latency_ms",
+                  "native_p99_latency_ms", "latency_slowdown_vs_native", "note")
+"""A service's ``workloads`` row."""
+
+UTILISATION_FIELDS = ("machine", "resource", "unit", "capacity", "busy", "utilisation")
+"""The ``load_utilisation`` columns: one row per machine with workloads and resource."""
+
+
 class PerformanceModel:
     """Run hook: every workload runs while its instance is ready, sharing its machine.
 
@@ -930,35 +950,32 @@ class PerformanceModel:
     def report(self, sim: Simulation) -> None:
         """``workloads`` and ``load_utilisation`` tables (metrics: :func:`workload_metrics`)."""
         baselines = Baselines(self._native)
-        records: list[Record] = [{"instance": node, "workload": name, "note": note}
-                                 for node, name, note in self.skipped]
+        for node, name, note in self.skipped:
+            sim.result.append("workloads", SKIPPED_FIELDS, (node, name, note))
         ran = {id(run.placement) for run in self.runs}
         never = [p for p in self.jobs if id(p) not in ran]
         for run in [*self.runs, *(WorkloadRun(p, 0, "", math.nan) for p in never)]:
-            record = self._base_record(run)
             if run.placement.workload.mode == "service":
-                record.update(self._service_record(sim, run, baselines))
+                sim.result.append("workloads", SERVICE_FIELDS, (
+                    *self._base_record(run), *self._service_record(sim, run, baselines)))
             else:
-                record.update(self._batch_record(run, baselines))
-            records.append(record)
-        if records:
-            sim.result.extend("workloads", records)
+                sim.result.append("workloads", BATCH_FIELDS, (
+                    *self._base_record(run), *self._batch_record(run, baselines)))
         self._report_utilisation(sim)
 
-    def _base_record(self, run: WorkloadRun) -> dict[str, Any]:
+    def _base_record(self, run: WorkloadRun) -> tuple[Any, ...]:
+        """The values of :data:`BASE_FIELDS`."""
         placement = run.placement
         started = not math.isnan(run.start_s)
-        return {"instance": placement.node, "workload": placement.workload.name,
-                "mode": placement.workload.mode, "machine": placement.machine,
-                "layers": "+".join(placement.costs.layers),
-                "cpu_limit": placement.cpu_limit if math.isfinite(placement.cpu_limit) else None,
-                "start_s": run.start_s if started else None,
-                "owner": placement.owner, "attempt": run.attempt if started else None,
-                "replica_of": run.replica_of,
-                "end_s": run.end_s, "outcome": run.outcome if started else "not started",
-                "fault": run.fault, "work_lost_s": run.work_lost_s}
+        return (placement.node, placement.workload.name, placement.workload.mode,
+                placement.machine, "+".join(placement.costs.layers),
+                placement.cpu_limit if math.isfinite(placement.cpu_limit) else None,
+                run.start_s if started else None, placement.owner,
+                run.attempt if started else None, run.replica_of, run.end_s,
+                run.outcome if started else "not started", run.fault, run.work_lost_s)
 
-    def _batch_record(self, run: WorkloadRun, baselines: Baselines) -> dict[str, Any]:
+    def _batch_record(self, run: WorkloadRun, baselines: Baselines) -> tuple[Any, ...]:
+        """The values of a batch job's fields after :data:`BASE_FIELDS`."""
         placement = run.placement
         alone, native_s = baselines.batch(placement, self.loads[placement.machine].host)
         completion = (run.end_s - run.start_s
@@ -970,14 +987,13 @@ class PerformanceModel:
             run.outcome if not math.isnan(run.start_s) else "not started"]
         if run.remaining < 1.0 and completion is not None:
             note = f"resumed from a checkpoint with {run.remaining:.0%} of the job left"
-        return {"completion_s": completion, "alone_s": alone, "native_s": native_s,
-                "slowdown_vs_native": (completion / native_s
-                                       if completion is not None and run.remaining >= 1.0
-                                       else None),
-                "note": note}
+        return (completion, alone, native_s,
+                completion / native_s if completion is not None and run.remaining >= 1.0
+                else None, note)
 
     def _service_record(self, sim: Simulation, run: WorkloadRun,
-                        baselines: Baselines) -> dict[str, Any]:
+                        baselines: Baselines) -> tuple[Any, ...]:
+        """The values of a service's fields after :data:`BASE_FIELDS`."""
         placement = run.placement
         track = run.track
         intervals: list[tuple[float, float, float]] = []
@@ -998,31 +1014,24 @@ class PerformanceModel:
             note = f"{run.outcome}: its instance ended at {end:g} s"
         if level.saturated:
             note = "saturated: requests arrive faster than its share can serve them"
-        return {"offered_per_s": level.offered_per_s,
-                "throughput_per_s": level.throughput_per_s,
-                "capacity_per_s": level.capacity_per_s,
-                "mean_latency_ms": _ms(level.mean_latency_s) if track else None,
-                "p99_latency_ms": _ms(level.p99_latency_s) if track else None,
-                "alone_p99_latency_ms": _ms(alone.p99_latency_s),
-                "native_p99_latency_ms": _ms(bare.p99_latency_s),
-                "latency_slowdown_vs_native": (level.mean_latency_s / bare.mean_latency_s
-                                               if track and math.isfinite(level.mean_latency_s)
-                                               else None),
-                "note": note}
+        return (level.offered_per_s, level.throughput_per_s, level.capacity_per_s,
+                _ms(level.mean_latency_s) if track else None,
+                _ms(level.p99_latency_s) if track else None,
+                _ms(alone.p99_latency_s), _ms(bare.p99_latency_s),
+                level.mean_latency_s / bare.mean_latency_s
+                if track and math.isfinite(level.mean_latency_s) else None,
+                note)
 
     def _report_utilisation(self, sim: Simulation) -> None:
         window = sim.scenario.duration_s
-        records: list[Record] = []
+        rows: list[tuple[Any, ...]] = []
         for machine, load in self.loads.items():
             load.pool.advance()
             busy = load.pool.busy_integral.tolist()
             capacity = load.pool.capacity.tolist()
-            for j, resource in enumerate(DEMANDS):
-                records.append({"machine": machine, "resource": resource, "unit": UNITS[j],
-                                "capacity": capacity[j], "busy": busy[j],
-                                "utilisation": busy[j] / (capacity[j] * window)})
-        if records:
-            sim.result.extend("load_utilisation", records)
+            rows += [(machine, resource, UNITS[j], capacity[j], busy[j],
+                      busy[j] / (capacity[j] * window)) for j, resource in enumerate(DEMANDS)]
+        sim.result.append_rows("load_utilisation", UTILISATION_FIELDS, rows)
 
 
 def workload_metrics(result: Result) -> None:

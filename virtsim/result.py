@@ -9,6 +9,8 @@ holds the headline numbers a run prints (and ``--json`` emits).
 from __future__ import annotations
 
 import csv
+import gc
+import itertools
 import json
 import math
 import os
@@ -18,7 +20,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 Scalar = str | int | float | bool | None
 Record = dict[str, Scalar]
@@ -100,6 +102,20 @@ class Result:
             rows.append(values)
         else:
             rows.append(dict(zip(keys, values, strict=True)))
+
+    def append_rows(self, table: str, keys: tuple[str, ...],
+                    rows: list[tuple[Scalar, ...]]) -> None:
+        """Append many records given as their keys and value tuples (nothing if none)."""
+        if not rows:
+            return
+        stored = self._rows.get(table)
+        if stored is None:
+            stored = self._rows[table] = []
+            self._keys[table] = keys
+        if keys == self._keys[table]:
+            stored.extend(rows)
+        else:
+            stored.extend(dict(zip(keys, row, strict=True)) for row in rows)
 
     def extend(self, table: str, records: list[Record]) -> None:
         """Append many records to ``table`` (kept as the very dicts given)."""
@@ -217,7 +233,21 @@ def finite(value: Any) -> Any:
 
 
 def write_table(path: Path, records: Iterable[Record]) -> None:
-    """Write records as CSV with the union of their keys as the header (first-seen order)."""
+    """Write records as CSV with the union of their keys as the header (first-seen order).
+
+    A table's view (:class:`Rows`, what :attr:`Result.tables` holds) is written
+    from its stored tuples, in chunks, without a dict per row: a hyperscale run's
+    stage table is millions of rows. The bytes are the same either way.
+    """
+    if isinstance(records, Rows) and records._rows:
+        collecting = gc.isenabled()
+        gc.disable()  # writing makes no cycles: no scans of a large result's rows meanwhile
+        try:
+            _write_rows(path, records._keys, records._rows)
+        finally:
+            if collecting:
+                gc.enable()
+        return
     header: dict[str, None] = {}
     for row in records:
         header.update(dict.fromkeys(row))
@@ -225,6 +255,78 @@ def write_table(path: Path, records: Iterable[Record]) -> None:
         writer = csv.DictWriter(out, fieldnames=list(header), lineterminator="\n")
         writer.writeheader()
         writer.writerows(_format(row) for row in records)
+
+
+CHUNK_ROWS = 1 << 15
+"""Rows a table is written in at a time (bounds the copies made for writing)."""
+
+_PLAIN_CELLS = frozenset({str, int, float, bool, type(None)})
+"""Cell types the csv module writes as :func:`_cell` would (floats by their repr)."""
+
+_TUPLE = frozenset({tuple})
+
+
+def _write_rows(path: Path, keys: tuple[str, ...],
+                rows: Sequence[tuple[Scalar, ...] | Record]) -> None:
+    """Write stored rows (tuples over ``keys``, or dicts) as :func:`write_table` does."""
+    plain = _TUPLE.issuperset(map(type, rows))  # every row a tuple over ``keys``
+    header = list(keys)
+    if not plain:  # some rows are dicts: the header is the union of every row's keys
+        seen = dict.fromkeys(keys)
+        for row in rows:
+            if isinstance(row, dict):
+                seen.update(dict.fromkeys(row))
+        header = list(seen)
+    as_is = tuple(header) == keys
+    with path.open("w", newline="", encoding="utf-8", buffering=1 << 20) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start:start + CHUNK_ROWS]
+            if not plain:
+                chunk = [row if as_is and type(row) is tuple
+                         else _ordered(header, keys, row) for row in chunk]
+            line = _line_format(chunk) if len(header) > 1 else None
+            if line is not None:  # the bytes the csv module would write, a row at a time
+                out.write("".join([line % row for row in chunk]))
+                continue
+            if not _PLAIN_CELLS.issuperset(map(type, itertools.chain.from_iterable(chunk))):
+                chunk = [tuple(map(_cell, row)) for row in chunk]
+            writer.writerows(chunk)
+
+
+_AS_TEXT = {float: "%r", int: "%d", bool: "%s", str: "%s"}
+"""How a column whose cells are all of one type is written (floats by their repr, as the
+csv module writes them)."""
+
+_QUOTED = (",", '"', "\n", "\r")
+"""Characters that make the csv module quote a text cell."""
+
+
+def _line_format(chunk: Sequence[object]) -> str | None:
+    """A ``%`` format that writes each row of ``chunk`` (tuples of two or more cells) as
+    the csv module would, or None if there is none: a column of several types or of
+    None, or text the csv module would quote. (It quotes a lone empty cell: rows of one
+    cell are not for this.)"""
+    formats = []
+    for column in zip(*cast(Sequence[tuple[Scalar, ...]], chunk), strict=True):
+        kinds = set(map(type, column))
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind not in _AS_TEXT:
+            return None
+        if kind is str:
+            text = "\x00".join(cast(tuple[str, ...], column))
+            if any(c in text for c in _QUOTED):
+                return None
+        formats.append(_AS_TEXT[kind])
+    return ",".join(formats) + "\n"
+
+
+def _ordered(header: list[str], keys: tuple[str, ...],
+             row: tuple[Scalar, ...] | Record) -> tuple[Scalar, ...]:
+    """One stored row's cells in ``header`` order ("" where it lacks a field)."""
+    record = dict(zip(keys, row, strict=True)) if type(row) is tuple else row
+    return tuple(record.get(name, "") for name in header)  # type: ignore[union-attr]
 
 
 def _format(row: Record) -> dict[str, Scalar]:

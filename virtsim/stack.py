@@ -112,14 +112,27 @@ class _Builder:
         cut = len(first)
         # Interned ids: records that name a node (footprint, lifecycle) share its one string.
         ids = {node: sys.intern(host + node[cut:]) for node, _, _ in template}
-        self.graph.add_nodes_from(ids.values())  # plain ids: networkx's fast path
-        data = self.graph.nodes
-        for node, _, attrs in template:
-            copy = data[ids[node]]
-            copy.update(attrs)
-            copy["machine"] = host
-        self.graph.add_edges_from((ids[below], ids[node])
-                                  for node, below, _ in template if below is not None)
+        # Written straight into networkx's stores (a DiGraph's documented ``_node``,
+        # ``_succ`` and ``_pred`` dicts): its add_nodes_from and add_edges_from check
+        # each id and attribute again, for a stack already checked once.
+        graph = self.graph
+        nodes, succ, pred = graph._node, graph._succ, graph._pred
+        if not nodes.keys().isdisjoint(ids.values()):  # ids clash: networkx merges them
+            graph.add_nodes_from((ids[node], {**attrs, "machine": host})
+                                 for node, _, attrs in template)
+            graph.add_edges_from((ids[below], ids[node])
+                                 for node, below, _ in template if below is not None)
+            return
+        for node, below, attrs in template:
+            copy = ids[node]
+            nodes[copy] = {**attrs, "machine": host}
+            succ[copy] = {}
+            pred[copy] = {}
+            if below is not None:
+                edge: dict[str, Any] = {}
+                succ[ids[below]][copy] = edge
+                pred[copy][ids[below]] = edge
+        nx._clear_cache(graph)
 
     def add_host(self, spec: HostSpec, host: str, profile: HostProfile) -> None:
         self.node(host, None, "machine", spec.name, host, profile=profile, spec=spec)

@@ -62,21 +62,26 @@ def group_rows(result: Result) -> list[dict[str, str]]:
     ready: dict[str, list[float]] = defaultdict(list)
     kinds: dict[str, str] = {}
     total: dict[str, int] = defaultdict(int)
-    for row in result.rows("instances"):
-        if row.get("restart"):
+    # read column by column: a hyperscale run has a million instances (no dict per row)
+    columns = [result.column("instances", name)
+               for name in ("restart", "group", "kind", "ready_s", "requested_s")]
+    for restart, name, kind, ready_s, requested_s in zip(*columns, strict=True):
+        if restart:
             continue
-        group = str(row["group"])
-        kinds[group] = str(row["kind"])
+        group = str(name)
+        kinds[group] = str(kind)
         total[group] += 1
-        if row.get("ready_s") is not None:
-            ready[group].append(_float(row["ready_s"]) - _float(row.get("requested_s") or 0.0))
+        if ready_s is not None:
+            ready[group].append(_float(ready_s) - _float(requested_s or 0.0))
     memory: dict[str, list[float]] = defaultdict(list)
     members: dict[str, int] = defaultdict(int)
-    for row in result.rows("instance_footprint"):
-        group = str(row["group"])
-        kinds.setdefault(group, str(row["kind"]))
+    columns = [result.column("instance_footprint", name)
+               for name in ("group", "kind", "memory_mib")]
+    for name, kind, memory_mib in zip(*columns, strict=True):
+        group = str(name)
+        kinds.setdefault(group, str(kind))
         members[group] += 1
-        memory[group].append(_float(row["memory_mib"]))
+        memory[group].append(_float(memory_mib))
     rows = []
     for group in sorted(kinds, key=lambda g: (min(ready[g], default=math.inf), g)):
         times = ready[group]
