@@ -473,3 +473,32 @@ def test_a_host_that_fails_at_the_instant_of_a_decision_is_no_candidate_on_any_c
     went = Lockstep()
     assert written(in_process(scenario, 2, went), tmp_path) == written(one, tmp_path)
     assert went.decided and not went.fallback
+
+
+def test_batches_hold_whole_units_in_scenario_order_and_give_the_same_bytes(
+        tmp_path: Path) -> None:
+    """One process runs independent machines batch by batch (cache-sized): the tables and
+    metrics are the bytes of one clock over every machine."""
+    import virtsim.partition as partition_module
+    from virtsim.partition import batches
+
+    scenario = _scenario({"duration_s": 300, "seed": 3, "hosts": [
+        {"name": "a", "profile": "felter-server", "count": 3, "containers": [
+            {"name": "web", "count": 2, "image": "nginx-alpine", "restart": "always"}]},
+        {"name": "b", "profile": "felter-server", "count": 2, "vms": [
+            {"name": "vm", "hypervisor": "kvm", "vmm": "qemu",
+             "disk_image": "ubuntu-24.04-cloud", "vcpus": 1, "memory_mib": 2048}]}],
+        "faults": [{"kind": "machine-failure", "target": "a-1", "at_s": 30, "repair_s": 60}]})
+    cut = batches(scenario, size=3)
+    assert [m for batch in cut for m in batch] == ["a-0", "a-1", "a-2", "b-0", "b-1"]
+    assert len(cut) == 4 and all(cut)
+    whole = virtsim.run_scenario(scenario, CATALOG)
+    saved = partition_module.BATCH_INSTANCES
+    try:
+        partition_module.BATCH_INSTANCES = 1
+        batched = virtsim.run_scenario(scenario, CATALOG)
+    finally:
+        partition_module.BATCH_INSTANCES = saved
+    (tmp_path / "batched").mkdir()
+    (tmp_path / "whole").mkdir()
+    assert written(batched, tmp_path / "batched") == written(whole, tmp_path / "whole")

@@ -36,6 +36,7 @@ named as in the whole run (``rack-b-7`` stays ``rack-b-7``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from virtsim.catalog import Catalog
@@ -156,3 +157,40 @@ def partitions(scenario: Scenario, count: int,
         load[target] += max(unit.instances, 1)  # a machine with no instances still costs
         bins[target].extend(unit.machines)
     return [tuple(sorted(machines, key=order.__getitem__)) for machines in bins if machines]
+
+
+BATCH_INSTANCES = 5_000
+"""Instances a batch holds at most (unless one unit is bigger): small enough that one
+batch's simulation stays in the processor's caches (see :func:`batches`)."""
+
+
+def batches(scenario: Scenario, machines: Collection[str] | None = None,
+            size: int | None = None) -> list[tuple[str, ...]]:
+    """``machines`` (all by default) as batches of whole units, run one after another.
+
+    Independent machines need not share a clock: simulated in batches of a few
+    thousand instances, each batch's pools, starts and records stay in the
+    processor's caches, where one clock over 20,000 hosts reaches for a
+    different host's objects at nearly every event (the cost per event of the
+    datacenter grew 2.5x from 100 hosts to 20,000 in one clock). Batches are
+    partitions like any other: the merged tables are the same bytes
+    (:mod:`virtsim.merge`). Units are taken in scenario order; an orchestrator's
+    scope is one unit, never cut here. ``size``: instances per batch (default
+    :data:`BATCH_INSTANCES`).
+    """
+    size = BATCH_INSTANCES if size is None else size
+    wanted = None if machines is None else set(machines)
+    out: list[tuple[str, ...]] = []
+    batch: list[str] = []
+    held = 0
+    for unit in units(scenario):
+        if wanted is not None and unit.machines[0] not in wanted:
+            continue
+        if batch and held + unit.instances > size:
+            out.append(tuple(batch))
+            batch, held = [], 0
+        batch.extend(unit.machines)
+        held += max(unit.instances, 1)
+    if batch:
+        out.append(tuple(batch))
+    return out

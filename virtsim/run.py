@@ -35,7 +35,7 @@ from virtsim.lifecycle import Lifecycle, start_metrics
 from virtsim.merge import OrderedPart, merge, order_part
 from virtsim.orchestration import orchestrators
 from virtsim.overload import OverloadReport, overload_warnings
-from virtsim.partition import partitions
+from virtsim.partition import batches, partitions
 from virtsim.performance import PerformanceModel, workload_metrics
 from virtsim.result import Result
 from virtsim.scenario import Scenario, host_profile
@@ -157,11 +157,14 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
     cut = (partitions(scenario, workers, catalog) if scheduler is None and workers > 1
            else None)
     updates: list[Any] = []
-    if scheduler is None and (cut is None or len(cut) == 1):
-        # one partition (one process asked for, or one unit): no worker process to start
+    if scheduler is None and (cut is None or len(cut) == 1) and observe is not None:
         result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
         with long_lived_stack():  # the tables are millions of long-lived objects too
             parts = [order_part(result, unit_index(scenario))]
+    elif scheduler is None and (cut is None or len(cut) == 1):
+        # one partition (one process asked for, or one unit): no worker process to start
+        parts, notes = simulate_batches(scenario, catalog, seed, progress=progress)
+        updates = list(notes.record_updates)
     else:
         parts, updates = _run_partitions(scenario, catalog, seed, workers, scheduler, progress,
                                          cut, lockstep if lockstep is not None else Lockstep())
@@ -208,6 +211,31 @@ def simulate_part(scenario: Scenario, catalog: Catalog, seed: int,
     return sim.result, faults.notes
 
 
+def simulate_batches(scenario: Scenario, catalog: Catalog, seed: int,
+                     machines: Collection[str] | None = None,
+                     progress: Callable[[float], None] | None = None
+                     ) -> tuple[list[OrderedPart], Notes]:
+    """Simulate ``machines`` (all by default) batch by batch (:func:`~virtsim.partition.
+    batches`), each batch's tables in canonical order; what the batches tell, together."""
+    todo = batches(scenario, machines)
+    if len(todo) == 1:  # one batch: the machines asked for, as they were asked
+        result, notes = simulate_part(scenario, catalog, seed, machines, progress=progress)
+        with long_lived_stack():
+            return [order_part(result, unit_index(scenario))], notes
+    parts: list[OrderedPart] = []
+    told = Notes()
+    index = unit_index(scenario)
+    for done, batch in enumerate(todo, start=1):
+        result, notes = simulate_part(scenario, catalog, seed, batch)
+        with long_lived_stack():
+            parts.append(order_part(result, index))
+        told.record_updates.extend(notes.record_updates)
+        told.fallback = told.fallback or notes.fallback
+        if progress is not None:
+            progress(scenario.duration_s * done / len(todo))
+    return parts, told
+
+
 def _attached(scenario: Scenario, catalog: Catalog, seed: int,
               machines: Collection[str] | None, driven: bool = False
               ) -> tuple[Simulation, tuple[Model, ...], FaultModel]:
@@ -237,7 +265,7 @@ class PartitionJob:
 class Finished:
     """One partition's tables in canonical order, and what it tells the others."""
 
-    part: OrderedPart
+    parts: list[OrderedPart]
     notes: Notes
 
 
@@ -249,11 +277,10 @@ def run_partition(job: PartitionJob) -> Finished | InputError:
     the :class:`~virtsim.errors.InputError` itself, to be raised where the run began.
     """
     try:
-        result, notes = simulate_part(job.scenario, job.catalog, job.seed, job.machines)
+        parts, notes = simulate_batches(job.scenario, job.catalog, job.seed, job.machines)
     except InputError as exc:
         return exc
-    with long_lived_stack():
-        return Finished(order_part(result, unit_index(job.scenario)), notes)
+    return Finished(parts, notes)
 
 
 class Session:
@@ -332,7 +359,7 @@ class Session:
                 self.faults.notes.fallback = "a decision came at an instant not foreseen"
             for model in self.active:
                 model.report(self.sim)
-            return Finished(order_part(self.sim.result, unit_index(self.job.scenario)),
+            return Finished([order_part(self.sim.result, unit_index(self.job.scenario))],
                             self.faults.notes)
 
 
@@ -380,7 +407,7 @@ def run_cut(scenario: Scenario, catalog: Catalog, seed: int, cut: list[tuple[str
         if isinstance(outcome, InputError):
             raise outcome
     finished = [outcome for outcome in outcomes if isinstance(outcome, Finished)]
-    return ([f.part for f in finished],
+    return ([part for f in finished for part in f.parts],
             [update for f in finished for update in f.notes.record_updates])
 
 
