@@ -27,6 +27,7 @@ import simpy
 import virtsim
 from virtsim.catalog import Catalog
 from virtsim.merge import merge, order_part
+from virtsim.partition import batches
 from virtsim.result import write_table
 from virtsim.run import long_lived_stack, models, summarise, unit_index
 from virtsim.scenario import Scenario
@@ -105,42 +106,54 @@ class Measurement:
                 f"{self.hosts:,} hosts, {self.instances:,} instances, {self.nodes:,} nodes")
 
 
-def measure(data: dict[str, Any], catalog: Catalog | None = None) -> tuple[Measurement,
-                                                                          virtsim.Result]:
-    """Run a scenario table as :func:`virtsim.run_scenario` does, timing each phase."""
+def measure(data: dict[str, Any], catalog: Catalog | None = None,
+            batched: bool = True) -> tuple[Measurement, virtsim.Result]:
+    """Run a scenario table as :func:`virtsim.run_scenario` does in one process, timing
+    each phase (summed over its batches, :func:`virtsim.partition.batches`; ``batched=False``:
+    one clock over every machine)."""
     catalog = catalog or virtsim.load_catalog()
     began = time.perf_counter()
     scenario: Scenario = virtsim.parse_scenario(data, catalog)
     loaded = time.perf_counter()
     gc.collect()
-    cpu = [time.process_time()]
-    graph = build_graph(scenario, catalog)
-    built = time.perf_counter()
-    cpu.append(time.process_time())
-    sim = Simulation(scenario, graph, catalog, scenario.seed)
-    active = models()
+    todo: list[tuple[str, ...] | None] = list(batches(scenario)) if batched else [None]
+    if len(todo) == 1:
+        todo = [None]  # one batch: every machine, as run_scenario runs it
+    wall = dict.fromkeys(("build", "attach", "run", "report"), 0.0)
+    phases = dict.fromkeys(wall, 0.0)
+    parts, events, nodes = [], 0, 0
+    cpu_began = time.process_time()
+    for machines in todo:
+        clocks = [(time.perf_counter(), time.process_time())]
+        graph = build_graph(scenario, catalog, machines)
+        clocks.append((time.perf_counter(), time.process_time()))
+        sim = Simulation(scenario, graph, catalog, scenario.seed, partial=machines is not None)
+        active = models()
+        with long_lived_stack():
+            for model in active:
+                model.attach(sim)
+            clocks.append((time.perf_counter(), time.process_time()))
+            sim.env.run(until=scenario.duration_s)
+            clocks.append((time.perf_counter(), time.process_time()))
+            for model in active:
+                model.report(sim)
+            parts.append(order_part(sim.result, unit_index(scenario)))
+        clocks.append((time.perf_counter(), time.process_time()))
+        for name, (a, b) in zip(wall, itertools.pairwise(clocks), strict=True):
+            wall[name] += b[0] - a[0]
+            phases[name] += b[1] - a[1]
+        events += events_processed(sim.env)
+        nodes += len(graph)
+    merged_at = (time.perf_counter(), time.process_time())
     with long_lived_stack():
-        for model in active:
-            model.attach(sim)
-        attached = time.perf_counter()
-        cpu.append(time.process_time())
-        sim.env.run(until=scenario.duration_s)
-        ran = time.perf_counter()
-        cpu.append(time.process_time())
-        for model in active:
-            model.report(sim)
-    with long_lived_stack():
-        result = summarise(merge([order_part(sim.result, unit_index(scenario))]), scenario,
-                           catalog, scenario.seed)
-    reported = time.perf_counter()
-    cpu.append(time.process_time())
+        result = summarise(merge(parts), scenario, catalog, scenario.seed)
+    wall["report"] += time.perf_counter() - merged_at[0]
+    phases["report"] += time.process_time() - merged_at[1]
     hosts = sum(h.count for h in scenario.hosts)
-    phases = dict(zip(("build", "attach", "run", "report"),
-                      (b - a for a, b in itertools.pairwise(cpu)), strict=True))
-    figures = Measurement(hosts, int(result.metrics.get("instances", 0)), len(graph),
-                          events_processed(sim.env), loaded - began, built - loaded,
-                          attached - built, ran - attached, reported - ran, peak_rss_mib(),
-                          cpu[-1] - cpu[0], phases)
+    figures = Measurement(hosts, int(result.metrics.get("instances", 0)), nodes, events,
+                          loaded - began, wall["build"], wall["attach"], wall["run"],
+                          wall["report"], peak_rss_mib(), time.process_time() - cpu_began,
+                          phases)
     return figures, result
 
 
