@@ -87,24 +87,17 @@ class MachinePool:
 
         ``work`` holds the rows of the interfering activities only (the pool's hook).
         """
-        factor = np.ones(len(self.pool.resources))
-        corunners = int((work[:, [CPU, MEMORY, RANDOM]] > 0).any(axis=1).sum()) if len(work) else 0
-        neighbours = min(max(corunners - 1, 0), self.interference_max_neighbours)
-        loss = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
-        factor[[CPU, MEMORY, RANDOM]] = loss
-        factor[len(DEMANDS):] = loss  # capped groups are CPU
-        return factor
+        return np.array(self.interference_rows(work.tolist()))
 
     def interference_rows(self, rows: list[list[float]]) -> list[float]:
-        """:meth:`interference` on the work rows as lists (a few activities: no numpy)."""
+        """:meth:`interference` on the work rows as lists (the pool solves a few activities
+        without numpy, and so this hook)."""
         corunners = sum(1 for row in rows if row[CPU] > 0 or row[MEMORY] > 0 or row[RANDOM] > 0)
         neighbours = min(max(corunners - 1, 0), self.interference_max_neighbours)
         loss = 1.0 / (1.0 + self.interference_per_neighbour * neighbours)
-        factor = [loss] * len(self.pool.resources)
-        for column in range(len(DEMANDS)):
-            if column not in (CPU, MEMORY, RANDOM):
-                factor[column] = 1.0
-        return factor
+        slowed = (CPU, MEMORY, RANDOM)  # and every capped group's column: they are CPU
+        return [loss if column in slowed or column >= len(DEMANDS) else 1.0
+                for column in range(len(self.pool.resources))]
 
 
 class MachinePools:

@@ -156,15 +156,11 @@ def run_scenario(scenario: Scenario, catalog: Catalog, seed: int | None = None,
         raise ValueError('"observe" needs the run in this process (workers=1, no scheduler)')
     cut = (partitions(scenario, workers, catalog) if scheduler is None and workers > 1
            else None)
-    updates: list[Any] = []
-    if scheduler is None and (cut is None or len(cut) == 1) and observe is not None:
-        result = simulate(scenario, catalog, seed, observe=observe, progress=progress)
-        with long_lived_stack():  # the tables are millions of long-lived objects too
-            parts = [order_part(result, unit_index(scenario))]
-    elif scheduler is None and (cut is None or len(cut) == 1):
+    if scheduler is None and (cut is None or len(cut) == 1):
         # one partition (one process asked for, or one unit): no worker process to start
-        parts, notes = simulate_batches(scenario, catalog, seed, progress=progress)
-        updates = list(notes.record_updates)
+        parts, notes = simulate_batches(scenario, catalog, seed, observe=observe,
+                                        progress=progress)
+        updates: list[Any] = list(notes.record_updates)
     else:
         parts, updates = _run_partitions(scenario, catalog, seed, workers, scheduler, progress,
                                          cut, lockstep if lockstep is not None else Lockstep())
@@ -212,14 +208,16 @@ def simulate_part(scenario: Scenario, catalog: Catalog, seed: int,
 
 
 def simulate_batches(scenario: Scenario, catalog: Catalog, seed: int,
-                     machines: Collection[str] | None = None,
+                     machines: Collection[str] | None = None, observe: Observer | None = None,
                      progress: Callable[[float], None] | None = None
                      ) -> tuple[list[OrderedPart], Notes]:
     """Simulate ``machines`` (all by default) batch by batch (:func:`~virtsim.partition.
-    batches`), each batch's tables in canonical order; what the batches tell, together."""
-    todo = batches(scenario, machines)
+    batches`), each batch's tables in canonical order; what the batches tell, together.
+    ``observe`` sees one simulation: with it, every machine runs on one clock."""
+    todo = batches(scenario, machines) if observe is None else [()]
     if len(todo) == 1:  # one batch: the machines asked for, as they were asked
-        result, notes = simulate_part(scenario, catalog, seed, machines, progress=progress)
+        result, notes = simulate_part(scenario, catalog, seed, machines, observe=observe,
+                                      progress=progress)
         with long_lived_stack():
             return [order_part(result, unit_index(scenario))], notes
     parts: list[OrderedPart] = []
